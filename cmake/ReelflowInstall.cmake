@@ -1,0 +1,1 @@
+# installation rules and the CMake package for plugin authors

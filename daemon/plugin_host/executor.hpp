@@ -1,0 +1,77 @@
+// Runs one step of a plugin in this process: builds the rf_host table and rf_run handle around the
+// services the caller supplies, creates the step type's instance on first use (one per step type,
+// reused across runs), calls run/reconcile, and collects outputs and the error message.
+//
+// This is the in-process path (offline `reelflow run`, and step types flagged RF_STEP_IN_PROCESS);
+// the daemon's worker processes call the same executor inside the worker. Thread-safety: one
+// Executor per thread; run() on one Executor is not re-entrant. cancel() may be called from another
+// thread while run() is in progress.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "plugin_host/registry.hpp"
+
+namespace reelflow::plugin_host {
+
+// What the host offers one step execution. Unset functions behave as "nothing there"
+// (no secrets, empty state, logs dropped).
+struct RunServices {
+  std::filesystem::path artifact_dir;
+  std::function<void(rf_log_level, std::string_view)> log;
+  std::function<void(double fraction, std::string_view message)> progress;
+  std::function<bool()> cancelled;
+  std::function<std::optional<std::string>(std::string_view name)> secret;
+  std::function<std::optional<std::string>(std::string_view key)> state_get;
+  // value nullopt deletes; returns false on failure
+  std::function<bool(std::string_view key, std::optional<std::string_view> value)> state_set;
+};
+
+struct StepOutcome {
+  rf_status status = RF_STATUS_ERROR;
+  nlohmann::json outputs = nlohmann::json::object();
+  std::string error;  // set when status != OK
+};
+
+class Executor {
+ public:
+  // plugin_config: daemon-level configuration per plugin name (object), "{}" when absent.
+  explicit Executor(nlohmann::json plugin_config = nlohmann::json::object());
+  ~Executor();  // destroys every instance it created
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // options: already normalised (normalize_options). The Error case is for failures of the host
+  // side (instance creation failed, plugin returned invalid JSON output); a failing step is a
+  // StepOutcome with status ERROR.
+  Result<StepOutcome> run(const StepTypeInfo& step_type, const nlohmann::json& options,
+                          const nlohmann::json& context, const RunServices& services);
+
+  Result<StepOutcome> reconcile(const StepTypeInfo& step_type, const nlohmann::json& options,
+                                const nlohmann::json& context, const nlohmann::json& intent,
+                                const RunServices& services);
+
+  // Asks the step running now (if any) to stop: sets the cancelled flag and calls the plugin's
+  // cancel callback. Safe from any thread.
+  void cancel();
+
+ private:
+  struct Instance;
+  Result<Instance*> instance_for(const StepTypeInfo& step_type);
+
+  nlohmann::json plugin_config_;
+  std::map<std::string, Instance*, std::less<>> instances_;
+  std::atomic<bool> cancel_requested_{false};
+  std::atomic<const StepTypeInfo*> running_type_{nullptr};
+  std::atomic<void*> running_instance_{nullptr};
+};
+
+}  // namespace reelflow::plugin_host

@@ -1,0 +1,27 @@
+// Option values against a step type's option table: the one place that knows what each
+// rf_option_type accepts. The workflow validator uses check_option_value for static values; the
+// engine uses normalize_options on the resolved `with` object right before a step runs.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "plugin_host/registry.hpp"
+
+namespace reelflow::plugin_host {
+
+// "string", "int", "float", "bool", "duration", "path", "enum", "list", "object".
+std::string_view option_type_name(int type);
+
+// nullopt when value is acceptable for spec; otherwise a message such as
+// "expected an integer between 1 and 10, got 42".
+std::optional<std::string> check_option_value(const OptionSpec& spec, const nlohmann::json& value);
+
+// What the plugin receives: every key known and valid, required ones present, defaults filled in,
+// durations converted to seconds. The error names the step type and the option.
+Result<nlohmann::json> normalize_options(const StepTypeInfo& step_type, const nlohmann::json& with);
+
+}  // namespace reelflow::plugin_host

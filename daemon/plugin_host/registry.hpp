@@ -1,0 +1,94 @@
+// The plugin registry: loads plugin shared objects, negotiates the ABI, and keeps a host-side,
+// normalised copy of every plugin's descriptor, step types and option tables.
+//
+// Contract: a plugin that fails to load (not a shared object, wrong architecture, unresolved
+// symbols, no entry symbol, ABI mismatch, malformed descriptor, a step type name already taken)
+// is reported as an Error naming the file and the reason, and leaves the registry as it was.
+// Loaded plugins stay loaded for the registry's lifetime (no dlclose: plugins may have started
+// threads or registered atexit handlers). Thread-safety: load from one thread; once loading is
+// done, the const interface is safe for concurrent readers.
+#pragma once
+
+#include <reelflow/plugin.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace reelflow::plugin_host {
+
+struct OptionSpec {
+  std::string name;
+  rf_option_type type = RF_OPT_STRING;
+  std::optional<nlohmann::json> default_value;  // parsed from default_json
+  bool required = false;
+  std::optional<double> min;
+  std::optional<double> max;
+  std::vector<std::string> enum_values;
+  std::string help;
+  int item_type = 0;  // rf_option_type of list elements, 0 for any
+};
+
+struct PluginInfo;
+
+struct StepTypeInfo {
+  std::string name;
+  std::string summary;
+  uint32_t flags = 0;
+  std::vector<OptionSpec> options;
+  const PluginInfo* plugin = nullptr;
+  // A host-sized copy of the plugin's rf_step_type: fields an older-minor plugin lacks are zero.
+  rf_step_type callbacks{};
+
+  const OptionSpec* find_option(std::string_view option_name) const;
+  bool rerun_safe() const { return (flags & RF_STEP_RERUN_SAFE) != 0; }
+  bool irreversible() const { return (flags & RF_STEP_IRREVERSIBLE) != 0; }
+};
+
+struct PluginInfo {
+  std::filesystem::path path;
+  std::string name;
+  std::string version;
+  std::string license;
+  std::string summary;
+  uint16_t abi_major = 0;
+  uint16_t abi_minor = 0;
+  std::vector<StepTypeInfo> step_types;
+};
+
+class Registry {
+ public:
+  Registry();
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+  Registry(Registry&&) noexcept;
+  Registry& operator=(Registry&&) noexcept;
+
+  // Loads one plugin file.
+  Result<const PluginInfo*> load_file(const std::filesystem::path& shared_object);
+
+  // Loads every regular file ending in .so directly inside dir, in name order. Returns one
+  // Error per file that did not load (the others stay loaded); a missing dir is one Error.
+  std::vector<Error> load_dir(const std::filesystem::path& dir);
+
+  const StepTypeInfo* find(std::string_view step_type) const;
+  std::vector<std::string> step_type_names() const;  // sorted
+  const std::vector<std::unique_ptr<PluginInfo>>& plugins() const { return plugins_; }
+
+ private:
+  std::vector<std::unique_ptr<PluginInfo>> plugins_;
+  std::vector<void*> handles_;
+};
+
+// The built-in plugin directory: <directory of the running executable>/../lib/reelflow/plugins.
+std::filesystem::path builtin_plugin_dir();
+
+}  // namespace reelflow::plugin_host

@@ -1,0 +1,46 @@
+// Workflow expressions: `${{ ... }}` templates inside string values, evaluated against a scope
+// object {"trigger": ..., "steps": {"<id>": {"outputs": ...}}, "item": ..., "env": ...,
+// "secrets": ...}. The language is small and safe: literals (strings, numbers, true, false,
+// null), property access (a.b, a['b'], a[0]), comparisons (== != < <= > >=), boolean logic
+// (&& || !), parentheses, and the pure functions format, join, basename, stem, default, length
+// (plus contains, startsWith, endsWith). No assignment, no loops, no code execution; nesting depth
+// and template size are bounded. Thread-safety: pure functions.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace reelflow::workflow {
+
+// Evaluates one expression (the text between ${{ and }}).
+Result<nlohmann::json> evaluate(std::string_view expression, const nlohmann::json& scope);
+
+// Resolves every ${{ }} in text. A text that is exactly one template yields the expression's
+// value with its type; otherwise the values are formatted into the string.
+Result<nlohmann::json> interpolate(std::string_view text, const nlohmann::json& scope);
+
+// interpolate() applied to every string inside a JSON value (object values, array items).
+Result<nlohmann::json> interpolate_value(const nlohmann::json& value, const nlohmann::json& scope);
+
+// Truthiness used by `if`: false, null, 0, "" and empty containers are false.
+bool truthy(const nlohmann::json& value);
+
+// Static check of a text with templates, without a scope: syntax, unknown functions, wrong
+// argument counts, and references. `offset` is the byte offset in text where the problem starts.
+struct ExprProblem {
+  std::size_t offset = 0;
+  std::string message;
+};
+struct ReferenceRules {
+  std::vector<std::string> earlier_step_ids;  // steps.<id> must name one of these
+  std::vector<std::string> later_step_ids;    // to say "step X runs later" instead of "unknown"
+  bool item_allowed = false;                  // only inside for_each steps
+};
+std::vector<ExprProblem> check_template(std::string_view text, const ReferenceRules& rules);
+
+}  // namespace reelflow::workflow

@@ -1,0 +1,208 @@
+/*
+ * reelflow plugin ABI — the only header a plugin must include.
+ *
+ * A plugin is a shared object that exports one C function, `reelflow_plugin_entry`, returning a
+ * descriptor (rf_plugin) that names the plugin and the step types it provides. Each step type has a
+ * typed option table (the single source for validation, help text, JSON Schema and defaults) and
+ * callbacks: create, run, cancel, destroy, and optionally reconcile for irreversible steps.
+ *
+ * Data crosses the boundary as UTF-8 JSON text plus file paths for media. Strings passed to a
+ * plugin are valid only for the duration of the call; strings a plugin hands to the host (outputs,
+ * errors, log lines) are copied by the host before the call returns. No allocation ever crosses the
+ * boundary, so plugin and host may use different allocators and C++ runtimes.
+ *
+ * Versioning: RF_ABI_MAJOR changes only when a struct or callback changes incompatibly; the host
+ * refuses a plugin whose major differs from its own. RF_ABI_MINOR grows when fields are appended
+ * to the end of a struct; the host accepts a plugin built for an older or equal minor and fills the
+ * fields that plugin lacks with defaults (every struct begins with `struct_size`, set by the plugin
+ * to sizeof() as it was compiled). A plugin built for a newer minor than the host is refused, with
+ * both versions named in the message. Arrays of structs (options, step types) are read with the
+ * stride of their first element's struct_size, so authors write ordinary static arrays.
+ *
+ * Threading: the host calls `reelflow_plugin_entry` once per process, before anything else. For a
+ * given instance (returned by `create`), `run` and `reconcile` are called from one thread at a time;
+ * `cancel` may be called from any other thread while `run` is in progress and must return promptly
+ * (set a flag; the run should notice it through rf_host.cancelled or its own flag). Different
+ * instances may run concurrently on different threads, so global state in a plugin must be
+ * thread-safe. Every rf_host function may be called from any thread during the run that owns the
+ * rf_run handle; `log` may also be called during create and destroy with a NULL run.
+ *
+ * Failure: a plugin reports failure by returning RF_STATUS_ERROR after calling rf_host.fail with a
+ * message a person can act on (what failed, on which input). The host runs plugins in worker
+ * processes, so a crash fails the step rather than the daemon — but a crash is still a bug.
+ */
+#ifndef REELFLOW_PLUGIN_H
+#define REELFLOW_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RF_ABI_MAJOR 1
+#define RF_ABI_MINOR 0
+
+/* The symbol every plugin exports. */
+#define RF_PLUGIN_ENTRY_SYMBOL "reelflow_plugin_entry"
+
+#if defined(__GNUC__)
+#define RF_EXPORT __attribute__((visibility("default")))
+#else
+#define RF_EXPORT
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Option tables
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum rf_option_type {
+  RF_OPT_STRING = 1,   /* JSON string */
+  RF_OPT_INT = 2,      /* JSON integer; min/max apply */
+  RF_OPT_FLOAT = 3,    /* JSON number; min/max apply */
+  RF_OPT_BOOL = 4,     /* JSON true/false */
+  RF_OPT_DURATION = 5, /* string like "30s", "1m30s", "2h", "500ms" or a number of seconds;
+                          the plugin receives a number of seconds; min/max in seconds */
+  RF_OPT_PATH = 6,     /* JSON string naming a file or directory */
+  RF_OPT_ENUM = 7,     /* JSON string, one of enum_values */
+  RF_OPT_LIST = 8,     /* JSON array; item_type says what each element is (0 = any) */
+  RF_OPT_OBJECT = 9    /* JSON object, free-form */
+} rf_option_type;
+
+typedef struct rf_option {
+  uint32_t struct_size;          /* sizeof(rf_option) as compiled by the plugin */
+  const char* name;              /* [a-z][a-z0-9_]*, unique within the step type */
+  rf_option_type type;
+  const char* default_json;      /* JSON text of the default value, or NULL for none */
+  int required;                  /* non-zero: the workflow must set it (default_json ignored) */
+  int has_min;                   /* min applies to INT, FLOAT, DURATION; to LIST length */
+  double min;
+  int has_max;
+  double max;
+  const char* const* enum_values; /* NULL-terminated list, for RF_OPT_ENUM */
+  const char* help;              /* one or two sentences shown in `reelflow plugins` and schema */
+  rf_option_type item_type;      /* for RF_OPT_LIST: the type of each element, 0 for any */
+} rf_option;
+
+/* ---------------------------------------------------------------------------------------------
+ * Host services
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum rf_log_level {
+  RF_LOG_DEBUG = 0,
+  RF_LOG_INFO = 1,
+  RF_LOG_WARN = 2,
+  RF_LOG_ERROR = 3
+} rf_log_level;
+
+/* Opaque handle for one execution of one step. Valid only during the run/reconcile call. */
+typedef struct rf_run rf_run;
+
+typedef struct rf_host {
+  uint32_t struct_size;
+  uint16_t abi_major;
+  uint16_t abi_minor;
+
+  /* Logging. `run` may be NULL outside a run. Never log secrets. */
+  void (*log)(rf_run* run, rf_log_level level, const char* message);
+
+  /* Progress of the current run: fraction in [0,1], or negative when unknown; message may be
+     NULL. Cheap to call; the host rate-limits what it shows. */
+  void (*progress)(rf_run* run, double fraction, const char* message);
+
+  /* Non-zero once the run should stop (cancel, timeout, shutdown). Poll it in long loops. */
+  int (*cancelled)(rf_run* run);
+
+  /* The run's artifact directory: an existing, writable directory private to this step
+     execution. Files written here outlive the call; return their paths in the output. */
+  const char* (*artifact_dir)(rf_run* run);
+
+  /* Secret lookup by name. Copies the value (NUL-terminated) into buf if it fits and returns
+     its length without the NUL; returns -1 if no such secret exists. Call with cap 0 to learn
+     the length. */
+  long (*secret)(rf_run* run, const char* name, char* buf, size_t cap);
+
+  /* Per-plugin persistent key-value state (survives restarts). Get works like secret(); set
+     stores a copy (value NULL deletes) and returns 0 on success, -1 on failure. */
+  long (*state_get)(rf_run* run, const char* key, char* buf, size_t cap);
+  int (*state_set)(rf_run* run, const char* key, const char* value);
+
+  /* The step's result. set_output takes a JSON object (text); calling it again replaces the
+     previous one. fail records the error message for RF_STATUS_ERROR. Both copy. */
+  int (*set_output)(rf_run* run, const char* json_object);
+  void (*fail)(rf_run* run, const char* message);
+} rf_host;
+
+/* ---------------------------------------------------------------------------------------------
+ * Step types
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum rf_status {
+  RF_STATUS_OK = 0,
+  RF_STATUS_ERROR = 1,     /* failed; message given via rf_host.fail */
+  RF_STATUS_CANCELLED = 2, /* stopped because rf_host.cancelled said so */
+  RF_STATUS_RETRY = 3      /* failed in a way worth retrying (network, rate limit) */
+} rf_status;
+
+/* Step type flags. */
+#define RF_STEP_RERUN_SAFE 0x1u   /* running it again after a crash mid-step has no extra effect */
+#define RF_STEP_IRREVERSIBLE 0x2u /* has an outside effect (publish); needs reconcile */
+#define RF_STEP_IN_PROCESS 0x4u   /* light and trusted: may run inside the daemon process */
+
+typedef struct rf_step_type {
+  uint32_t struct_size;  /* sizeof(rf_step_type) as compiled by the plugin */
+  const char* name;      /* "<plugin>.<step>", e.g. "hello.stamp"; globally unique */
+  const char* summary;   /* one line for listings */
+  uint32_t flags;        /* RF_STEP_* */
+  const rf_option* options; /* array of option_count entries (stride: options[0].struct_size) */
+  size_t option_count;
+
+  /* Make an instance. config_json is the plugin's daemon-level configuration (an object, "{}"
+     if none). Return NULL on failure after logging why. An instance may serve many runs. */
+  void* (*create)(const rf_host* host, const char* config_json);
+
+  /* Execute the step. options_json: the step's `with` options, expressions resolved, defaults
+     filled, durations in seconds. context_json: {"run_id", "step_id", "workflow", "attempt",
+     "trigger": {...}, "item": ... (inside for_each)}. Report outputs via host->set_output. */
+  rf_status (*run)(void* instance, rf_run* run, const char* options_json, const char* context_json);
+
+  /* Ask a running `run` to stop soon. May be NULL (the host then relies on cancelled()). */
+  void (*cancel)(void* instance);
+
+  void (*destroy)(void* instance);
+
+  /* For RF_STEP_IRREVERSIBLE step types: after a crash, an execution that recorded an intent but
+     no result is reconciled instead of re-run. intent_json holds the idempotency key and what the
+     step recorded. Return OK with outputs if the effect happened, RF_STATUS_RETRY if it certainly
+     did not (the host may then run it again), ERROR if it cannot tell. May be NULL otherwise. */
+  rf_status (*reconcile)(void* instance, rf_run* run, const char* options_json,
+                         const char* context_json, const char* intent_json);
+} rf_step_type;
+
+/* ---------------------------------------------------------------------------------------------
+ * The plugin descriptor
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct rf_plugin {
+  uint32_t struct_size; /* sizeof(rf_plugin) as compiled by the plugin */
+  uint16_t abi_major;   /* RF_ABI_MAJOR the plugin was built against */
+  uint16_t abi_minor;   /* RF_ABI_MINOR the plugin was built against */
+  const char* name;     /* [a-z][a-z0-9_]*: the prefix of its step type names */
+  const char* version;  /* the plugin's own version, e.g. "1.2.0" */
+  const char* license;  /* SPDX identifier, e.g. "Apache-2.0" */
+  const char* summary;  /* one line */
+  const rf_step_type* step_types; /* array (stride: step_types[0].struct_size) */
+  size_t step_type_count;
+} rf_plugin;
+
+/* The entry point. host_major/host_minor are the host's ABI version; a plugin may use them to
+   decide which optional fields it can rely on. Returns a descriptor with static lifetime, or NULL
+   if the plugin cannot work with this host. */
+typedef const rf_plugin* (*rf_plugin_entry_fn)(uint16_t host_major, uint16_t host_minor);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* REELFLOW_PLUGIN_H */
