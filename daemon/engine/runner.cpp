@@ -1,1 +1,463 @@
-// placeholder
+#include "engine/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <ctime>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "plugin_host/executor.hpp"
+#include "plugin_host/options.hpp"
+#include "workflow/expr.hpp"
+
+namespace reelflow::engine {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Secrets never reach logs or error messages: every occurrence of a secret value is masked.
+class SecretMask {
+ public:
+  explicit SecretMask(const json& secrets) {
+    for (const auto& [name, value] : secrets.items()) {
+      if (value.is_string() && value.get_ref<const std::string&>().size() >= 3) {
+        values_.push_back(value.get<std::string>());
+      }
+    }
+    // Longest first, so a secret containing another is masked whole.
+    std::sort(values_.begin(), values_.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  }
+
+  std::string apply(std::string text) const {
+    for (const auto& secret : values_) {
+      for (auto pos = text.find(secret); pos != std::string::npos;
+           pos = text.find(secret, pos + 3)) {
+        text.replace(pos, secret.size(), "***");
+      }
+    }
+    return text;
+  }
+
+ private:
+  std::vector<std::string> values_;
+};
+
+// Waits in short slices so a cancel is noticed quickly. Returns false if cancelled.
+bool cancellable_sleep(double seconds, const std::atomic<bool>* cancel) {
+  auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  while (Clock::now() < deadline) {
+    if (cancel != nullptr && cancel->load()) return false;
+    Clock::duration slice = std::min<Clock::duration>(std::chrono::milliseconds(50),
+                                                      deadline - Clock::now());
+    std::this_thread::sleep_for(slice);
+  }
+  return cancel == nullptr || !cancel->load();
+}
+
+// Watches one attempt: on timeout or on a run-wide cancel it asks the executor to cancel.
+class AttemptWatchdog {
+ public:
+  AttemptWatchdog(plugin_host::Executor& executor, std::optional<double> timeout,
+                  const std::atomic<bool>* run_cancel)
+      : executor_(executor), run_cancel_(run_cancel) {
+    if (!timeout && run_cancel == nullptr) return;
+    std::optional<Clock::time_point> deadline;
+    if (timeout) {
+      deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(*timeout));
+    }
+    thread_ = std::thread([this, deadline] { watch(deadline); });
+  }
+
+  ~AttemptWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  bool timed_out() const { return timed_out_.load(); }
+  bool triggered() const { return triggered_.load(); }
+
+ private:
+  void watch(std::optional<Clock::time_point> deadline) {
+    std::unique_lock lock(mutex_);
+    while (!done_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(50));
+      if (done_) return;
+      bool expired = deadline && Clock::now() >= *deadline;
+      bool cancelled = run_cancel_ != nullptr && run_cancel_->load();
+      if ((expired || cancelled) && !triggered_) {
+        timed_out_ = expired && !cancelled;
+        triggered_ = true;
+        executor_.cancel();
+      }
+    }
+  }
+
+  plugin_host::Executor& executor_;
+  const std::atomic<bool>* run_cancel_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::atomic<bool> timed_out_{false};
+  std::atomic<bool> triggered_{false};
+  std::thread thread_;
+};
+
+struct ItemResult {
+  StepState state = StepState::failed;
+  json outputs = json::object();
+  std::string error;
+  int attempts = 0;
+};
+
+class Run {
+ public:
+  Run(const workflow::Workflow& workflow, const plugin_host::Registry& registry,
+      const json& trigger, const RunOptions& options, RunObserver& observer)
+      : workflow_(workflow),
+        registry_(registry),
+        options_(options),
+        observer_(observer),
+        mask_(options.secrets),
+        executor_(options.plugin_config),
+        random_(std::random_device{}()) {
+    record_.run_id = options.run_id.empty() ? new_run_id() : options.run_id;
+    record_.workflow = workflow.name;
+    record_.trigger = trigger;
+    record_.artifact_dir = options.artifact_root / record_.run_id;
+    scope_ = {{"trigger", trigger},
+              {"secrets", options.secrets},
+              {"env", json::object()},
+              {"steps", json::object()}};
+  }
+
+  RunRecord execute() {
+    auto start = Clock::now();
+    resolve_env();
+    bool failed = !env_error_.empty();
+    bool cancelled = false;
+    for (std::size_t index = 0; index < workflow_.steps.size(); ++index) {
+      const auto& step = workflow_.steps[index];
+      StepRecord step_record;
+      if (cancel_requested()) cancelled = true;
+      if (cancelled) {
+        step_record = skipped(step, StepState::cancelled, "the run was cancelled");
+      } else if (failed) {
+        step_record = skipped(step, StepState::skipped,
+                              env_error_.empty() ? "an earlier step failed" : env_error_);
+      } else {
+        step_record = run_step(step, index);
+      }
+      scope_["steps"][step.id] = {{"outputs", step_record.outputs},
+                                  {"state", to_string(step_record.state)}};
+      if (step_record.state == StepState::failed && !step.continue_on_error) failed = true;
+      if (step_record.state == StepState::cancelled) cancelled = true;
+      record_.steps.push_back(std::move(step_record));
+    }
+    record_.state = cancelled ? "cancelled" : failed ? "failed" : "succeeded";
+    record_.seconds = seconds_since(start);
+    return std::move(record_);
+  }
+
+ private:
+  bool cancel_requested() const { return options_.cancel != nullptr && options_.cancel->load(); }
+
+  void resolve_env() {
+    json env = json::object();
+    for (const auto& [name, value] : workflow_.env.items()) {
+      auto resolved = workflow::interpolate_value(value, scope_);
+      if (!resolved) {
+        env_error_ = "env." + name + ": " + resolved.error().message;
+        continue;
+      }
+      env[name] = *resolved;
+    }
+    for (const auto& [name, value] : options_.env_overrides.items()) env[name] = value;
+    scope_["env"] = std::move(env);
+  }
+
+  StepRecord skipped(const workflow::Step& step, StepState state, std::string why) {
+    StepRecord step_record;
+    step_record.id = step.id;
+    step_record.uses = step.uses;
+    step_record.state = state;
+    step_record.error = std::move(why);
+    observer_.step_finished(step, step_record);
+    return step_record;
+  }
+
+  StepRecord run_step(const workflow::Step& step, std::size_t index) {
+    auto start = Clock::now();
+    StepRecord step_record;
+    step_record.id = step.id;
+    step_record.uses = step.uses;
+    auto finish = [&](StepState state, std::string error) {
+      step_record.state = state;
+      step_record.error = mask_.apply(std::move(error));
+      step_record.seconds = seconds_since(start);
+      observer_.step_finished(step, step_record);
+      return step_record;
+    };
+
+    const auto* step_type = registry_.find(step.uses);
+    if (step_type == nullptr) {
+      return finish(StepState::failed, "step type '" + step.uses + "' is not provided by any "
+                                       "loaded plugin");
+    }
+    if (step.if_expr) {
+      auto condition = workflow::evaluate_condition(*step.if_expr, scope_);
+      if (!condition) return finish(StepState::failed, "if: " + condition.error().message);
+      if (!*condition) {
+        return finish(StepState::skipped, "if: " + *step.if_expr + " was false");
+      }
+    }
+
+    std::vector<json> items;
+    bool fan_out = step.for_each.has_value();
+    if (fan_out) {
+      auto list = workflow::interpolate_value(*step.for_each, scope_);
+      if (!list) return finish(StepState::failed, "for_each: " + list.error().message);
+      if (!list->is_array()) {
+        return finish(StepState::failed, "for_each must give a list, got " + list->dump());
+      }
+      items.assign(list->begin(), list->end());
+      step_record.item_count = items.size();
+    } else {
+      items.emplace_back(nullptr);
+    }
+    observer_.step_started(step, index, fan_out ? items.size() : 0);
+
+    json item_outputs = json::array();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      std::optional<std::size_t> item_index;
+      if (fan_out) item_index = i;
+      ItemResult result = run_item(step, *step_type, items[i], item_index);
+      step_record.attempts = std::max(step_record.attempts, result.attempts);
+      if (result.state != StepState::succeeded) {
+        std::string where = fan_out ? "item " + std::to_string(i + 1) + " of " +
+                                          std::to_string(items.size()) + ": "
+                                    : "";
+        step_record.outputs = fan_out ? json{{"items", item_outputs}} : json::object();
+        return finish(result.state, where + result.error);
+      }
+      if (fan_out) {
+        item_outputs.push_back(std::move(result.outputs));
+      } else {
+        step_record.outputs = std::move(result.outputs);
+      }
+    }
+    if (fan_out) step_record.outputs = {{"items", std::move(item_outputs)}};
+    return finish(StepState::succeeded, "");
+  }
+
+  ItemResult run_item(const workflow::Step& step, const plugin_host::StepTypeInfo& step_type,
+                      const json& item, std::optional<std::size_t> item_index) {
+    ItemResult result;
+    json scope = scope_;
+    if (item_index) scope["item"] = item;
+    auto resolved = workflow::interpolate_value(step.with, scope);
+    if (!resolved) {
+      result.error = "with: " + resolved.error().message;
+      return result;
+    }
+    auto options = plugin_host::normalize_options(step_type, *resolved);
+    if (!options) {
+      result.error = options.error().message;
+      return result;
+    }
+
+    std::filesystem::path artifact_dir = record_.artifact_dir / step.id;
+    if (item_index) artifact_dir /= "item-" + std::to_string(*item_index + 1);
+    std::error_code ec;
+    std::filesystem::create_directories(artifact_dir, ec);
+    if (ec) {
+      result.error = "cannot create artifact directory " + artifact_dir.string() + ": " +
+                     ec.message();
+      return result;
+    }
+
+    for (int attempt = 1; attempt <= step.retry.max_attempts; ++attempt) {
+      result.attempts = attempt;
+      if (attempt > 1) {
+        double delay = backoff_delay(step.retry.backoff, attempt, unit_(random_));
+        observer_.log(step, RF_LOG_INFO,
+                      "retrying in " + std::to_string(static_cast<int>(std::lround(delay))) +
+                          "s (attempt " + std::to_string(attempt) + " of " +
+                          std::to_string(step.retry.max_attempts) + ")");
+        if (!cancellable_sleep(delay, options_.cancel)) {
+          result.state = StepState::cancelled;
+          result.error = "the run was cancelled";
+          return result;
+        }
+      }
+      observer_.attempt_started(step, item_index, attempt);
+      json context = {{"run_id", record_.run_id},
+                      {"step_id", step.id},
+                      {"workflow", workflow_.name},
+                      {"attempt", attempt},
+                      {"trigger", record_.trigger}};
+      if (item_index) {
+        context["item"] = item;
+        context["item_index"] = *item_index;
+      }
+      if (step_type.irreversible()) {
+        context["idempotency_key"] = record_.run_id + "/" + step.id +
+                                     (item_index ? "/" + std::to_string(*item_index) : "");
+      }
+      plugin_host::RunServices services = make_services(step, artifact_dir);
+      Result<plugin_host::StepOutcome> outcome = [&] {
+        AttemptWatchdog watchdog(executor_, step.timeout, options_.cancel);
+        auto value = executor_.run(step_type, *options, context, services);
+        if (watchdog.timed_out()) {
+          char text[64];
+          std::snprintf(text, sizeof text, "%g", *step.timeout);
+          return Result<plugin_host::StepOutcome>(
+              fail("timed out after " + std::string(text) + "s"));
+        }
+        return value;
+      }();
+      if (!outcome) {
+        result.error = outcome.error().message;
+        continue;
+      }
+      if (outcome->status == RF_STATUS_OK) {
+        result.state = StepState::succeeded;
+        result.outputs = std::move(outcome->outputs);
+        result.error.clear();
+        return result;
+      }
+      if (outcome->status == RF_STATUS_CANCELLED || cancel_requested()) {
+        result.state = StepState::cancelled;
+        result.error = "the run was cancelled";
+        return result;
+      }
+      result.error = outcome->error;
+    }
+    if (step.retry.max_attempts > 1) {
+      result.error += " (after " + std::to_string(result.attempts) + " attempts)";
+    }
+    return result;
+  }
+
+  plugin_host::RunServices make_services(const workflow::Step& step,
+                                         const std::filesystem::path& artifact_dir) {
+    plugin_host::RunServices services;
+    services.artifact_dir = artifact_dir;
+    services.log = [this, &step](rf_log_level level, std::string_view message) {
+      observer_.log(step, level, mask_.apply(std::string(message)));
+    };
+    services.progress = [this, &step](double fraction, std::string_view message) {
+      observer_.progress(step, fraction, mask_.apply(std::string(message)));
+    };
+    services.cancelled = [this] { return cancel_requested(); };
+    services.secret = [this](std::string_view name) -> std::optional<std::string> {
+      auto found = options_.secrets.find(std::string(name));
+      if (found == options_.secrets.end() || !found->is_string()) return std::nullopt;
+      return found->get<std::string>();
+    };
+    // The offline runner keeps plugin state for the length of the run only; the daemon keeps it
+    // in its store.
+    std::string prefix = step.uses.substr(0, step.uses.find('.')) + "\n";
+    services.state_get = [this, prefix](std::string_view key) -> std::optional<std::string> {
+      std::lock_guard lock(state_mutex_);
+      auto found = state_.find(prefix + std::string(key));
+      if (found == state_.end()) return std::nullopt;
+      return found->second;
+    };
+    services.state_set = [this, prefix](std::string_view key,
+                                        std::optional<std::string_view> value) {
+      std::lock_guard lock(state_mutex_);
+      if (value) {
+        state_[prefix + std::string(key)] = std::string(*value);
+      } else {
+        state_.erase(prefix + std::string(key));
+      }
+      return true;
+    };
+    return services;
+  }
+
+  const workflow::Workflow& workflow_;
+  const plugin_host::Registry& registry_;
+  const RunOptions& options_;
+  RunObserver& observer_;
+  SecretMask mask_;
+  plugin_host::Executor executor_;
+  std::mt19937_64 random_;
+  std::uniform_real_distribution<double> unit_{0.0, 1.0};
+  RunRecord record_;
+  json scope_;
+  std::string env_error_;
+  std::mutex state_mutex_;
+  std::map<std::string, std::string> state_;
+};
+
+}  // namespace
+
+std::string_view to_string(StepState state) {
+  switch (state) {
+    case StepState::succeeded: return "succeeded";
+    case StepState::failed: return "failed";
+    case StepState::skipped: return "skipped";
+    case StepState::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+nlohmann::json RunRecord::to_json() const {
+  json steps_json = json::array();
+  for (const auto& step : steps) {
+    json entry = {{"id", step.id},          {"uses", step.uses},
+                  {"state", to_string(step.state)}, {"attempts", step.attempts},
+                  {"seconds", step.seconds},  {"outputs", step.outputs}};
+    if (!step.error.empty()) entry["error"] = step.error;
+    if (step.item_count) entry["items"] = *step.item_count;
+    steps_json.push_back(std::move(entry));
+  }
+  return {{"run_id", run_id},   {"workflow", workflow},
+          {"state", state},     {"trigger", trigger},
+          {"artifact_dir", artifact_dir.string()},
+          {"seconds", seconds}, {"steps", std::move(steps_json)}};
+}
+
+RunRecord run_workflow(const workflow::Workflow& workflow, const plugin_host::Registry& registry,
+                       const nlohmann::json& trigger, const RunOptions& options,
+                       RunObserver& observer) {
+  return Run(workflow, registry, trigger, options, observer).execute();
+}
+
+std::string new_run_id() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &utc);
+  std::random_device device;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(device()));
+  return std::string(stamp) + "-" + suffix;
+}
+
+double backoff_delay(const workflow::Backoff& backoff, int attempt, double unit_random) {
+  double base = backoff.initial * std::pow(backoff.factor, std::max(0, attempt - 2));
+  base = std::min(base, backoff.max);
+  double jitter = 1.0 + 0.4 * (unit_random - 0.5);  // ±20%
+  return std::max(0.0, base * jitter);
+}
+
+}  // namespace reelflow::engine

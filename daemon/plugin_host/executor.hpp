@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -65,13 +66,21 @@ class Executor {
 
  private:
   struct Instance;
+  // Calls one plugin callback (run or reconcile) on the step type's instance with a fresh rf_run.
+  using PluginCall = std::function<int(const rf_step_type&, void* instance, rf_run* run)>;
+
   Result<Instance*> instance_for(const StepTypeInfo& step_type);
+  Result<StepOutcome> call(const StepTypeInfo& step_type, const RunServices& services,
+                           const PluginCall& invoke);
 
   nlohmann::json plugin_config_;
   std::map<std::string, Instance*, std::less<>> instances_;
   std::atomic<bool> cancel_requested_{false};
   std::atomic<const StepTypeInfo*> running_type_{nullptr};
   std::atomic<void*> running_instance_{nullptr};
+  // Held while the running slots change and while cancel() calls into the plugin, so the plugin's
+  // cancel is never called for a run that has already returned.
+  std::mutex running_mutex_;
 };
 
 }  // namespace reelflow::plugin_host

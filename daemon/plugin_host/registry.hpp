@@ -1,12 +1,21 @@
 // The plugin registry: loads plugin shared objects, negotiates the ABI, and keeps a host-side,
 // normalised copy of every plugin's descriptor, step types and option tables.
 //
-// Contract: a plugin that fails to load (not a shared object, wrong architecture, unresolved
-// symbols, no entry symbol, ABI mismatch, malformed descriptor, a step type name already taken)
-// is reported as an Error naming the file and the reason, and leaves the registry as it was.
-// Loaded plugins stay loaded for the registry's lifetime (no dlclose: plugins may have started
-// threads or registered atexit handlers). Thread-safety: load from one thread; once loading is
-// done, the const interface is safe for concurrent readers.
+// Contract: a plugin that fails to load (not a shared object, truncated, wrong architecture,
+// unresolved symbols, no entry symbol, ABI mismatch, malformed descriptor, a step type or plugin
+// name already taken) is reported as an Error naming the file and the reason, is unloaded again,
+// and leaves the registry as it was. Loaded plugins stay loaded for the process's lifetime (no
+// dlclose, not even in ~Registry: plugins may have started threads or registered atexit
+// handlers, and StepTypeInfo::callbacks point into them).
+//
+// Robustness: the ELF header and segments are checked before dlopen (glibc dies of SIGBUS on a
+// file truncated after its headers), and everything the descriptor points at is read through a
+// probe that turns an unmapped pointer into an Error. Code cannot be checked: a plugin whose
+// constructors or entry function crash take the loading process down, which is why plugin steps
+// run in worker processes.
+//
+// Thread-safety: load from one thread; once loading is done, the const interface is safe for
+// concurrent readers.
 #pragma once
 
 #include <reelflow/plugin.h>

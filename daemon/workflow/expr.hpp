@@ -17,6 +17,10 @@
 
 namespace reelflow::workflow {
 
+// Bounds that keep hostile input from exhausting the stack or the CPU.
+inline constexpr std::size_t kMaxExpressionLength = 4096;  // bytes between ${{ and }}
+inline constexpr int kMaxExpressionDepth = 64;             // nested (), [], calls and !
+
 // Evaluates one expression (the text between ${{ and }}).
 Result<nlohmann::json> evaluate(std::string_view expression, const nlohmann::json& scope);
 
@@ -26,6 +30,12 @@ Result<nlohmann::json> interpolate(std::string_view text, const nlohmann::json& 
 
 // interpolate() applied to every string inside a JSON value (object values, array items).
 Result<nlohmann::json> interpolate_value(const nlohmann::json& value, const nlohmann::json& scope);
+
+// True when text holds at least one "${{" (a template, complete or not).
+bool has_template(std::string_view text);
+
+// How a value looks inside a string: strings raw, null empty, anything else compact JSON.
+std::string render_text(const nlohmann::json& value);
 
 // Truthiness used by `if`: false, null, 0, "" and empty containers are false.
 bool truthy(const nlohmann::json& value);
@@ -40,7 +50,16 @@ struct ReferenceRules {
   std::vector<std::string> earlier_step_ids;  // steps.<id> must name one of these
   std::vector<std::string> later_step_ids;    // to say "step X runs later" instead of "unknown"
   bool item_allowed = false;                  // only inside for_each steps
+  std::string current_step_id;  // the step whose text this is ("" outside steps), for messages
+  bool steps_allowed = true;    // false where no step has run yet (the workflow's env)
 };
 std::vector<ExprProblem> check_template(std::string_view text, const ReferenceRules& rules);
+
+// The same checks for a bare expression (an `if:` written without ${{ }}); offsets are relative to
+// the expression.
+std::vector<ExprProblem> check_expression(std::string_view expression, const ReferenceRules& rules);
+
+// The value of a step's `if`: a bare expression, or a text with templates; then truthy().
+Result<bool> evaluate_condition(std::string_view condition, const nlohmann::json& scope);
 
 }  // namespace reelflow::workflow

@@ -46,10 +46,10 @@ struct Step {
   std::string id;
   Mark mark;  // the step's first key
   std::string uses;
-  nlohmann::json with = nlohmann::json::object();  // values may contain ${{ }} templates
+  nlohmann::json with = nlohmann::json::object();       // values may contain ${{ }} templates
   std::map<std::string, Mark, std::less<>> with_marks;  // mark of each `with` value, by key
-  std::optional<std::string> if_expr;                  // with or without ${{ }}
-  std::optional<nlohmann::json> for_each;              // a list, or a template string
+  std::optional<std::string> if_expr;                   // with or without ${{ }}
+  std::optional<nlohmann::json> for_each;               // a list, or a template string
   int max_parallel = 1;                                 // for_each fan-out limit
   Retry retry;
   std::optional<double> timeout;  // seconds

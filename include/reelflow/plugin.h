@@ -19,7 +19,14 @@
  * both versions named in the message. Arrays of structs (options, step types) are read with the
  * stride of their first element's struct_size, so authors write ordinary static arrays.
  *
- * Threading: the host calls `reelflow_plugin_entry` once per process, before anything else. For a
+ * Stable across every major version: rf_plugin's first four fields (struct_size, abi_major,
+ * abi_minor, name) keep their offsets, so a host can always name a plugin it refuses. Trailing
+ * fields a plugin's struct_size does not cover read as zero/NULL (reconcile, item_type). Calling
+ * rf_host.fail more than once keeps the last message; a status outside rf_status is an error.
+ *
+ * Threading: the host calls `reelflow_plugin_entry` before anything else; it may call it more
+ * than once (the same file loaded by several registries) and it must return the same descriptor
+ * each time. For a
  * given instance (returned by `create`), `run` and `reconcile` are called from one thread at a time;
  * `cancel` may be called from any other thread while `run` is in progress and must return promptly
  * (set a flag; the run should notice it through rf_host.cancelled or its own flag). Different
@@ -164,7 +171,9 @@ typedef struct rf_step_type {
 
   /* Execute the step. options_json: the step's `with` options, expressions resolved, defaults
      filled, durations in seconds. context_json: {"run_id", "step_id", "workflow", "attempt",
-     "trigger": {...}, "item": ... (inside for_each)}. Report outputs via host->set_output. */
+     "trigger": {...}, "item" and "item_index" (inside for_each), "idempotency_key" (for
+     RF_STEP_IRREVERSIBLE steps: the same for every attempt of this execution, so a platform that
+     accepts one can drop a duplicate)}. Report outputs via host->set_output. */
   rf_status (*run)(void* instance, rf_run* run, const char* options_json, const char* context_json);
 
   /* Ask a running `run` to stop soon. May be NULL (the host then relies on cancelled()). */

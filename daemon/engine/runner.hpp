@@ -1,0 +1,89 @@
+// Runs one workflow for one trigger, step by step, in this process: evaluates `if`, fans out
+// `for_each`, resolves `${{ }}` templates, fills option defaults, retries with exponential backoff
+// and jitter, enforces `timeout` (by asking the plugin to cancel), honours `continue_on_error`, and
+// returns a RunRecord with every step's state, attempts, timings, outputs and errors.
+//
+// This is the engine behind the offline `reelflow run`: nothing is persisted, and a crash loses the
+// run. The daemon's durable engine keeps the same step semantics and adds the store, worker
+// processes and resumption. Thread-safety: run_workflow may be called from several threads at
+// once with different observers; an observer is called from the thread that runs the workflow (and
+// progress/log callbacks from the plugin's threads, so observers must be thread-safe).
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugin_host/registry.hpp"
+#include "workflow/workflow.hpp"
+
+namespace reelflow::engine {
+
+// succeeded, failed, skipped (its `if` was false, or an earlier step failed), cancelled.
+enum class StepState { succeeded, failed, skipped, cancelled };
+std::string_view to_string(StepState state);
+
+struct StepRecord {
+  std::string id;
+  std::string uses;
+  StepState state = StepState::skipped;
+  int attempts = 0;        // the largest attempt count among the step's executions
+  double seconds = 0;      // wall time, all attempts and items
+  nlohmann::json outputs = nlohmann::json::object();
+  std::string error;       // why it failed, was skipped, or was cancelled
+  std::optional<std::size_t> item_count;  // for for_each steps
+};
+
+struct RunRecord {
+  std::string run_id;
+  std::string workflow;
+  std::string state;  // "succeeded", "failed" or "cancelled"
+  nlohmann::json trigger;
+  std::filesystem::path artifact_dir;
+  double seconds = 0;
+  std::vector<StepRecord> steps;
+
+  nlohmann::json to_json() const;
+};
+
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  // index: position of the step in the workflow; items: for_each size (0 otherwise).
+  virtual void step_started(const workflow::Step& /*step*/, std::size_t /*index*/,
+                            std::size_t /*items*/) {}
+  // item: for_each position, or nullopt. attempt counts from 1.
+  virtual void attempt_started(const workflow::Step& /*step*/,
+                               std::optional<std::size_t> /*item*/, int /*attempt*/) {}
+  virtual void progress(const workflow::Step& /*step*/, double /*fraction*/,
+                        std::string_view /*message*/) {}
+  virtual void log(const workflow::Step& /*step*/, rf_log_level /*level*/,
+                   std::string_view /*message*/) {}
+  virtual void step_finished(const workflow::Step& /*step*/, const StepRecord& /*record*/) {}
+};
+
+struct RunOptions {
+  std::filesystem::path artifact_root;   // the run's files go to <artifact_root>/<run_id>/<step>/
+  nlohmann::json secrets = nlohmann::json::object();        // name -> string
+  nlohmann::json plugin_config = nlohmann::json::object();  // plugin name -> object
+  nlohmann::json env_overrides = nlohmann::json::object();  // name -> string, over workflow env
+  std::atomic<bool>* cancel = nullptr;  // set to stop the run (e.g. from a signal handler)
+  std::string run_id;                   // generated when empty
+};
+
+RunRecord run_workflow(const workflow::Workflow& workflow, const plugin_host::Registry& registry,
+                       const nlohmann::json& trigger, const RunOptions& options,
+                       RunObserver& observer);
+
+// A fresh run id: "<UTC yyyymmddThhmmss>-<8 hex>".
+std::string new_run_id();
+
+// The delay before attempt `attempt` (2, 3, ...): initial * factor^(attempt-2), capped at max,
+// with up to ±20% jitter drawn from `unit_random` in [0,1).
+double backoff_delay(const workflow::Backoff& backoff, int attempt, double unit_random);
+
+}  // namespace reelflow::engine

@@ -1,0 +1,215 @@
+// The `reelflow` executable as a user runs it: a real process, the real built-in plugin directory,
+// the repository's workflows, files on disk.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string quote(const std::string& word) {
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("reelflow-cli-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Result reelflow(const std::vector<std::string>& args) {
+    std::string command = quote(REELFLOW_BIN);
+    for (const auto& arg : args) command += " " + quote(arg);
+    command += " >" + quote((dir_ / "stdout").string()) + " 2>" + quote((dir_ / "stderr").string()) +
+               " </dev/null";
+    Result result;
+    int raw = std::system(command.c_str());
+    result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    result.out = read_file(dir_ / "stdout");
+    result.err = read_file(dir_ / "stderr");
+    return result;
+  }
+
+  fs::path write(const std::string& name, const std::string& text) {
+    fs::path path = dir_ / name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CliTest, NoArgumentsShowsHelpAndFails) {
+  auto result = reelflow({});
+  EXPECT_EQ(result.status, 2);
+  EXPECT_NE(result.err.find("Usage: reelflow"), std::string::npos);
+}
+
+TEST_F(CliTest, HelpListsEveryCommand) {
+  auto result = reelflow({"--help"});
+  EXPECT_EQ(result.status, 0);
+  for (const char* command : {"validate", "schema", "plugins", "run"}) {
+    EXPECT_NE(result.out.find(command), std::string::npos) << command;
+    auto own = reelflow({command, "--help"});
+    EXPECT_EQ(own.status, 0) << command;
+    EXPECT_NE(own.out.find(std::string("Usage: reelflow ") + command), std::string::npos)
+        << own.out;
+    auto via_help = reelflow({"help", command});
+    EXPECT_EQ(via_help.out, own.out);
+  }
+}
+
+TEST_F(CliTest, UnknownCommandAndOptionAreUsageErrors) {
+  auto unknown = reelflow({"frobnicate"});
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.err.find("no command 'frobnicate'"), std::string::npos);
+  auto bad_option = reelflow({"plugins", "--colour"});
+  EXPECT_EQ(bad_option.status, 2);
+  EXPECT_NE(bad_option.err.find("unknown option --colour"), std::string::npos);
+}
+
+TEST_F(CliTest, EveryExampleWorkflowValidates) {
+  std::vector<std::string> args = {"validate"};
+  for (const auto& entry : fs::directory_iterator(REELFLOW_SOURCE_DIR "/workflows")) {
+    if (entry.path().extension() == ".yaml") args.push_back(entry.path().string());
+  }
+  ASSERT_GT(args.size(), 1u);
+  auto result = reelflow(args);
+  EXPECT_EQ(result.status, 0) << result.out << result.err;
+  EXPECT_EQ(result.err, "");
+}
+
+TEST_F(CliTest, ValidateReportsFileLineAndColumn) {
+  auto file = write("bad.yaml",
+                    "name: bad\non:\n  manual: {}\nsteps:\n  - id: s\n    uses: hello.stamp\n"
+                    "    wiht:\n      greeting: hi\n  - id: t\n    uses: hello.stmp\n");
+  auto result = reelflow({"validate", file.string()});
+  EXPECT_EQ(result.status, 3);
+  EXPECT_NE(result.out.find(file.string() + ":7:5: error: unknown key 'wiht'"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find(file.string() + ":10:11: error: unknown step type 'hello.stmp'"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.err.find("2 problems in 1 file"), std::string::npos) << result.err;
+
+  auto as_json = reelflow({"validate", "--json", file.string()});
+  EXPECT_EQ(as_json.status, 3);
+  auto report = json::parse(as_json.out);
+  EXPECT_EQ(report["errors"], 2);
+  EXPECT_EQ(report["files"][0]["ok"], false);
+  EXPECT_EQ(report["files"][0]["diagnostics"][0]["line"], 7);
+  EXPECT_EQ(report["files"][0]["diagnostics"][0]["column"], 5);
+}
+
+TEST_F(CliTest, PluginsListsHelloWithItsOptions) {
+  auto text = reelflow({"plugins"});
+  EXPECT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("hello.stamp"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("greeting"), std::string::npos) << text.out;
+
+  auto result = reelflow({"plugins", "--json"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  auto listing = json::parse(result.out);
+  bool found = false;
+  for (const auto& plugin : listing["plugins"]) {
+    for (const auto& step_type : plugin["step_types"]) {
+      if (step_type["name"] != "hello.stamp") continue;
+      found = true;
+      bool has_greeting = false;
+      for (const auto& option : step_type["options"]) {
+        if (option["name"] == "greeting") {
+          has_greeting = true;
+          EXPECT_EQ(option["type"], "string");
+          EXPECT_FALSE(option["help"].get<std::string>().empty());
+        }
+      }
+      EXPECT_TRUE(has_greeting);
+    }
+  }
+  EXPECT_TRUE(found) << result.out;
+}
+
+TEST_F(CliTest, SchemaIsJsonWithEveryStepType) {
+  auto result = reelflow({"schema"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  auto schema = json::parse(result.out);
+  EXPECT_NE(schema.dump().find("hello.stamp"), std::string::npos);
+  auto out = dir_ / "schema.json";
+  auto to_file = reelflow({"schema", "--output", out.string()});
+  EXPECT_EQ(to_file.status, 0);
+  EXPECT_EQ(json::parse(read_file(out)), schema);
+}
+
+TEST_F(CliTest, RunStampsTheInputAndPrintsTheRunRecord) {
+  auto input = write("clip.mp4", std::string(1234, 'x'));
+  auto result = reelflow({"run", REELFLOW_SOURCE_DIR "/workflows/demo.yaml", "--input",
+                          input.string(), "--artifacts", (dir_ / "runs").string(), "--json"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  auto record = json::parse(result.out);
+  EXPECT_EQ(record["state"], "succeeded");
+  EXPECT_EQ(record["workflow"], "demo");
+  const auto& stamp_step = record["steps"][0];
+  EXPECT_EQ(stamp_step["id"], "stamp");
+  EXPECT_EQ(stamp_step["outputs"]["size"], 1234);
+  auto stamp = json::parse(read_file(stamp_step["outputs"]["stamp"].get<std::string>()));
+  EXPECT_EQ(stamp["greeting"], "New video for winter-launch: clip.mp4");
+  EXPECT_EQ(stamp["size"], 1234);
+  EXPECT_EQ(record["steps"][1]["items"], 2);
+  EXPECT_EQ(record["steps"][2]["state"], "skipped");  // the input is small
+  // Progress goes to stderr, one line per step when not on a terminal.
+  EXPECT_NE(result.err.find("[1/3] stamp (hello.stamp)"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, RunWithAMissingInputSaysWhich) {
+  auto result = reelflow({"run", REELFLOW_SOURCE_DIR "/workflows/demo.yaml", "--input",
+                          (dir_ / "nope.mp4").string()});
+  EXPECT_EQ(result.status, 2);
+  EXPECT_NE(result.err.find("nope.mp4 does not exist"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, RunOfAnInvalidWorkflowRunsNothing) {
+  auto file = write("bad.yaml", "name: bad\non:\n  manual: {}\nsteps:\n  - id: s\n    uses: nope.x\n");
+  auto result = reelflow({"run", file.string(), "--artifacts", (dir_ / "runs").string()});
+  EXPECT_EQ(result.status, 3);
+  EXPECT_NE(result.err.find("nothing was run"), std::string::npos) << result.err;
+  EXPECT_FALSE(fs::exists(dir_ / "runs"));
+}
+
+TEST_F(CliTest, RunFailureNamesTheInput) {
+  auto file = write("wf.yaml",
+                    "name: wf\non:\n  manual: {}\nsteps:\n  - id: s\n    uses: hello.stamp\n"
+                    "    with:\n      input: /nonexistent/video.mp4\n");
+  auto result = reelflow({"run", file.string(), "--artifacts", (dir_ / "runs").string()});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.err.find("/nonexistent/video.mp4"), std::string::npos) << result.err;
+}
+
+}  // namespace

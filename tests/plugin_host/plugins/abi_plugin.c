@@ -1,0 +1,118 @@
+/* ABI negotiation test plugins; one variant per build (see ../CMakeLists.txt).
+ *
+ * ABI_NEWER_MAJOR   declares ABI 2.0: refused, major versions must match.
+ * ABI_NEWER_MINOR   declares ABI 1.(host minor + 5): refused, newer minor than the host.
+ * ABI_REFUSES       the entry function returns NULL.
+ * ABI_OLDER_LAYOUT  stands in for a plugin built against an older minor: a host compiled at minor 0
+ *                   cannot be paired with a real older header, so this plugin uses local copies of
+ *                   rf_step_type without its trailing `reconcile` and rf_option without its
+ * trailing `item_type`, with struct_size set accordingly, and declares minor 0. The host must read
+ * both arrays with the smaller stride and see the missing fields as 0. */
+#include <reelflow/plugin.h>
+
+static void* create_instance(const rf_host* host, const char* config_json) {
+  static int instance;
+  (void)host;
+  (void)config_json;
+  return &instance;
+}
+
+static rf_status run_step(void* instance, rf_run* run, const char* options_json,
+                          const char* context_json) {
+  (void)instance;
+  (void)run;
+  (void)options_json;
+  (void)context_json;
+  return RF_STATUS_OK;
+}
+
+static void destroy_instance(void* instance) { (void)instance; }
+
+#if defined(ABI_OLDER_LAYOUT)
+
+typedef struct older_option {
+  uint32_t struct_size;
+  const char* name;
+  rf_option_type type;
+  const char* default_json;
+  int required;
+  int has_min;
+  double min;
+  int has_max;
+  double max;
+  const char* const* enum_values;
+  const char* help;
+  /* no item_type */
+} older_option;
+
+typedef struct older_step_type {
+  uint32_t struct_size;
+  const char* name;
+  const char* summary;
+  uint32_t flags;
+  const older_option* options;
+  size_t option_count;
+  void* (*create)(const rf_host* host, const char* config_json);
+  rf_status (*run)(void* instance, rf_run* run, const char* options_json, const char* context_json);
+  void (*cancel)(void* instance);
+  void (*destroy)(void* instance);
+  /* no reconcile */
+} older_step_type;
+
+static const older_option first_options[] = {
+    {sizeof(older_option), "tags", RF_OPT_LIST, "[\"a\", 1]", 0, 0, 0, 0, 0, NULL,
+     "A list whose item type the old layout cannot say: any."},
+    {sizeof(older_option), "count", RF_OPT_INT, "2", 0, 1, 1, 1, 5, NULL, "How many."},
+};
+
+/* Two entries, so a wrong stride would read garbage for the second one. */
+static const older_step_type step_types[] = {
+    {sizeof(older_step_type), PH_PLUGIN_NAME ".first", "First step", RF_STEP_RERUN_SAFE,
+     first_options, 2, create_instance, run_step, NULL, destroy_instance},
+    {sizeof(older_step_type), PH_PLUGIN_NAME ".second", "Second step", 0, NULL, 0, create_instance,
+     run_step, NULL, destroy_instance},
+};
+
+static const rf_plugin plugin = {sizeof(rf_plugin),
+                                 RF_ABI_MAJOR,
+                                 0,
+                                 PH_PLUGIN_NAME,
+                                 "0.1.0",
+                                 "Apache-2.0",
+                                 "older layout",
+                                 (const rf_step_type*)step_types,
+                                 2};
+
+#else
+
+static const rf_step_type step_types[] = {
+    {sizeof(rf_step_type), PH_PLUGIN_NAME ".step", "A step", 0, NULL, 0, create_instance, run_step,
+     NULL, destroy_instance, NULL},
+};
+
+#if defined(ABI_NEWER_MAJOR)
+#define PLUGIN_MAJOR (RF_ABI_MAJOR + 1)
+#define PLUGIN_MINOR 0
+#elif defined(ABI_NEWER_MINOR)
+#define PLUGIN_MAJOR RF_ABI_MAJOR
+#define PLUGIN_MINOR (RF_ABI_MINOR + 5)
+#else
+#define PLUGIN_MAJOR RF_ABI_MAJOR
+#define PLUGIN_MINOR RF_ABI_MINOR
+#endif
+
+static const rf_plugin plugin = {sizeof(rf_plugin), PLUGIN_MAJOR, PLUGIN_MINOR,
+                                 PH_PLUGIN_NAME,    "0.1.0",      "Apache-2.0",
+                                 "ABI test",        step_types,   1};
+
+#endif
+
+RF_EXPORT const rf_plugin* reelflow_plugin_entry(uint16_t host_major, uint16_t host_minor) {
+  (void)host_major;
+  (void)host_minor;
+#if defined(ABI_REFUSES)
+  return NULL;
+#else
+  return &plugin;
+#endif
+}

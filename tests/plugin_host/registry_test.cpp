@@ -1,0 +1,445 @@
+// Registry tests against real plugin files: good ones, ABI mismatches, broken files and malformed
+// descriptors. Every refusal must name the file and the reason, leave the registry as it was and
+// keep the host able to load the next plugin.
+#include "plugin_host/registry.hpp"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+
+#include "plugin_host/executor.hpp"
+#include "test_support.hpp"
+
+namespace reelflow::plugin_host {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::read_bytes;
+using ::testing::StartsWith;
+using testing::TempDir;
+using testing::test_plugin;
+using testing::write_bytes;
+
+namespace fs = std::filesystem;
+
+const std::string kHostAbi = std::to_string(RF_ABI_MAJOR) + "." + std::to_string(RF_ABI_MINOR);
+
+// Loading `file` fails with a message that starts with the file and contains `reason`; the
+// registry stays empty and still loads a good plugin afterwards. Returns the message.
+std::string expect_refused(const fs::path& file, const std::string& reason) {
+  Registry registry;
+  auto loaded = registry.load_file(file);
+  EXPECT_FALSE(loaded.has_value()) << file;
+  if (loaded) return "";
+  const std::string& message = loaded.error().message;
+  EXPECT_THAT(message, StartsWith(file.string() + ": "));
+  EXPECT_THAT(message, HasSubstr(reason));
+  EXPECT_TRUE(registry.plugins().empty());
+  EXPECT_TRUE(registry.step_type_names().empty());
+  auto good = registry.load_file(test_plugin("phtest_good"));
+  EXPECT_TRUE(good.has_value()) << (good ? "" : good.error().message);
+  EXPECT_NE(registry.find("phtest_good.convert"), nullptr);
+  return message;
+}
+
+// ------------------------------------------------------------------------------------------------
+// A good plugin
+
+TEST(RegistryLoad, ReadsTheDescriptorStepTypesAndOptionTables) {
+  Registry registry;
+  auto loaded = registry.load_file(test_plugin("phtest_good"));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  const PluginInfo& plugin = **loaded;
+  EXPECT_EQ(plugin.path, test_plugin("phtest_good"));
+  EXPECT_EQ(plugin.name, "phtest_good");
+  EXPECT_EQ(plugin.version, "1.2.3");
+  EXPECT_EQ(plugin.license, "MIT");
+  EXPECT_EQ(plugin.summary, "A good test plugin");
+  EXPECT_EQ(plugin.abi_major, RF_ABI_MAJOR);
+  EXPECT_EQ(plugin.abi_minor, RF_ABI_MINOR);
+  ASSERT_EQ(plugin.step_types.size(), 2u);
+
+  const StepTypeInfo* convert = registry.find("phtest_good.convert");
+  ASSERT_NE(convert, nullptr);
+  EXPECT_EQ(convert->plugin, &plugin);
+  EXPECT_EQ(convert->summary, "Converts");
+  EXPECT_TRUE(convert->rerun_safe());
+  EXPECT_FALSE(convert->irreversible());
+  EXPECT_NE(convert->callbacks.run, nullptr);
+  EXPECT_EQ(convert->callbacks.reconcile, nullptr);
+  EXPECT_EQ(convert->callbacks.struct_size, sizeof(rf_step_type));
+  ASSERT_EQ(convert->options.size(), 9u);
+
+  const OptionSpec* input = convert->find_option("input");
+  ASSERT_NE(input, nullptr);
+  EXPECT_EQ(input->type, RF_OPT_PATH);
+  EXPECT_TRUE(input->required);
+  EXPECT_FALSE(input->default_value.has_value());
+  EXPECT_EQ(input->help, "The source video.");
+
+  const OptionSpec* count = convert->find_option("count");
+  ASSERT_NE(count, nullptr);
+  EXPECT_EQ(count->type, RF_OPT_INT);
+  EXPECT_EQ(count->default_value, nlohmann::json(3));
+  EXPECT_EQ(count->min, 1.0);
+  EXPECT_EQ(count->max, 10.0);
+
+  const OptionSpec* title = convert->find_option("title");
+  ASSERT_NE(title, nullptr);
+  EXPECT_EQ(title->default_value, nlohmann::json("untitled"));
+  EXPECT_FALSE(title->min.has_value());
+
+  const OptionSpec* mode = convert->find_option("mode");
+  ASSERT_NE(mode, nullptr);
+  EXPECT_THAT(mode->enum_values, ElementsAre("fast", "slow"));
+
+  const OptionSpec* tags = convert->find_option("tags");
+  ASSERT_NE(tags, nullptr);
+  EXPECT_EQ(tags->item_type, RF_OPT_STRING);
+  EXPECT_EQ(tags->max, 3.0);
+  EXPECT_EQ(tags->default_value, nlohmann::json::array());
+
+  EXPECT_EQ(convert->find_option("nope"), nullptr);
+
+  const StepTypeInfo* publish = registry.find("phtest_good.publish");
+  ASSERT_NE(publish, nullptr);
+  EXPECT_TRUE(publish->irreversible());
+  EXPECT_NE(publish->callbacks.reconcile, nullptr);
+
+  EXPECT_THAT(registry.step_type_names(),
+              ElementsAre("phtest_good.convert", "phtest_good.publish"));
+  EXPECT_EQ(registry.find("phtest_good"), nullptr);
+  EXPECT_EQ(registry.find("phtest_good.nope"), nullptr);
+}
+
+TEST(RegistryLoad, RegistryCanBeMovedWithItsPlugins) {
+  Registry registry;
+  ASSERT_TRUE(registry.load_file(test_plugin("phtest_good")).has_value());
+  Registry moved(std::move(registry));
+  const StepTypeInfo* convert = moved.find("phtest_good.convert");
+  ASSERT_NE(convert, nullptr);
+  EXPECT_EQ(convert->plugin, moved.plugins().front().get());
+}
+
+TEST(RegistryLoad, LoadDirTakesOnlySoFilesInNameOrderAndReportsEachBadOne) {
+  TempDir dir;
+  fs::copy_file(test_plugin("phtest_good"), dir.path() / "b_good.so");
+  fs::copy_file(test_plugin("phtest_dup_first"), dir.path() / "a_dup.so");
+  fs::copy_file(test_plugin("abi_newer_major"), dir.path() / "c_newer.so");
+  fs::copy_file(test_plugin("phtest_exec"), dir.path() / "d_exec.so.1");  // not *.so
+  write_bytes(dir.path() / "notes.txt", "not a plugin");
+  fs::create_directory(dir.path() / "e_directory.so");
+
+  Registry registry;
+  auto errors = registry.load_dir(dir.path());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].message, StartsWith((dir.path() / "c_newer.so").string() + ": "));
+  EXPECT_THAT(errors[0].message, HasSubstr("major versions must match"));
+  ASSERT_EQ(registry.plugins().size(), 2u);
+  EXPECT_EQ(registry.plugins()[0]->path, dir.path() / "a_dup.so");
+  EXPECT_EQ(registry.plugins()[1]->path, dir.path() / "b_good.so");
+  EXPECT_THAT(registry.step_type_names(),
+              ElementsAre("phtest_dup.step", "phtest_good.convert", "phtest_good.publish"));
+}
+
+TEST(RegistryLoad, LoadDirOfAMissingDirectoryIsOneError) {
+  TempDir dir;
+  Registry registry;
+  auto errors = registry.load_dir(dir.path() / "missing");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].message, StartsWith((dir.path() / "missing").string() + ": "));
+  EXPECT_THAT(errors[0].message, HasSubstr("cannot read plugin directory"));
+}
+
+TEST(RegistryLoad, BuiltinPluginDirIsNextToTheExecutable) {
+  fs::path exe = fs::read_symlink("/proc/self/exe");
+  EXPECT_EQ(builtin_plugin_dir(),
+            (exe.parent_path().parent_path() / "lib" / "reelflow" / "plugins").lexically_normal());
+}
+
+// ------------------------------------------------------------------------------------------------
+// ABI negotiation
+
+TEST(RegistryAbi, NewerMajorIsRefusedNamingBothVersions) {
+  fs::path file = test_plugin("abi_newer_major");
+  std::string message = expect_refused(file, "major versions must match");
+  EXPECT_EQ(message, file.string() + ": plugin 'abi_newer_major' was built for ABI " +
+                         std::to_string(RF_ABI_MAJOR + 1) + ".0 but this host speaks ABI " +
+                         kHostAbi + " (major versions must match)");
+  // Refused plugins are unloaded again.
+  EXPECT_EQ(dlopen(file.c_str(), RTLD_NOW | RTLD_NOLOAD), nullptr);
+}
+
+TEST(RegistryAbi, NewerMinorIsRefusedNamingBothVersions) {
+  fs::path file = test_plugin("abi_newer_minor");
+  std::string message = expect_refused(
+      file, "plugin 'abi_newer_minor' was built for ABI " + std::to_string(RF_ABI_MAJOR) + "." +
+                std::to_string(RF_ABI_MINOR + 5) + " but this host speaks ABI " + kHostAbi);
+  EXPECT_THAT(message, HasSubstr("older minor"));
+}
+
+TEST(RegistryAbi, EntryReturningNullIsReported) {
+  fs::path file = test_plugin("abi_refuses");
+  EXPECT_EQ(expect_refused(file, "refused"),
+            file.string() + ": plugin refused this host (ABI " + kHostAbi + ")");
+}
+
+TEST(RegistryAbi, PluginWithMinorZeroLoads) {
+  Registry registry;
+  auto loaded = registry.load_file(test_plugin("abi_older_layout"));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_EQ((*loaded)->abi_major, RF_ABI_MAJOR);
+  EXPECT_EQ((*loaded)->abi_minor, 0);
+}
+
+// The plugin's rf_step_type lacks `reconcile` and its rf_option lacks `item_type` (see
+// plugins/abi_plugin.c): both arrays must be read with the plugin's smaller stride and the missing
+// fields must read as zero.
+TEST(RegistryAbi, OlderSmallerLayoutLoadsAndMissingFieldsReadAsZero) {
+  Registry registry;
+  auto loaded = registry.load_file(test_plugin("abi_older_layout"));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_THAT(registry.step_type_names(),
+              ElementsAre("abi_older_layout.first", "abi_older_layout.second"));
+
+  const StepTypeInfo* first = registry.find("abi_older_layout.first");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->callbacks.reconcile, nullptr);
+  EXPECT_EQ(first->callbacks.cancel, nullptr);
+  EXPECT_NE(first->callbacks.destroy, nullptr);
+  EXPECT_EQ(first->callbacks.struct_size, sizeof(rf_step_type));
+  EXPECT_TRUE(first->rerun_safe());
+  ASSERT_EQ(first->options.size(), 2u);
+  EXPECT_EQ(first->options[0].name, "tags");
+  EXPECT_EQ(first->options[0].item_type, 0);
+  EXPECT_EQ(first->options[1].name, "count");
+  EXPECT_EQ(first->options[1].default_value, nlohmann::json(2));
+  EXPECT_EQ(first->options[1].max, 5.0);
+
+  const StepTypeInfo* second = registry.find("abi_older_layout.second");
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->summary, "Second step");
+  EXPECT_EQ(second->callbacks.reconcile, nullptr);
+
+  // And it runs.
+  TempDir artifacts;
+  Executor executor;
+  RunServices services;
+  services.artifact_dir = artifacts.path();
+  auto outcome =
+      executor.run(*second, nlohmann::json::object(), nlohmann::json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  EXPECT_EQ(outcome->status, RF_STATUS_OK);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Files that are not plugins
+
+TEST(RegistryBroken, MissingFile) {
+  TempDir dir;
+  expect_refused(dir.path() / "absent.so", "cannot load: No such file or directory");
+}
+
+TEST(RegistryBroken, DirectoryNamedLikeAPlugin) {
+  TempDir dir;
+  fs::create_directory(dir.path() / "dir.so");
+  expect_refused(dir.path() / "dir.so", "cannot load: not a regular file");
+}
+
+TEST(RegistryBroken, EmptyFile) {
+  TempDir dir;
+  write_bytes(dir.path() / "empty.so", "");
+  expect_refused(dir.path() / "empty.so", "cannot load: not an ELF shared object");
+}
+
+TEST(RegistryBroken, RandomBytes) {
+  TempDir dir;
+  std::mt19937 generator(20240601);
+  std::string bytes(8192, '\0');
+  for (char& byte : bytes) byte = static_cast<char>(generator() & 0xff);
+  bytes[0] = 'R';  // never the ELF magic, whatever the generator says
+  write_bytes(dir.path() / "random.so", bytes);
+  expect_refused(dir.path() / "random.so", "cannot load: not an ELF shared object");
+}
+
+TEST(RegistryBroken, TruncatedInsideTheElfHeader) {
+  TempDir dir;
+  std::string bytes = read_bytes(test_plugin("phtest_good"));
+  write_bytes(dir.path() / "short.so", std::string_view(bytes).substr(0, 40));
+  expect_refused(dir.path() / "short.so", "cannot load: file is truncated");
+}
+
+// Truncated after its headers, a file makes glibc's dlopen die of SIGBUS; the host must notice
+// before dlopen does.
+TEST(RegistryBroken, TruncatedAfterTheHeaders) {
+  TempDir dir;
+  std::string bytes = read_bytes(test_plugin("phtest_good"));
+  // Where the loadable segments end: past that come only section headers and debug info.
+  Elf64_Ehdr header{};
+  ASSERT_GE(bytes.size(), sizeof(header));
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  std::size_t loadable_end = 0;
+  for (unsigned i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment{};
+    std::memcpy(&segment, bytes.data() + header.e_phoff + i * sizeof(segment), sizeof(segment));
+    if (segment.p_type == PT_LOAD) {
+      loadable_end = std::max<std::size_t>(loadable_end, segment.p_offset + segment.p_filesz);
+    }
+  }
+  ASSERT_GT(loadable_end, std::size_t{4096});
+  for (std::size_t size : {std::size_t{4096}, loadable_end / 2, loadable_end - 1}) {
+    fs::path file = dir.path() / ("truncated_" + std::to_string(size) + ".so");
+    write_bytes(file, std::string_view(bytes).substr(0, size));
+    expect_refused(file, "cannot load: file is truncated");
+  }
+}
+
+TEST(RegistryBroken, ElfForAnotherArchitecture) {
+  TempDir dir;
+  std::string bytes = read_bytes(test_plugin("phtest_good"));
+  ASSERT_GE(bytes.size(), sizeof(Elf64_Ehdr));
+  uint16_t machine = 0;
+  std::memcpy(&machine, bytes.data() + offsetof(Elf64_Ehdr, e_machine), sizeof(machine));
+  uint16_t other = machine == EM_AARCH64 ? EM_X86_64 : EM_AARCH64;
+  std::memcpy(bytes.data() + offsetof(Elf64_Ehdr, e_machine), &other, sizeof(other));
+  write_bytes(dir.path() / "foreign.so", bytes);
+  expect_refused(dir.path() / "foreign.so",
+                 other == EM_AARCH64 ? "cannot load: built for AArch64, this host is x86-64"
+                                     : "cannot load: built for x86-64");
+}
+
+TEST(RegistryBroken, SharedObjectWithoutEntrySymbol) {
+  fs::path file = test_plugin("phtest_no_entry");
+  EXPECT_EQ(expect_refused(file, "not a reelflow plugin"),
+            file.string() + ": not a reelflow plugin: no symbol reelflow_plugin_entry");
+}
+
+TEST(RegistryBroken, UnresolvedSymbol) {
+  fs::path file = test_plugin("phtest_unresolved");
+  std::string message = expect_refused(file, "cannot load: ");
+  EXPECT_THAT(message, HasSubstr("phtest_function_nobody_defines"));
+  // dlerror's own copy of the path is not repeated.
+  EXPECT_EQ(message.find(file.string(), 1), std::string::npos) << message;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Malformed descriptors
+
+struct MalformedCase {
+  const char* variant;  // phtest_malformed_<variant>.so
+  const char* reason;   // part of the message
+};
+
+void PrintTo(const MalformedCase& c, std::ostream* out) { *out << c.variant; }
+
+class RegistryMalformed : public ::testing::TestWithParam<MalformedCase> {};
+
+TEST_P(RegistryMalformed, IsRefusedNamingFileAndReason) {
+  const MalformedCase& c = GetParam();
+  expect_refused(test_plugin(std::string("phtest_malformed_") + c.variant), c.reason);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Descriptors, RegistryMalformed,
+    ::testing::Values(
+        MalformedCase{"plugin_size_zero", "malformed plugin descriptor: struct_size is 0"},
+        MalformedCase{"step_size_zero",
+                      "plugin 'phtest_malformed_step_size_zero': malformed rf_step_type: "
+                      "struct_size is 0"},
+        MalformedCase{"option_size_huge",
+                      "step type 'phtest_malformed_option_size_huge.step': malformed rf_option: "
+                      "struct_size is 1048576"},
+        MalformedCase{"bad_plugin_name", "plugin name 'Bad-Name' is not valid"},
+        MalformedCase{"null_plugin_name", "plugin name (null) is not valid"},
+        MalformedCase{"unreadable_plugin_name", "plugin name (unreadable"},
+        MalformedCase{"bad_step_name",
+                      "step type #1: name 'someone_else.step' is not valid: it must be "
+                      "'phtest_malformed_bad_step_name.<step>'"},
+        MalformedCase{"bad_option_name",
+                      "step type 'phtest_malformed_bad_option_name.step': option #1: name 'Size' "
+                      "is not valid"},
+        MalformedCase{"invalid_default_json",
+                      "step type 'phtest_malformed_invalid_default_json.step': option 'size': "
+                      "default_json is not valid JSON: {nope"},
+        MalformedCase{"default_out_of_range",
+                      "option 'size': default_json 42 does not fit the option: expected an "
+                      "integer between 1 and 10, got 42"},
+        MalformedCase{"duplicate_option",
+                      "step type 'phtest_malformed_duplicate_option.step': option 'size' is "
+                      "declared twice"},
+        MalformedCase{"unknown_option_type", "option 'size': unknown type 42"},
+        MalformedCase{"irreversible_without_reconcile",
+                      "step type 'phtest_malformed_irreversible_without_reconcile.step': is "
+                      "flagged RF_STEP_IRREVERSIBLE but has no reconcile callback"},
+        MalformedCase{"empty_enum", "option 'size': an enum option needs at least one enum value"},
+        MalformedCase{"null_run", "step type 'phtest_malformed_null_run.step': run is NULL"},
+        MalformedCase{"missing_version",
+                      "plugin 'phtest_malformed_missing_version': version is "
+                      "missing"},
+        MalformedCase{"garbage_descriptor", "the plugin's descriptor is not readable memory"},
+        MalformedCase{"entry_not_function",
+                      "not a reelflow plugin: reelflow_plugin_entry is not a function"}),
+    [](const ::testing::TestParamInfo<MalformedCase>& param) { return param.param.variant; });
+
+// ------------------------------------------------------------------------------------------------
+// Duplicates
+
+TEST(RegistryDuplicates, StepTypeProvidedTwiceRefusesTheWholeSecondPlugin) {
+  fs::path first = test_plugin("phtest_dup_first");
+  fs::path second = test_plugin("phtest_dup_second");
+  Registry registry;
+  ASSERT_TRUE(registry.load_file(first).has_value());
+  auto refused = registry.load_file(second);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(
+      refused.error().message,
+      second.string() + ": step type 'phtest_dup.step' is already provided by " + first.string());
+  // Nothing of the second plugin is registered, not even its step type that did not collide.
+  EXPECT_EQ(registry.find("phtest_dup.other"), nullptr);
+  EXPECT_THAT(registry.step_type_names(), ElementsAre("phtest_dup.step"));
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  EXPECT_EQ(registry.find("phtest_dup.step")->plugin->path, first);
+  EXPECT_TRUE(registry.load_file(test_plugin("phtest_good")).has_value());
+}
+
+TEST(RegistryDuplicates, PluginNameProvidedTwiceIsRefused) {
+  fs::path first = test_plugin("phtest_dup_first");
+  fs::path third = test_plugin("phtest_dup_third");
+  Registry registry;
+  ASSERT_TRUE(registry.load_file(first).has_value());
+  auto refused = registry.load_file(third);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().message,
+            third.string() + ": plugin 'phtest_dup' is already provided by " + first.string());
+  EXPECT_EQ(registry.find("phtest_dup.third"), nullptr);
+}
+
+TEST(RegistryDuplicates, SameFileTwiceIsRefusedTheSecondTime) {
+  fs::path file = test_plugin("phtest_good");
+  Registry registry;
+  ASSERT_TRUE(registry.load_file(file).has_value());
+  auto again = registry.load_file(file);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_THAT(again.error().message, HasSubstr("is already provided by " + file.string()));
+  // The first load is untouched (the refusal's dlclose only dropped its own reference).
+  const StepTypeInfo* convert = registry.find("phtest_good.convert");
+  ASSERT_NE(convert, nullptr);
+  EXPECT_EQ(convert->find_option("mode")->enum_values.size(), 2u);
+}
+
+TEST(RegistryDuplicates, SeparateRegistriesDoNotSeeEachOther) {
+  Registry one;
+  Registry two;
+  EXPECT_TRUE(one.load_file(test_plugin("phtest_good")).has_value());
+  EXPECT_TRUE(two.load_file(test_plugin("phtest_good")).has_value());
+}
+
+}  // namespace
+}  // namespace reelflow::plugin_host
