@@ -1,0 +1,114 @@
+#include "store/schema.hpp"
+
+#include <array>
+
+namespace reelflow::store::sqlite {
+namespace {
+
+// Version 1: what the daemon's first engine needs — workflows, runs, step executions, durable
+// timers and plugin state.
+constexpr std::string_view kVersion1 = R"sql(
+PRAGMA application_id = 1380338775;
+
+CREATE TABLE workflows (
+  name         TEXT PRIMARY KEY,
+  file         TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  loaded_at    INTEGER NOT NULL,
+  paused       INTEGER NOT NULL DEFAULT 0
+);
+
+-- No foreign key to workflows: a run's history outlives its workflow file.
+CREATE TABLE runs (
+  id            TEXT PRIMARY KEY,
+  workflow      TEXT NOT NULL,
+  workflow_hash TEXT NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN
+                  ('queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled')),
+  trigger_json  TEXT NOT NULL,
+  trigger_key   TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  started_at    INTEGER,
+  finished_at   INTEGER,
+  error         TEXT NOT NULL DEFAULT '',
+  UNIQUE (workflow, trigger_key)
+);
+CREATE INDEX runs_by_state ON runs (state, created_at);
+CREATE INDEX runs_by_workflow ON runs (workflow, created_at);
+
+CREATE TABLE step_executions (
+  run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step_id      TEXT NOT NULL,
+  item         INTEGER NOT NULL,
+  attempt      INTEGER NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN
+                 ('pending', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'skipped')),
+  started_at   INTEGER,
+  finished_at  INTEGER,
+  outputs_json TEXT NOT NULL DEFAULT '{}',
+  error        TEXT NOT NULL DEFAULT '',
+  worker       TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (run_id, step_id, item, attempt)
+);
+
+CREATE TABLE timers (
+  id           INTEGER PRIMARY KEY,
+  due_at       INTEGER NOT NULL,
+  kind         TEXT NOT NULL,
+  run_id       TEXT REFERENCES runs (id) ON DELETE CASCADE,
+  step_id      TEXT NOT NULL DEFAULT '',
+  payload_json TEXT NOT NULL DEFAULT '{}',
+  state        TEXT NOT NULL DEFAULT 'pending'
+                 CHECK (state IN ('pending', 'fired', 'cancelled'))
+);
+CREATE INDEX timers_pending_by_due ON timers (due_at) WHERE state = 'pending';
+CREATE INDEX timers_by_run ON timers (run_id);
+
+CREATE TABLE plugin_state (
+  plugin TEXT NOT NULL,
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (plugin, key)
+) WITHOUT ROWID;
+)sql";
+
+// Version 2: intents of irreversible steps, files seen by the watch trigger, artifact retention.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE intents (
+  idempotency_key TEXT PRIMARY KEY,
+  run_id          TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step_id         TEXT NOT NULL,
+  item            INTEGER NOT NULL,
+  intent_json     TEXT NOT NULL,
+  result_json     TEXT,
+  created_at      INTEGER NOT NULL,
+  resolved_at     INTEGER
+);
+CREATE INDEX intents_unresolved ON intents (created_at) WHERE resolved_at IS NULL;
+CREATE INDEX intents_by_run ON intents (run_id);
+
+-- No foreign key to runs: the record that a file was seen must outlive a purged run.
+CREATE TABLE seen_files (
+  workflow   TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  run_id     TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (workflow, key)
+) WITHOUT ROWID;
+
+ALTER TABLE runs ADD COLUMN artifacts_purged_at INTEGER;
+CREATE INDEX runs_by_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
+)sql";
+
+constexpr std::array kMigrations = {
+    Migration{1, "runs, steps, timers, plugin state", kVersion1},
+    Migration{2, "intents, seen files, artifact retention", kVersion2},
+};
+
+static_assert(kApplicationId == 1380338775, "kVersion1 spells the application id in decimal");
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+}  // namespace reelflow::store::sqlite
