@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <ctime>
 #include <mutex>
 #include <random>
 #include <thread>
 
-#include "plugin_host/executor.hpp"
+#include "plugin_host/dispatcher.hpp"
 #include "plugin_host/options.hpp"
 #include "workflow/expr.hpp"
 
@@ -65,59 +64,6 @@ bool cancellable_sleep(double seconds, const std::atomic<bool>* cancel) {
   return cancel == nullptr || !cancel->load();
 }
 
-// Watches one attempt: on timeout or on a run-wide cancel it asks the executor to cancel.
-class AttemptWatchdog {
- public:
-  AttemptWatchdog(plugin_host::Executor& executor, std::optional<double> timeout,
-                  const std::atomic<bool>* run_cancel)
-      : executor_(executor), run_cancel_(run_cancel) {
-    if (!timeout && run_cancel == nullptr) return;
-    std::optional<Clock::time_point> deadline;
-    if (timeout) {
-      deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(*timeout));
-    }
-    thread_ = std::thread([this, deadline] { watch(deadline); });
-  }
-
-  ~AttemptWatchdog() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  bool timed_out() const { return timed_out_.load(); }
-  bool triggered() const { return triggered_.load(); }
-
- private:
-  void watch(std::optional<Clock::time_point> deadline) {
-    std::unique_lock lock(mutex_);
-    while (!done_) {
-      wake_.wait_for(lock, std::chrono::milliseconds(50));
-      if (done_) return;
-      bool expired = deadline && Clock::now() >= *deadline;
-      bool cancelled = run_cancel_ != nullptr && run_cancel_->load();
-      if ((expired || cancelled) && !triggered_) {
-        timed_out_ = expired && !cancelled;
-        triggered_ = true;
-        executor_.cancel();
-      }
-    }
-  }
-
-  plugin_host::Executor& executor_;
-  const std::atomic<bool>* run_cancel_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool done_ = false;
-  std::atomic<bool> timed_out_{false};
-  std::atomic<bool> triggered_{false};
-  std::thread thread_;
-};
-
 struct ItemResult {
   StepState state = StepState::failed;
   json outputs = json::object();
@@ -134,7 +80,10 @@ class Run {
         options_(options),
         observer_(observer),
         mask_(options.secrets),
-        executor_(options.plugin_config),
+        own_dispatcher_(options.dispatcher == nullptr
+                            ? std::make_unique<plugin_host::InProcessDispatcher>(options.plugin_config)
+                            : nullptr),
+        dispatcher_(options.dispatcher != nullptr ? *options.dispatcher : *own_dispatcher_),
         random_(std::random_device{}()) {
     record_.run_id = options.run_id.empty() ? new_run_id() : options.run_id;
     record_.workflow = workflow.name;
@@ -320,17 +269,8 @@ class Run {
                                      (item_index ? "/" + std::to_string(*item_index) : "");
       }
       plugin_host::RunServices services = make_services(step, artifact_dir);
-      Result<plugin_host::StepOutcome> outcome = [&] {
-        AttemptWatchdog watchdog(executor_, step.timeout, options_.cancel);
-        auto value = executor_.run(step_type, *options, context, services);
-        if (watchdog.timed_out()) {
-          char text[64];
-          std::snprintf(text, sizeof text, "%g", *step.timeout);
-          return Result<plugin_host::StepOutcome>(
-              fail("timed out after " + std::string(text) + "s"));
-        }
-        return value;
-      }();
+      plugin_host::StepRequest request{&step_type, *options, context, step.timeout, std::nullopt};
+      auto outcome = dispatcher_.run(request, services, options_.cancel);
       if (!outcome) {
         result.error = outcome.error().message;
         continue;
@@ -397,7 +337,8 @@ class Run {
   const RunOptions& options_;
   RunObserver& observer_;
   SecretMask mask_;
-  plugin_host::Executor executor_;
+  std::unique_ptr<plugin_host::StepDispatcher> own_dispatcher_;
+  plugin_host::StepDispatcher& dispatcher_;
   std::mt19937_64 random_;
   std::uniform_real_distribution<double> unit_{0.0, 1.0};
   RunRecord record_;

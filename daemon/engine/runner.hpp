@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plugin_host/dispatcher.hpp"
 #include "plugin_host/registry.hpp"
 #include "workflow/workflow.hpp"
 
@@ -72,6 +73,8 @@ struct RunOptions {
   nlohmann::json plugin_config = nlohmann::json::object();  // plugin name -> object
   nlohmann::json env_overrides = nlohmann::json::object();  // name -> string, over workflow env
   std::atomic<bool>* cancel = nullptr;  // set to stop the run (e.g. from a signal handler)
+  // Where steps run; nullptr = in this process (an InProcessDispatcher made for the run).
+  plugin_host::StepDispatcher* dispatcher = nullptr;
   std::string run_id;                   // generated when empty
 };
 

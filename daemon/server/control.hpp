@@ -1,0 +1,66 @@
+// The control API's view of the daemon. The HTTP server (control_server.hpp) parses requests,
+// checks authorisation and calls a ControlBackend; the daemon implements the backend over its
+// engine and store. Every call happens on the daemon's event-loop thread and must return quickly
+// (a store query, a queue push): no plugin work, no waiting for a run.
+//
+// Routes (all JSON; errors are {"error": "message"} with the status below):
+//   GET  /v1/status                      status()
+//   GET  /v1/workflows                   workflows()
+//   GET  /v1/runs?workflow=W&state=S&limit=N   runs()
+//   GET  /v1/runs/<id>                   run()          404 unknown id
+//   POST /v1/workflows/<name>/trigger    trigger()      body {"input": "/path"}; 404, 400, 409 paused
+//   POST /v1/runs/<id>/retry             retry()        409 when the run is not failed/cancelled
+//   POST /v1/runs/<id>/cancel            cancel()       409 when already finished
+//   POST /v1/workflows/<name>/pause      pause()
+//   POST /v1/workflows/<name>/resume     resume()
+//   GET  /metrics                        metrics()      Prometheus text format 0.0.4
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace reelflow::server {
+
+struct ControlError {
+  int http_status = 500;  // 400 bad request, 404 not found, 409 conflict, 503 shutting down
+  std::string message;
+};
+
+template <typename T>
+using ControlResult = tl::expected<T, ControlError>;
+
+struct RunFilter {
+  std::optional<std::string> workflow;
+  std::optional<std::string> state;
+  int limit = 50;
+};
+
+class ControlBackend {
+ public:
+  virtual ~ControlBackend() = default;
+
+  // {"version", "pid", "uptime_seconds", "state": "running"|"draining", "runs": {state: count},
+  //  "queued", "active", "workers": {"busy", "idle", "restarts"}, "workflows": N}
+  virtual nlohmann::json status() = 0;
+  // {"workflows": [{"name", "file", "content_hash", "paused", "triggers": [...]}]}
+  virtual nlohmann::json workflows() = 0;
+  // {"runs": [{"id", "workflow", "state", "created_at", "started_at", "finished_at", "trigger",
+  //            "error"}]}  newest first; times as ISO 8601 UTC strings
+  virtual ControlResult<nlohmann::json> runs(const RunFilter& filter) = 0;
+  // One run with {"steps": [{"id", "item", "attempt", "state", "started_at", "finished_at",
+  //   "seconds", "outputs", "error"}]}
+  virtual ControlResult<nlohmann::json> run(const std::string& id) = 0;
+  // Starts a run as if `input` had arrived; returns {"run_id", "created": bool}.
+  virtual ControlResult<nlohmann::json> trigger(const std::string& workflow,
+                                                const nlohmann::json& body) = 0;
+  virtual ControlResult<nlohmann::json> retry(const std::string& id) = 0;
+  virtual ControlResult<nlohmann::json> cancel(const std::string& id) = 0;
+  virtual ControlResult<nlohmann::json> pause(const std::string& workflow) = 0;
+  virtual ControlResult<nlohmann::json> resume(const std::string& workflow) = 0;
+  virtual std::string metrics() = 0;
+};
+
+}  // namespace reelflow::server
