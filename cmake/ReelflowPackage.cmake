@@ -1,5 +1,6 @@
-# `packaging/dev package`: a .deb with the binaries, plugins and SDK (headers + CMake package).
-# The systemd unit, sysusers/tmpfiles and default config join it with the daemon.
+# `packaging/dev package`: one .deb with the binaries, plugins, SDK (headers + CMake package) and
+# the service: systemd unit, sysusers.d/tmpfiles.d, the default config (a conffile) and the
+# maintainer scripts in packaging/debian/ (cmake/ReelflowSystemd.cmake installs the files).
 set(CPACK_PACKAGE_NAME reelflow)
 set(CPACK_PACKAGE_VENDOR "reelflow")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Short-video marketing workflows: watch, extract, render, publish, track, optimize")
@@ -10,4 +11,15 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION video)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # runtime library dependencies from dpkg-shlibdeps
 set(CPACK_DEB_COMPONENT_INSTALL OFF)
+# What dpkg-shlibdeps cannot see: the unit, sysusers.d and tmpfiles.d need systemd, but the
+# binaries work without it (containers), and the postinst falls back to useradd there.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS systemd)
+# CPack 3.25 marks no file as a conffile by itself (debhelper does that for /etc, CPack does not):
+# the conffiles list is explicit. Scripts get 0755 and data 0644 whatever the checkout's modes.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_SOURCE_DIR}/packaging/debian/conffiles
+    ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
+    ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
+    ${PROJECT_SOURCE_DIR}/packaging/debian/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 include(CPack)

@@ -25,4 +25,17 @@ int schema_command(Args args);
 int plugins_command(Args args);
 int run_command(Args args);
 
+// Daemon verbs (daemon_commands.cpp): they talk to reelflowd's control API, chosen by --control
+// or REELFLOW_CONTROL (default unix:/run/reelflow/control.sock), with a bearer token from
+// --token-file or REELFLOW_TOKEN on TCP. Exit 1 when the daemon is unreachable or says no.
+int status_command(Args args);
+int workflows_command(Args args);
+int runs_command(Args args);
+int run_show_command(Args args);  // `reelflow run show ID`
+int trigger_command(Args args);
+int retry_command(Args args);
+int cancel_command(Args args);
+int pause_command(Args args);
+int resume_command(Args args);
+
 }  // namespace reelflow::cli

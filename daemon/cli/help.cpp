@@ -2,10 +2,20 @@
 
 namespace reelflow::cli {
 
+// The options every daemon verb shares, appended to its help (a macro so that it concatenates
+// with the raw string literals at compile time).
+#define DAEMON_OPTIONS                                                                     \
+  "\nCommon options:\n"                                                                    \
+  "  --json                 print the daemon's JSON answer\n"                              \
+  "  --control ENDPOINT     unix:PATH or tcp:HOST:PORT (default: REELFLOW_CONTROL, else\n" \
+  "                         unix:/run/reelflow/control.sock)\n"                            \
+  "  --token-file FILE      bearer token for tcp: (default: REELFLOW_TOKEN)\n"             \
+  "\nExit status: 0 done, 1 the daemon is unreachable or refused, 2 usage error.\n"
+
 const char* main_help() {
   return R"(reelflow - run and inspect short-video marketing workflows
 
-Usage: reelflow [--plugin-dir DIR]... COMMAND [ARGS]
+Usage: reelflow [--plugin-dir DIR]... [--control ENDPOINT] COMMAND [ARGS]
 
 Offline commands (no daemon needed):
   validate FILE...     check workflow files; every problem as FILE:LINE:COL: error: message
@@ -13,14 +23,30 @@ Offline commands (no daemon needed):
   plugins              list plugins, their step types and options
   run WORKFLOW         run a workflow once in the foreground
 
+Daemon commands (ask the running reelflowd; each takes --json):
+  status               the daemon's state, runs by state, queue and workers
+  workflows            loaded workflows, their triggers and whether they are paused
+  runs                 recent runs, newest first (--workflow W, --state S, --limit N)
+  run show ID          one run: its steps with timings, attempts, errors and outputs
+  trigger WORKFLOW     start a run now (--input FILE: as if FILE had arrived)
+  retry ID             run a failed or cancelled run again from its failed step
+  cancel ID            cancel a run that has not finished
+  pause WORKFLOW       start no new runs of WORKFLOW until resumed
+  resume WORKFLOW      start runs of WORKFLOW again
+
 Global options:
   --plugin-dir DIR     also load plugins from DIR (repeatable; searched before
                        REELFLOW_PLUGIN_PATH and the built-in directory)
+  --control ENDPOINT   the daemon's control API: unix:PATH or tcp:HOST:PORT
+                       (default unix:/run/reelflow/control.sock)
+  --token-file FILE    the bearer token for a tcp: endpoint
   -h, --help           show help; 'reelflow COMMAND --help' for a command
   --version            print the version
 
 Environment:
   REELFLOW_PLUGIN_PATH  colon-separated plugin directories
+  REELFLOW_CONTROL      the control endpoint when --control is not given
+  REELFLOW_TOKEN        the bearer token for a tcp: endpoint when --token-file is not given
 
 Exit status: 0 success, 1 failed, 2 usage error, 3 invalid workflow.
 Documentation: docs/workflows.md (the YAML format), docs/plugins.md (writing plugins).
@@ -86,7 +112,73 @@ Options:
   --plugin-dir DIR      also load plugins from DIR (repeatable)
 
 Exit status: 0 the run succeeded, 1 it failed or was cancelled, 2 usage, 3 invalid workflow.
+
+'reelflow run show ID' is different: it shows a run of the daemon ('reelflow help run show').
 )";
+  }
+  if (command == "status") {
+    return R"(Usage: reelflow status [--json]
+
+Shows the daemon's version, pid, uptime and state (running or draining), the number of
+workflows, runs queued and active, runs by state, and busy and idle workers with restarts.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "workflows") {
+    return R"(Usage: reelflow workflows [--json]
+
+Lists the workflows the daemon has loaded: name, active or paused, triggers and file.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "runs") {
+    return R"(Usage: reelflow runs [--workflow W] [--state S] [--limit N] [--json]
+
+Lists runs, newest first: id, workflow, state, when created and finished, trigger, error.
+
+Options:
+  --workflow W    only runs of workflow W
+  --state S       only runs in state S (pending, running, waiting, succeeded, failed, cancelled)
+  --limit N       at most N runs (default 50)
+)" DAEMON_OPTIONS;
+  }
+  if (command == "run show") {
+    return R"(Usage: reelflow run show ID [--json]
+
+Shows one run of the daemon: workflow, state, trigger, times, error, and each step execution
+with its item (for_each), attempt, state, start time and duration, then its error and outputs.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "trigger") {
+    return R"(Usage: reelflow trigger WORKFLOW [--input FILE] [--json]
+
+Starts a run of WORKFLOW now, as if FILE had arrived in its watched folder. FILE is passed as
+an absolute path, so the daemon must be able to read it. A file already run with the same
+content is not run again; the existing run is named instead. A paused workflow refuses.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "retry") {
+    return R"(Usage: reelflow retry ID [--json]
+
+Runs a failed or cancelled run again, from the step that did not finish.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "cancel") {
+    return R"(Usage: reelflow cancel ID [--json]
+
+Cancels a run that has not finished; its running step is asked to stop.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "pause") {
+    return R"(Usage: reelflow pause WORKFLOW [--json]
+
+Stops starting new runs of WORKFLOW; runs already started carry on. Triggers that arrive
+meanwhile are kept and run after 'reelflow resume'.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "resume") {
+    return R"(Usage: reelflow resume WORKFLOW [--json]
+
+Starts runs of a paused WORKFLOW again.
+)" DAEMON_OPTIONS;
   }
   return nullptr;
 }

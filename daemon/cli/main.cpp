@@ -14,12 +14,24 @@ int main(int argc, char** argv) {
   using namespace reelflow::cli;
   std::vector<std::string> words(argv + 1, argv + argc);
   // Global options may come before the command; move them after it so each command sees them.
-  std::vector<std::string> globals;
-  while (!words.empty() && words.front().starts_with("--plugin-dir")) {
-    globals.push_back(words.front());
+  // --plugin-dir is for the offline commands, --control and --token-file for the daemon verbs.
+  std::vector<std::string> plugin_globals;
+  std::vector<std::string> control_globals;
+  while (!words.empty()) {
+    const std::string word = words.front();
+    std::vector<std::string>* globals = nullptr;
+    std::string name;
+    for (const char* option : {"--plugin-dir", "--control", "--token-file"}) {
+      if (word == option || word.starts_with(std::string(option) + "=")) {
+        name = option;
+        globals = name == "--plugin-dir" ? &plugin_globals : &control_globals;
+      }
+    }
+    if (globals == nullptr) break;
+    globals->push_back(word);
     words.erase(words.begin());
-    if (globals.back() == "--plugin-dir" && !words.empty()) {
-      globals.push_back(words.front());
+    if (word == name && !words.empty()) {
+      globals->push_back(words.front());
       words.erase(words.begin());
     }
   }
@@ -33,9 +45,14 @@ int main(int argc, char** argv) {
   }
   std::string command = words.front();
   words.erase(words.begin());
-  words.insert(words.end(), globals.begin(), globals.end());
+  // `run show ID` asks the daemon; any other `run` is the offline foreground run.
+  bool run_show = command == "run" && !words.empty() && words.front() == "show";
+  if (run_show) words.erase(words.begin());
   if (command == "help") {
-    const char* text = words.empty() ? main_help() : command_help(words.front());
+    const char* text = words.empty() ? main_help()
+                       : words.size() > 1 && words[0] == "run" && words[1] == "show"
+                           ? command_help("run show")
+                           : command_help(words.front());
     if (text == nullptr) {
       std::fprintf(stderr, "reelflow: no command '%s'\n", words.front().c_str());
       return kExitUsage;
@@ -43,10 +60,27 @@ int main(int argc, char** argv) {
     std::fputs(text, stdout);
     return kExitOk;
   }
-  if (command == "validate") return validate_command(Args(words));
-  if (command == "schema") return schema_command(Args(words));
-  if (command == "plugins") return plugins_command(Args(words));
-  if (command == "run") return run_command(Args(words));
+  auto offline = [&] {
+    words.insert(words.end(), plugin_globals.begin(), plugin_globals.end());
+    return Args(words);
+  };
+  auto daemon_args = [&] {
+    words.insert(words.end(), control_globals.begin(), control_globals.end());
+    return Args(words);
+  };
+  if (run_show) return run_show_command(daemon_args());
+  if (command == "validate") return validate_command(offline());
+  if (command == "schema") return schema_command(offline());
+  if (command == "plugins") return plugins_command(offline());
+  if (command == "run") return run_command(offline());
+  if (command == "status") return status_command(daemon_args());
+  if (command == "workflows") return workflows_command(daemon_args());
+  if (command == "runs") return runs_command(daemon_args());
+  if (command == "trigger") return trigger_command(daemon_args());
+  if (command == "retry") return retry_command(daemon_args());
+  if (command == "cancel") return cancel_command(daemon_args());
+  if (command == "pause") return pause_command(daemon_args());
+  if (command == "resume") return resume_command(daemon_args());
   std::fprintf(stderr, "reelflow: no command '%s'. Try 'reelflow --help'.\n", command.c_str());
   return kExitUsage;
 }

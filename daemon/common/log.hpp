@@ -13,10 +13,10 @@ namespace reelflow {
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
 
 struct LogFields {
-  std::string_view run;
-  std::string_view step;
-  std::string_view plugin;
-  std::string_view workflow;
+  std::string_view run = {};
+  std::string_view step = {};
+  std::string_view plugin = {};
+  std::string_view workflow = {};
 };
 
 class Logger {

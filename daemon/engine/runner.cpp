@@ -104,7 +104,10 @@ class Run {
       const auto& step = workflow_.steps[index];
       StepRecord step_record;
       if (cancel_requested()) cancelled = true;
-      if (cancelled) {
+      const StepRecord* earlier = finished_earlier(step.id);
+      if (earlier != nullptr && !cancelled && !failed) {
+        step_record = *earlier;
+      } else if (cancelled) {
         step_record = skipped(step, StepState::cancelled, "the run was cancelled");
       } else if (failed) {
         step_record = skipped(step, StepState::skipped,
@@ -124,7 +127,31 @@ class Run {
   }
 
  private:
+  double next_unit_random() {
+    std::lock_guard lock(random_mutex_);
+    return unit_(random_);
+  }
+
   bool cancel_requested() const { return options_.cancel != nullptr && options_.cancel->load(); }
+
+  const StepRecord* finished_earlier(std::string_view step_id) const {
+    if (options_.resume == nullptr) return nullptr;
+    auto found = options_.resume->finished_steps.find(step_id);
+    return found == options_.resume->finished_steps.end() ? nullptr : &found->second;
+  }
+
+  const json* item_finished_earlier(std::string_view step_id, std::size_t item) const {
+    if (options_.resume == nullptr) return nullptr;
+    auto step = options_.resume->finished_items.find(step_id);
+    if (step == options_.resume->finished_items.end()) return nullptr;
+    auto found = step->second.find(item);
+    return found == step->second.end() ? nullptr : &found->second;
+  }
+
+  static ResumeState::ExecutionKey execution_key(const workflow::Step& step,
+                                                 std::optional<std::size_t> item) {
+    return {step.id, item ? static_cast<int>(*item) : -1};
+  }
 
   void resolve_env() {
     json env = json::object();
@@ -191,11 +218,39 @@ class Run {
     }
     observer_.step_started(step, index, fan_out ? items.size() : 0);
 
+    // Items run on up to max_parallel threads; the first failure stops new items from starting.
+    std::vector<std::optional<ItemResult>> results(items.size());
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> stop{false};
+    auto work = [&] {
+      for (std::size_t i = next++; i < items.size() && !stop; i = next++) {
+        std::optional<std::size_t> item_index;
+        if (fan_out) item_index = i;
+        if (const json* earlier = fan_out ? item_finished_earlier(step.id, i) : nullptr) {
+          ItemResult done;
+          done.state = StepState::succeeded;
+          done.outputs = *earlier;
+          results[i] = std::move(done);
+          continue;
+        }
+        results[i] = run_item(step, *step_type, items[i], item_index);
+        if (results[i]->state != StepState::succeeded) stop = true;
+      }
+    };
+    std::size_t threads = std::min<std::size_t>(
+        items.size(), static_cast<std::size_t>(std::max(1, fan_out ? step.max_parallel : 1)));
+    if (threads <= 1) {
+      work();
+    } else {
+      std::vector<std::thread> pool;
+      for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(work);
+      for (auto& thread : pool) thread.join();
+    }
+
     json item_outputs = json::array();
     for (std::size_t i = 0; i < items.size(); ++i) {
-      std::optional<std::size_t> item_index;
-      if (fan_out) item_index = i;
-      ItemResult result = run_item(step, *step_type, items[i], item_index);
+      if (!results[i]) continue;  // not started after an earlier failure
+      ItemResult& result = *results[i];
       step_record.attempts = std::max(step_record.attempts, result.attempts);
       if (result.state != StepState::succeeded) {
         std::string where = fan_out ? "item " + std::to_string(i + 1) + " of " +
@@ -240,10 +295,25 @@ class Run {
       return result;
     }
 
-    for (int attempt = 1; attempt <= step.retry.max_attempts; ++attempt) {
+    auto key = execution_key(step, item_index);
+    int used = 0;
+    if (options_.resume != nullptr) {
+      auto found = options_.resume->attempts_used.find(key);
+      if (found != options_.resume->attempts_used.end()) used = found->second;
+      auto interrupted = options_.resume->reconcile.find(key);
+      if (interrupted != options_.resume->reconcile.end()) {
+        std::optional<ItemResult> reconciled =
+            reconcile_item(step, step_type, *options, item, item_index, artifact_dir,
+                           interrupted->second);
+        if (reconciled) return *reconciled;
+      }
+    }
+    // An attempt cut short by a restart does not count against max_attempts' last try.
+    int last_attempt = std::max(step.retry.max_attempts, used + 1);
+    for (int attempt = used + 1; attempt <= last_attempt; ++attempt) {
       result.attempts = attempt;
-      if (attempt > 1) {
-        double delay = backoff_delay(step.retry.backoff, attempt, unit_(random_));
+      if (attempt > used + 1) {
+        double delay = backoff_delay(step.retry.backoff, attempt, next_unit_random());
         observer_.log(step, RF_LOG_INFO,
                       "retrying in " + std::to_string(static_cast<int>(std::lround(delay))) +
                           "s (attempt " + std::to_string(attempt) + " of " +
@@ -268,29 +338,86 @@ class Run {
         context["idempotency_key"] = record_.run_id + "/" + step.id +
                                      (item_index ? "/" + std::to_string(*item_index) : "");
       }
+      std::string veto_reason;
+      if (!observer_.execution_started(step, item_index, attempt, context, veto_reason)) {
+        result.error = veto_reason;
+        return result;
+      }
       plugin_host::RunServices services = make_services(step, artifact_dir);
       plugin_host::StepRequest request{&step_type, *options, context, step.timeout, std::nullopt};
       auto outcome = dispatcher_.run(request, services, options_.cancel);
-      if (!outcome) {
-        result.error = outcome.error().message;
-        continue;
-      }
-      if (outcome->status == RF_STATUS_OK) {
-        result.state = StepState::succeeded;
-        result.outputs = std::move(outcome->outputs);
-        result.error.clear();
-        return result;
-      }
-      if (outcome->status == RF_STATUS_CANCELLED || cancel_requested()) {
-        result.state = StepState::cancelled;
-        result.error = "the run was cancelled";
-        return result;
-      }
-      result.error = outcome->error;
+      if (take_outcome(step, item_index, attempt, outcome, result)) return result;
     }
-    if (step.retry.max_attempts > 1) {
+    if (last_attempt > 1) {
       result.error += " (after " + std::to_string(result.attempts) + " attempts)";
     }
+    return result;
+  }
+
+  // Records one execution's outcome in result and the journal; true when the item is done
+  // (succeeded or cancelled), false when another attempt may follow.
+  bool take_outcome(const workflow::Step& step, std::optional<std::size_t> item_index, int attempt,
+                    const Result<plugin_host::StepOutcome>& outcome, ItemResult& result) {
+    if (!outcome) {
+      result.error = outcome.error().message;
+    } else if (outcome->status == RF_STATUS_OK) {
+      result.state = StepState::succeeded;
+      result.outputs = outcome->outputs;
+      result.error.clear();
+    } else if (outcome->status == RF_STATUS_CANCELLED || cancel_requested()) {
+      result.state = StepState::cancelled;
+      result.error = "the run was cancelled";
+    } else {
+      result.error = outcome->error;
+    }
+    StepState journal_state = result.state == StepState::succeeded   ? StepState::succeeded
+                              : result.state == StepState::cancelled ? StepState::cancelled
+                                                                     : StepState::failed;
+    observer_.execution_finished(step, item_index, attempt, journal_state, result.outputs,
+                                 mask_.apply(result.error));
+    return result.state != StepState::failed;
+  }
+
+  // An irreversible execution interrupted after its intent was recorded: ask the plugin whether
+  // the effect happened instead of doing it again. nullopt: it certainly did not; run it normally.
+  std::optional<ItemResult> reconcile_item(const workflow::Step& step,
+                                           const plugin_host::StepTypeInfo& step_type,
+                                           const json& options, const json& item,
+                                           std::optional<std::size_t> item_index,
+                                           const std::filesystem::path& artifact_dir,
+                                           const ResumeState::Interrupted& interrupted) {
+    json context = {{"run_id", record_.run_id},       {"step_id", step.id},
+                    {"workflow", workflow_.name},     {"attempt", interrupted.attempt},
+                    {"trigger", record_.trigger},     {"reconcile", true}};
+    if (item_index) {
+      context["item"] = item;
+      context["item_index"] = *item_index;
+    }
+    if (interrupted.intent.contains("idempotency_key")) {
+      context["idempotency_key"] = interrupted.intent["idempotency_key"];
+    }
+    observer_.log(step, RF_LOG_INFO,
+                  "reconciling an execution interrupted by a restart instead of repeating it");
+    plugin_host::RunServices services = make_services(step, artifact_dir);
+    plugin_host::StepRequest request{&step_type, options, context, step.timeout,
+                                     interrupted.intent};
+    auto outcome = dispatcher_.run(request, services, options_.cancel);
+    ItemResult result;
+    result.attempts = interrupted.attempt;
+    if (outcome && outcome->status == RF_STATUS_RETRY) {
+      observer_.execution_finished(step, item_index, interrupted.attempt, StepState::failed,
+                                   json::object(),
+                                   "interrupted; reconcile found the effect did not happen");
+      return std::nullopt;
+    }
+    if (outcome && outcome->status != RF_STATUS_OK) {
+      result.error = "interrupted by a restart, and reconcile could not tell whether it took "
+                     "effect: " + outcome->error + "; not repeated (check, then retry the run)";
+      observer_.execution_finished(step, item_index, interrupted.attempt, StepState::failed,
+                                   json::object(), mask_.apply(result.error));
+      return result;
+    }
+    take_outcome(step, item_index, interrupted.attempt, outcome, result);
     return result;
   }
 
@@ -313,6 +440,17 @@ class Run {
     // The offline runner keeps plugin state for the length of the run only; the daemon keeps it
     // in its store.
     std::string prefix = step.uses.substr(0, step.uses.find('.')) + "\n";
+    if (options_.state_get && options_.state_set) {
+      std::string plugin = step.uses.substr(0, step.uses.find('.'));
+      services.state_get = [this, plugin](std::string_view key) {
+        return options_.state_get(plugin, key);
+      };
+      services.state_set = [this, plugin](std::string_view key,
+                                          std::optional<std::string_view> value) {
+        return options_.state_set(plugin, key, value);
+      };
+      return services;
+    }
     services.state_get = [this, prefix](std::string_view key) -> std::optional<std::string> {
       std::lock_guard lock(state_mutex_);
       auto found = state_.find(prefix + std::string(key));
@@ -339,6 +477,7 @@ class Run {
   SecretMask mask_;
   std::unique_ptr<plugin_host::StepDispatcher> own_dispatcher_;
   plugin_host::StepDispatcher& dispatcher_;
+  std::mutex random_mutex_;
   std::mt19937_64 random_;
   std::uniform_real_distribution<double> unit_{0.0, 1.0};
   RunRecord record_;

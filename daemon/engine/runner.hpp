@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -65,6 +67,38 @@ class RunObserver {
   virtual void log(const workflow::Step& /*step*/, rf_log_level /*level*/,
                    std::string_view /*message*/) {}
   virtual void step_finished(const workflow::Step& /*step*/, const StepRecord& /*record*/) {}
+
+  // Persistence hooks (the daemon's journal). execution_started is called right before one
+  // execution (an attempt of a step, or of one for_each item) goes to the dispatcher, with the
+  // context the plugin will see; returning false means it must not run (the intent of an
+  // irreversible step could not be recorded, say) and the attempt fails with `veto_reason`.
+  virtual bool execution_started(const workflow::Step& /*step*/,
+                                 std::optional<std::size_t> /*item*/, int /*attempt*/,
+                                 const nlohmann::json& /*context*/, std::string& /*veto_reason*/) {
+    return true;
+  }
+  virtual void execution_finished(const workflow::Step& /*step*/,
+                                  std::optional<std::size_t> /*item*/, int /*attempt*/,
+                                  StepState /*state*/, const nlohmann::json& /*outputs*/,
+                                  std::string_view /*error*/) {}
+};
+
+// What an earlier life of a run left (the daemon resumes runs after a restart or a retry).
+// Execution keys are (step id, item index or -1).
+struct ResumeState {
+  using ExecutionKey = std::pair<std::string, int>;
+  // Steps that finished before (succeeded or skipped, outputs kept): not run again.
+  std::map<std::string, StepRecord, std::less<>> finished_steps;
+  // for_each items that succeeded before: step id -> item index -> outputs.
+  std::map<std::string, std::map<std::size_t, nlohmann::json>, std::less<>> finished_items;
+  // Attempts already used, so numbering continues (and an interrupted attempt still gets one more).
+  std::map<ExecutionKey, int> attempts_used;
+  // Irreversible executions interrupted after their intent was recorded: reconcile first.
+  struct Interrupted {
+    int attempt = 1;
+    nlohmann::json intent;
+  };
+  std::map<ExecutionKey, Interrupted> reconcile;
 };
 
 struct RunOptions {
@@ -76,6 +110,13 @@ struct RunOptions {
   // Where steps run; nullptr = in this process (an InProcessDispatcher made for the run).
   plugin_host::StepDispatcher* dispatcher = nullptr;
   std::string run_id;                   // generated when empty
+  const ResumeState* resume = nullptr;  // what an earlier life of this run finished
+  // Plugin key-value state by plugin name; unset = kept in memory for the run only.
+  std::function<std::optional<std::string>(std::string_view plugin, std::string_view key)>
+      state_get;
+  std::function<bool(std::string_view plugin, std::string_view key,
+                     std::optional<std::string_view> value)>
+      state_set;
 };
 
 RunRecord run_workflow(const workflow::Workflow& workflow, const plugin_host::Registry& registry,

@@ -8,9 +8,9 @@
 //   GET  /v1/workflows                   workflows()
 //   GET  /v1/runs?workflow=W&state=S&limit=N   runs()
 //   GET  /v1/runs/<id>                   run()          404 unknown id
-//   POST /v1/workflows/<name>/trigger    trigger()      body {"input": "/path"}; 404, 400, 409 paused
-//   POST /v1/runs/<id>/retry             retry()        409 when the run is not failed/cancelled
-//   POST /v1/runs/<id>/cancel            cancel()       409 when already finished
+//   POST /v1/workflows/<name>/trigger    trigger()      body {"input": "/path"}; 404, 400, 409
+//   paused POST /v1/runs/<id>/retry             retry()        409 when the run is not
+//   failed/cancelled POST /v1/runs/<id>/cancel            cancel()       409 when already finished
 //   POST /v1/workflows/<name>/pause      pause()
 //   POST /v1/workflows/<name>/resume     resume()
 //   GET  /metrics                        metrics()      Prometheus text format 0.0.4

@@ -87,6 +87,54 @@ TEST_F(RunnerTest, ForEachRunsOncePerItemAndCollectsOutputs) {
   EXPECT_TRUE(fs::is_directory(record.artifact_dir / "fan" / "item-3"));
 }
 
+TEST_F(RunnerTest, ForEachRunsUpToMaxParallelItemsAtOnce) {
+  auto start = std::chrono::steady_clock::now();
+  auto record = run(std::string(kHeader) +
+                    "  - id: fan\n    uses: enginetest.slow\n    for_each: [1, 2, 3, 4]\n"
+                    "    max_parallel: 4\n    with:\n      millis: 400\n");
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(record.state, "succeeded") << record.steps[0].error;
+  EXPECT_EQ(record.steps[0].outputs["items"].size(), 4u);
+  // Four 400 ms items one after another take 1.6 s; in parallel about 0.4 s.
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1200));
+}
+
+TEST_F(RunnerTest, ForEachStopsStartingItemsAfterAFailure) {
+  auto record = run(std::string(kHeader) +
+                    "  - id: fan\n    uses: enginetest.flaky\n    for_each: [1, 2, 3, 4, 5, 6]\n"
+                    "    max_parallel: 2\n");
+  EXPECT_EQ(record.state, "failed");
+  EXPECT_NE(record.steps[0].error.find("flaky failure on attempt 1"), std::string::npos)
+      << record.steps[0].error;
+  std::lock_guard lock(collector_.mutex);
+  EXPECT_LT(collector_.attempts.size(), 6u);  // items after the failure never started
+}
+
+TEST_F(RunnerTest, ResumeSkipsFinishedStepsAndItemsAndContinuesAttemptNumbers) {
+  ResumeState resume;
+  StepRecord earlier;
+  earlier.id = "a";
+  earlier.state = StepState::succeeded;
+  earlier.outputs = {{"options", {{"number", 41}}}};
+  resume.finished_steps["a"] = earlier;
+  resume.finished_items["fan"][0] = {{"options", {{"text", "from before"}}}};
+  resume.attempts_used[{"fan", 1}] = 2;
+  RunOptions options;
+  options.resume = &resume;
+  auto record = run(std::string(kHeader) +
+                        "  - id: a\n    uses: enginetest.echo\n    with:\n      number: 1\n"
+                        "  - id: fan\n    uses: enginetest.echo\n    for_each: [x, y]\n"
+                        "    with:\n      number: ${{ steps.a.outputs.options.number }}\n",
+                    {{"file", "/v.mp4"}}, options);
+  ASSERT_EQ(record.state, "succeeded");
+  const auto& items = record.steps[1].outputs["items"];
+  EXPECT_EQ(items[0]["options"]["text"], "from before");  // not run again
+  EXPECT_EQ(items[1]["options"]["number"], 41);           // outputs of the earlier life
+  EXPECT_EQ(items[1]["context"]["attempt"], 3);           // numbering continues
+  std::lock_guard lock(collector_.mutex);
+  EXPECT_EQ(collector_.attempts, std::vector<std::string>{"fan"});
+}
+
 TEST_F(RunnerTest, ForEachOverAnEarlierStepsOutput) {
   auto record = run(std::string(kHeader) +
                     "  - id: a\n    uses: enginetest.echo\n    with:\n      text: x\n"

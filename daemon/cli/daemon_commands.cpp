@@ -1,0 +1,454 @@
+// The daemon verbs: status, workflows, runs, run show, trigger, retry, cancel, pause, resume.
+// Each asks the running reelflowd over its control API (control_client.hpp) and prints either
+// the server's JSON (--json) or a readable summary.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/control_client.hpp"
+#include "cli/help.hpp"
+
+namespace reelflow::cli {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+bool wants_help(Args& args, const char* command) {
+  if (args.flag("--help") || args.flag("-h")) {
+    std::fputs(command_help(command), stdout);
+    return true;
+  }
+  return false;
+}
+
+int usage_error(const std::string& command, const std::vector<std::string>& problems) {
+  for (const auto& problem : problems) {
+    std::fprintf(stderr, "reelflow %s: %s\n", command.c_str(), problem.c_str());
+  }
+  std::fprintf(stderr, "Try 'reelflow %s --help'.\n", command.c_str());
+  return kExitUsage;
+}
+
+std::string trim(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  std::size_t start = 0;
+  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
+  return text.substr(start);
+}
+
+// A JSON value as a table cell: strings bare, null and missing as "-".
+std::string cell(const json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key) || object[key].is_null()) return "-";
+  const json& value = object[key];
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_float()) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2f", value.get<double>());
+    return buffer;
+  }
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string shorten(std::string text, std::size_t width) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (text.size() <= width) return text;
+  return text.substr(0, width - 3) + "...";
+}
+
+// Prints rows under a header, columns padded to their widest cell; the last column is not padded.
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) widths[i] = header[i].size();
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  auto print_row = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    std::printf("%s\n", line.c_str());
+  };
+  print_row(header);
+  for (const auto& row : rows) print_row(row);
+}
+
+std::string duration_text(double seconds) {
+  long total = std::lround(seconds);
+  long days = total / 86400, hours = total % 86400 / 3600, minutes = total % 3600 / 60;
+  if (days > 0) return std::to_string(days) + "d " + std::to_string(hours) + "h";
+  if (hours > 0) return std::to_string(hours) + "h " + std::to_string(minutes) + "m";
+  if (minutes > 0) return std::to_string(minutes) + "m " + std::to_string(total % 60) + "s";
+  return std::to_string(total) + "s";
+}
+
+std::string trigger_text(const json& trigger) {
+  if (trigger.is_string()) return trigger.get<std::string>();
+  if (trigger.is_object()) {
+    if (trigger.contains("file") && trigger["file"].is_string()) return trigger["file"];
+    if (trigger.contains("event") && trigger["event"].is_string()) return trigger["event"];
+  }
+  if (trigger.is_null()) return "-";
+  return trigger.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// One daemon verb's connection settings and output mode, read from its arguments:
+// --control / REELFLOW_CONTROL, --token-file / REELFLOW_TOKEN, --json.
+class DaemonCall {
+ public:
+  DaemonCall(std::string command, Args& args) : command_(std::move(command)) {
+    as_json = args.flag("--json");
+    auto control = args.option("--control");
+    auto token_file = args.option("--token-file");
+    args.options("--plugin-dir");  // a global option; the daemon verbs have no use for it
+    std::string endpoint_text(server::kDefaultControlEndpoint);
+    if (control) {
+      endpoint_text = *control;
+    } else if (const char* env = std::getenv("REELFLOW_CONTROL"); env != nullptr && *env) {
+      endpoint_text = env;
+    }
+    auto endpoint = server::parse_control_endpoint(endpoint_text);
+    if (!endpoint) {
+      problems.push_back(endpoint.error().message);
+      return;
+    }
+    std::string token;
+    if (token_file) {
+      std::ifstream in(*token_file);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (!in) {
+        problems.push_back("cannot read token file " + *token_file);
+        return;
+      }
+      token = trim(text.str());
+    } else if (const char* env = std::getenv("REELFLOW_TOKEN"); env != nullptr) {
+      token = trim(env);
+    }
+    if (endpoint->is_tcp() && token.empty()) {
+      problems.push_back(endpoint->to_string() +
+                         " needs the daemon's bearer token: set REELFLOW_TOKEN or pass "
+                         "--token-file FILE");
+      return;
+    }
+    client_.emplace(*endpoint, std::move(token));
+  }
+
+  // The reply's JSON on 2xx; otherwise prints what went wrong and returns nullopt.
+  std::optional<json> request(std::string_view method, const std::string& target,
+                              const std::string& body = {}) {
+    auto reply = client_->request(method, target, body);
+    if (!reply) {
+      std::fprintf(stderr, "reelflow %s: %s\n", command_.c_str(), reply.error().message.c_str());
+      return std::nullopt;
+    }
+    json parsed = json::parse(reply->body, nullptr, false);
+    if (reply->status >= 200 && reply->status < 300) {
+      if (parsed.is_discarded()) {
+        std::fprintf(stderr, "reelflow %s: the daemon at %s answered with something not JSON\n",
+                     command_.c_str(), client_->endpoint().to_string().c_str());
+        return std::nullopt;
+      }
+      return parsed;
+    }
+    std::string message =
+        parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()
+            ? parsed["error"].get<std::string>()
+            : "HTTP " + std::to_string(reply->status);
+    std::fprintf(stderr, "reelflow %s: %s (HTTP %d)\n", command_.c_str(), message.c_str(),
+                 reply->status);
+    if (reply->status == 401) {
+      std::fprintf(stderr,
+                   "The daemon refused the token; set REELFLOW_TOKEN or --token-file to the "
+                   "token in the daemon's configuration.\n");
+    }
+    return std::nullopt;
+  }
+
+  bool as_json = false;
+  std::vector<std::string> problems;
+
+ private:
+  std::string command_;
+  std::optional<ControlClient> client_;
+};
+
+void print_json(const json& value) {
+  std::printf("%s\n", value.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+}
+
+// Shared shape of the verbs that take exactly `positional_count` words and make one request.
+template <typename Request, typename Print>
+int simple_verb(const char* command, Args& args, std::size_t positional_count,
+                const char* positional_problem, Request make_request, Print print) {
+  if (wants_help(args, command)) return kExitOk;
+  DaemonCall call(command, args);
+  auto rest = args.positional();
+  auto problems = args.errors();
+  problems.insert(problems.end(), call.problems.begin(), call.problems.end());
+  if (rest.size() != positional_count) problems.push_back(positional_problem);
+  if (!problems.empty()) return usage_error(command, problems);
+  auto reply = make_request(call, rest);
+  if (!reply) return kExitFailed;
+  if (call.as_json) {
+    print_json(*reply);
+  } else {
+    print(*reply, rest);
+  }
+  return kExitOk;
+}
+
+void print_status(const json& status) {
+  std::printf("reelflowd %s, pid %s, %s, up %s\n", cell(status, "version").c_str(),
+              cell(status, "pid").c_str(), cell(status, "state").c_str(),
+              status.value("uptime_seconds", json(0)).is_number()
+                  ? duration_text(status["uptime_seconds"].get<double>()).c_str()
+                  : "-");
+  std::printf("workflows: %s\n", cell(status, "workflows").c_str());
+  std::printf("runs:      %s queued, %s active", cell(status, "queued").c_str(),
+              cell(status, "active").c_str());
+  if (status.contains("runs") && status["runs"].is_object() && !status["runs"].empty()) {
+    std::string by_state;
+    for (const auto& [state, count] : status["runs"].items()) {
+      by_state += (by_state.empty() ? "" : ", ") + state + " " +
+                  (count.is_string() ? count.get<std::string>() : count.dump());
+    }
+    std::printf("; %s", by_state.c_str());
+  }
+  std::printf("\n");
+  if (status.contains("workers") && status["workers"].is_object()) {
+    const json& workers = status["workers"];
+    std::printf("workers:   %s busy, %s idle, %s restarts\n", cell(workers, "busy").c_str(),
+                cell(workers, "idle").c_str(), cell(workers, "restarts").c_str());
+  }
+}
+
+void print_workflows(const json& reply) {
+  const json& workflows = reply.contains("workflows") ? reply["workflows"] : json::array();
+  if (!workflows.is_array() || workflows.empty()) {
+    std::puts("No workflows loaded.");
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& workflow : workflows) {
+    std::string triggers;
+    if (workflow.contains("triggers") && workflow["triggers"].is_array()) {
+      for (const auto& trigger : workflow["triggers"]) {
+        std::string text = trigger.is_object() && trigger.contains("type") ? cell(trigger, "type")
+                                                                           : trigger_text(trigger);
+        triggers += (triggers.empty() ? "" : ",") + text;
+      }
+    }
+    bool paused = workflow.value("paused", false);
+    rows.push_back({cell(workflow, "name"), paused ? "paused" : "active",
+                    triggers.empty() ? "-" : triggers, cell(workflow, "file")});
+  }
+  print_table({"NAME", "STATE", "TRIGGERS", "FILE"}, rows);
+}
+
+void print_runs(const json& reply) {
+  const json& runs = reply.contains("runs") ? reply["runs"] : json::array();
+  if (!runs.is_array() || runs.empty()) {
+    std::puts("No runs.");
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& run : runs) {
+    std::string trigger = run.contains("trigger") ? trigger_text(run["trigger"]) : "-";
+    rows.push_back({cell(run, "id"), cell(run, "workflow"), cell(run, "state"),
+                    cell(run, "created_at"), cell(run, "finished_at"), shorten(trigger, 40),
+                    shorten(cell(run, "error"), 60)});
+  }
+  print_table({"ID", "WORKFLOW", "STATE", "CREATED", "FINISHED", "TRIGGER", "ERROR"}, rows);
+}
+
+void print_run(const json& run) {
+  std::printf("run %s  workflow %s  %s\n", cell(run, "id").c_str(), cell(run, "workflow").c_str(),
+              cell(run, "state").c_str());
+  if (run.contains("trigger")) std::printf("trigger:  %s\n", trigger_text(run["trigger"]).c_str());
+  std::printf("created:  %s\nstarted:  %s\nfinished: %s\n", cell(run, "created_at").c_str(),
+              cell(run, "started_at").c_str(), cell(run, "finished_at").c_str());
+  if (run.contains("error") && !run["error"].is_null()) {
+    std::printf("error:    %s\n", cell(run, "error").c_str());
+  }
+  const json& steps = run.contains("steps") ? run["steps"] : json::array();
+  if (!steps.is_array() || steps.empty()) {
+    std::puts("\nNo steps yet.");
+    return;
+  }
+  std::puts("");
+  std::vector<std::string> header = {"STEP", "ITEM", "ATTEMPT", "STATE", "STARTED", "SECONDS"};
+  std::vector<std::size_t> widths(header.size());
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& step : steps) {
+    rows.push_back({cell(step, "id"), cell(step, "item"), cell(step, "attempt"),
+                    cell(step, "state"), cell(step, "started_at"), cell(step, "seconds")});
+  }
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    widths[i] = header[i].size();
+    for (const auto& row : rows) widths[i] = std::max(widths[i], row[i].size());
+  }
+  auto print_row = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    std::printf("%s\n", line.c_str());
+  };
+  print_row(header);
+  for (std::size_t index = 0; index < rows.size(); ++index) {
+    print_row(rows[index]);
+    const json& step = steps[index];
+    if (step.contains("error") && !step["error"].is_null()) {
+      std::printf("    error: %s\n", cell(step, "error").c_str());
+    }
+    if (step.contains("outputs") && step["outputs"].is_object()) {
+      for (const auto& [name, value] : step["outputs"].items()) {
+        std::string text = value.is_string()
+                               ? value.get<std::string>()
+                               : value.dump(-1, ' ', false, json::error_handler_t::replace);
+        std::printf("    %s = %s\n", name.c_str(), shorten(text, 200).c_str());
+      }
+    }
+  }
+}
+
+// "message" from the reply when the daemon gave one, else `fallback`.
+void print_message(const json& reply, const std::string& fallback) {
+  if (reply.is_object() && reply.contains("message") && reply["message"].is_string()) {
+    std::printf("%s\n", reply["message"].get<std::string>().c_str());
+  } else {
+    std::printf("%s\n", fallback.c_str());
+  }
+}
+
+using Words = std::vector<std::string>;
+
+}  // namespace
+
+int status_command(Args args) {
+  return simple_verb(
+      "status", args, 0, "takes no arguments",
+      [](DaemonCall& call, const Words&) { return call.request("GET", "/v1/status"); },
+      [](const json& reply, const Words&) { print_status(reply); });
+}
+
+int workflows_command(Args args) {
+  return simple_verb(
+      "workflows", args, 0, "takes no arguments",
+      [](DaemonCall& call, const Words&) { return call.request("GET", "/v1/workflows"); },
+      [](const json& reply, const Words&) { print_workflows(reply); });
+}
+
+int runs_command(Args args) {
+  if (wants_help(args, "runs")) return kExitOk;
+  auto workflow = args.option("--workflow");
+  auto state = args.option("--state");
+  auto limit = args.option("--limit");
+  std::string query;
+  if (workflow) query += "&workflow=" + url_encode(*workflow);
+  if (state) query += "&state=" + url_encode(*state);
+  if (limit) {
+    bool digits = !limit->empty() && limit->size() <= 6 &&
+                  limit->find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoi(*limit) < 1) {
+      return usage_error("runs", {"--limit takes a positive number, got '" + *limit + "'"});
+    }
+    query += "&limit=" + *limit;
+  }
+  if (!query.empty()) query[0] = '?';
+  return simple_verb(
+      "runs", args, 0, "takes no arguments; filter with --workflow, --state, --limit",
+      [&](DaemonCall& call, const Words&) { return call.request("GET", "/v1/runs" + query); },
+      [](const json& reply, const Words&) { print_runs(reply); });
+}
+
+int run_show_command(Args args) {
+  return simple_verb(
+      "run show", args, 1, "name exactly one run id",
+      [](DaemonCall& call, const Words& rest) {
+        return call.request("GET", "/v1/runs/" + url_encode(rest[0]));
+      },
+      [](const json& reply, const Words&) { print_run(reply); });
+}
+
+int trigger_command(Args args) {
+  if (wants_help(args, "trigger")) return kExitOk;
+  auto input = args.option("--input");
+  json body = json::object();
+  if (input) {
+    std::error_code ec;
+    fs::path absolute = fs::absolute(*input, ec).lexically_normal();
+    if (ec || !fs::exists(absolute, ec)) {
+      return usage_error("trigger", {"input " + *input + " does not exist"});
+    }
+    body["input"] = absolute.string();
+  }
+  return simple_verb(
+      "trigger", args, 1, "name exactly one workflow",
+      [&](DaemonCall& call, const Words& rest) {
+        return call.request("POST", "/v1/workflows/" + url_encode(rest[0]) + "/trigger",
+                            body.dump());
+      },
+      [](const json& reply, const Words& rest) {
+        bool created = reply.value("created", true);
+        std::string id = cell(reply, "run_id");
+        if (created) {
+          std::printf("started run %s of %s\n", id.c_str(), rest[0].c_str());
+        } else {
+          std::printf("run %s of %s already exists for this input; not started again\n", id.c_str(),
+                      rest[0].c_str());
+        }
+      });
+}
+
+namespace {
+
+int run_action(const char* command, Args& args, const char* action) {
+  return simple_verb(
+      command, args, 1, "name exactly one run id",
+      [&](DaemonCall& call, const Words& rest) {
+        return call.request("POST", "/v1/runs/" + url_encode(rest[0]) + "/" + action);
+      },
+      [&](const json& reply, const Words& rest) {
+        std::string verb = std::string(action) == "retry" ? "retrying" : "cancelling";
+        print_message(reply, verb + " run " + rest[0]);
+      });
+}
+
+int workflow_action(const char* command, Args& args, const char* done) {
+  return simple_verb(
+      command, args, 1, "name exactly one workflow",
+      [&](DaemonCall& call, const Words& rest) {
+        return call.request("POST", "/v1/workflows/" + url_encode(rest[0]) + "/" + command);
+      },
+      [&](const json& reply, const Words& rest) {
+        print_message(reply, "workflow " + rest[0] + " " + done);
+      });
+}
+
+}  // namespace
+
+int retry_command(Args args) { return run_action("retry", args, "retry"); }
+int cancel_command(Args args) { return run_action("cancel", args, "cancel"); }
+int pause_command(Args args) {
+  return workflow_action("pause", args, "paused; runs already started carry on");
+}
+int resume_command(Args args) { return workflow_action("resume", args, "resumed"); }
+
+}  // namespace reelflow::cli

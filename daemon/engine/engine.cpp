@@ -1,0 +1,503 @@
+#include "engine/engine.hpp"
+
+#include <chrono>
+#include <mutex>
+
+#include "engine/runner.hpp"
+
+namespace reelflow::engine {
+
+namespace {
+
+using nlohmann::json;
+
+int item_number(std::optional<std::size_t> item) {
+  return item ? static_cast<int>(*item) : store::kNoItem;
+}
+
+// The key platforms see (context.idempotency_key): the same for every attempt of an execution.
+std::string idempotency_key(const std::string& run_id, const std::string& step_id, int item) {
+  return run_id + "/" + step_id + (item == store::kNoItem ? "" : "/" + std::to_string(item));
+}
+
+// The key the store keeps an intent under: one per attempt, since each attempt may call out.
+std::string intent_key(const std::string& idempotency, int attempt) {
+  return idempotency + "#" + std::to_string(attempt);
+}
+
+// Writes each step execution to the store as it starts and finishes: the record a restart resumes
+// from, and what `reelflow run show` displays.
+class Journal : public RunObserver {
+ public:
+  Journal(store::Store& store, const plugin_host::Registry& registry, const Logger& logger,
+          std::string run_id, std::string workflow, Engine::Post post,
+          Engine::StepListener step_listener)
+      : store_(store),
+        registry_(registry),
+        logger_(logger),
+        run_id_(std::move(run_id)),
+        workflow_(std::move(workflow)),
+        post_(std::move(post)),
+        step_listener_(std::move(step_listener)) {}
+
+  bool execution_started(const workflow::Step& step, std::optional<std::size_t> item, int attempt,
+                         const json& context, std::string& veto_reason) override {
+    store::StepKey key{run_id_, step.id, item_number(item), attempt};
+    const auto* type = registry_.find(step.uses);
+    bool irreversible = type != nullptr && type->irreversible();
+    auto written = store_.in_transaction([&]() -> Result<void> {
+      auto added = store_.add_step(key, store::StepState::running, now_millis());
+      if (!added) return added;
+      if (!irreversible) return {};
+      std::string idempotency = context.value("idempotency_key", "");
+      return store_.record_intent({run_id_, step.id, key.item, intent_key(idempotency, attempt),
+                                   json{{"idempotency_key", idempotency}, {"attempt", attempt}},
+                                   now_millis()});
+    });
+    if (!written) {
+      veto_reason = "could not record the step before running it: " + written.error().message;
+      logger_.error(veto_reason, fields(step));
+      return false;
+    }
+    logger_.info("step started" + std::string(item ? " item " + std::to_string(*item + 1) : "") +
+                     (attempt > 1 ? " attempt " + std::to_string(attempt) : ""),
+                 fields(step));
+    std::lock_guard lock(mutex_);
+    started_[{step.id, key.item}] = std::chrono::steady_clock::now();
+    return true;
+  }
+
+  void execution_finished(const workflow::Step& step, std::optional<std::size_t> item, int attempt,
+                          StepState state, const json& outputs, std::string_view error) override {
+    store::StepKey key{run_id_, step.id, item_number(item), attempt};
+    store::StepState stored = state == StepState::succeeded   ? store::StepState::succeeded
+                              : state == StepState::cancelled ? store::StepState::cancelled
+                                                              : store::StepState::failed;
+    store::StepUpdate update;
+    if (stored == store::StepState::succeeded) update.outputs = outputs;
+    if (!error.empty()) update.error = std::string(error);
+    const auto* type = registry_.find(step.uses);
+    bool irreversible = type != nullptr && type->irreversible();
+    auto written = store_.in_transaction([&]() -> Result<void> {
+      auto moved = store_.transition_step(key, store::StepState::running, stored, now_millis(),
+                                          update);
+      if (!moved) return moved;
+      if (!irreversible) return {};
+      // The effect happened (outputs) or the plugin said it did not (error): either way this
+      // attempt's intent is settled and must not be reconciled after a restart.
+      json result = stored == store::StepState::succeeded ? json{{"outputs", outputs}}
+                                                          : json{{"error", std::string(error)}};
+      return store_.record_intent_result(
+          intent_key(idempotency_key(run_id_, step.id, key.item), attempt), result, now_millis());
+    });
+    if (!written) {
+      logger_.error("could not record the step's result: " + written.error().message,
+                    fields(step));
+    }
+    double seconds = 0;
+    std::unique_lock lock(mutex_);
+    if (auto found = started_.find({step.id, key.item}); found != started_.end()) {
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - found->second)
+                    .count();
+    }
+    lock.unlock();
+    if (state == StepState::succeeded) {
+      logger_.info("step succeeded", fields(step));
+    } else {
+      logger_.warn("step " + std::string(to_string(state)) + ": " + std::string(error),
+                   fields(step));
+    }
+    if (step_listener_) {
+      post_([listener = step_listener_, uses = step.uses, seconds,
+             state_name = std::string(to_string(state))] { listener(uses, seconds, state_name); });
+    }
+  }
+
+  void step_finished(const workflow::Step& step, const StepRecord& record) override {
+    if (record.attempts > 0 || record.state == StepState::succeeded) return;
+    // A step that ended without any execution: its `if` was false, or its options, `for_each` or
+    // step type were wrong. Steps not reached because an earlier one failed are not recorded, so
+    // a retry runs them.
+    bool condition_false = record.state == StepState::skipped && record.error.starts_with("if: ");
+    bool failed_before_running = record.state == StepState::failed;
+    if (!condition_false && !failed_before_running) return;
+    store::StepKey key{run_id_, step.id, store::kNoItem, 0};
+    auto written = store_.in_transaction([&]() -> Result<void> {
+      if (condition_false) return store_.add_step(key, store::StepState::skipped, now_millis());
+      auto added = store_.add_step(key, store::StepState::pending, now_millis());
+      if (!added) return added;
+      return store_.transition_step(key, store::StepState::pending, store::StepState::failed,
+                                    now_millis(), {std::nullopt, record.error, std::nullopt});
+    });
+    if (!written) logger_.error("could not record the step: " + written.error().message);
+    if (failed_before_running) logger_.warn("step failed: " + record.error, fields(step));
+  }
+
+  void log(const workflow::Step& step, rf_log_level level, std::string_view message) override {
+    LogLevel mapped = level == RF_LOG_DEBUG  ? LogLevel::debug
+                      : level == RF_LOG_WARN ? LogLevel::warn
+                      : level == RF_LOG_ERROR ? LogLevel::error
+                                              : LogLevel::info;
+    logger_.log(mapped, message, fields(step));
+  }
+
+ private:
+  LogFields fields(const workflow::Step& step) const {
+    std::string_view plugin(step.uses);
+    plugin = plugin.substr(0, plugin.find('.'));
+    return {run_id_, step.id, plugin, workflow_};
+  }
+
+  store::Store& store_;
+  const plugin_host::Registry& registry_;
+  const Logger& logger_;
+  std::string run_id_;
+  std::string workflow_;
+  Engine::Post post_;
+  Engine::StepListener step_listener_;
+  std::mutex mutex_;  // for_each items run on several threads
+  std::map<std::pair<std::string, int>, std::chrono::steady_clock::time_point> started_;
+};
+
+// Reads what earlier lives of the run did and settles interrupted executions, per the crash
+// rules in engine.hpp. Returns an error message when the run cannot go on by itself.
+Result<ResumeState> load_resume_state(store::Store& store, const plugin_host::Registry& registry,
+                                      const workflow::Workflow& workflow,
+                                      const std::string& run_id, std::string& blocked) {
+  ResumeState resume;
+  auto steps = store.run_steps(run_id);
+  if (!steps) return tl::unexpected(steps.error());
+  for (const auto& execution : *steps) {
+    const auto& key = execution.key;
+    ResumeState::ExecutionKey execution_key{key.step_id, key.item};
+    if (key.attempt > 0) {
+      int& used = resume.attempts_used[execution_key];
+      used = std::max(used, key.attempt);
+    }
+    auto finish_with = [&](const json& outputs) {
+      if (key.item == store::kNoItem) {
+        StepRecord record;
+        record.id = key.step_id;
+        record.state = StepState::succeeded;
+        record.outputs = outputs;
+        record.attempts = key.attempt;
+        resume.finished_steps[key.step_id] = std::move(record);
+      } else {
+        resume.finished_items[key.step_id][static_cast<std::size_t>(key.item)] = outputs;
+      }
+    };
+    switch (execution.state) {
+      case store::StepState::succeeded:
+        finish_with(execution.outputs);
+        break;
+      case store::StepState::skipped:
+        if (key.attempt == 0) {
+          StepRecord record;
+          record.id = key.step_id;
+          record.state = StepState::skipped;
+          record.error = "if: condition was false";
+          resume.finished_steps[key.step_id] = std::move(record);
+        }
+        break;
+      case store::StepState::running:
+      case store::StepState::waiting: {
+        const workflow::Step* step = workflow.find_step(key.step_id);
+        const auto* type = step != nullptr ? registry.find(step->uses) : nullptr;
+        auto now = now_millis();
+        if (type != nullptr && type->irreversible()) {
+          auto intent = store.get_intent(
+              intent_key(idempotency_key(run_id, key.step_id, key.item), key.attempt));
+          if (!intent) return tl::unexpected(intent.error());
+          if (*intent && (*intent)->result && (*intent)->result->contains("outputs")) {
+            json outputs = (*(*intent)->result)["outputs"];
+            auto moved = store.transition_step(key, execution.state, store::StepState::succeeded,
+                                               now, {outputs, std::nullopt, std::nullopt});
+            if (!moved) return tl::unexpected(moved.error());
+            finish_with(outputs);
+          } else if (*intent && !(*intent)->result) {
+            resume.reconcile[execution_key] = {key.attempt, (*intent)->intent};
+          } else {
+            auto moved = store.transition_step(
+                key, execution.state, store::StepState::failed, now,
+                {std::nullopt, std::string("interrupted by a daemon restart"), std::nullopt});
+            if (!moved) return tl::unexpected(moved.error());
+          }
+        } else if (type != nullptr && type->rerun_safe()) {
+          auto moved = store.transition_step(
+              key, execution.state, store::StepState::failed, now,
+              {std::nullopt, std::string("interrupted by a daemon restart; running it again"),
+               std::nullopt});
+          if (!moved) return tl::unexpected(moved.error());
+        } else {
+          std::string why = "step '" + key.step_id + "' (" +
+                            (step != nullptr ? step->uses : std::string("unknown type")) +
+                            ") was interrupted by a daemon restart and is not marked safe to "
+                            "re-run, so it was not run again: check what it did, then "
+                            "'reelflow retry " + run_id + "'";
+          auto moved = store.transition_step(key, execution.state, store::StepState::failed, now,
+                                             {std::nullopt, why, std::nullopt});
+          if (!moved) return tl::unexpected(moved.error());
+          blocked = why;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return resume;
+}
+
+}  // namespace
+
+store::Millis now_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Engine::Engine(Post post, store::Store& store, const plugin_host::Registry& registry,
+               plugin_host::StepDispatcher& dispatcher, const Logger& logger, EngineConfig config)
+    : post_(std::move(post)),
+      store_(store),
+      registry_(registry),
+      dispatcher_(dispatcher),
+      logger_(logger),
+      config_(std::move(config)) {}
+
+Engine::~Engine() {
+  for (auto& [run_id, active] : active_) {
+    if (active->thread.joinable()) active->thread.join();
+  }
+}
+
+Result<void> Engine::set_workflows(std::map<std::string, workflow::Workflow> workflows) {
+  for (const auto& [name, loaded] : workflows) {
+    auto recorded = store_.upsert_workflow(
+        {name, loaded.file.string(), loaded.content_hash, now_millis(), false});
+    if (!recorded) return recorded;
+    auto stored = store_.get_workflow(name);
+    if (!stored) return tl::unexpected(stored.error());
+    paused_[name] = *stored && (*stored)->paused;
+  }
+  workflows_ = std::move(workflows);
+  pump();
+  return {};
+}
+
+Result<void> Engine::recover() {
+  auto unfinished = store_.unfinished_runs();
+  if (!unfinished) return tl::unexpected(unfinished.error());
+  for (const auto& entry : *unfinished) {
+    queue_.push_back(entry.run.id);
+  }
+  if (!unfinished->empty()) {
+    logger_.info("resuming " + std::to_string(unfinished->size()) + " unfinished run(s)");
+  }
+  pump();
+  return {};
+}
+
+EngineResult<store::CreatedRun> Engine::submit(const triggers::TriggerEvent& event) {
+  if (draining_) return tl::unexpected(EngineError{503, "the daemon is shutting down"});
+  auto workflow = workflows_.find(event.workflow);
+  if (workflow == workflows_.end()) {
+    return tl::unexpected(EngineError{404, "no workflow named '" + event.workflow + "'"});
+  }
+  store::NewRun run{new_run_id(), event.workflow, workflow->second.content_hash, event.trigger,
+                    event.key, now_millis()};
+  auto created = store_.create_run(run);
+  if (!created) return tl::unexpected(EngineError{500, created.error().message});
+  if (created->created) {
+    logger_.info("run queued", {created->run_id, {}, {}, event.workflow});
+    queue_.push_back(created->run_id);
+    pump();
+    changed();
+  }
+  return *created;
+}
+
+EngineResult<void> Engine::cancel(const std::string& run_id) {
+  if (auto active = active_.find(run_id); active != active_.end()) {
+    active->second->cancel = true;
+    return {};
+  }
+  auto run = store_.get_run(run_id);
+  if (!run) return tl::unexpected(EngineError{500, run.error().message});
+  if (!*run) return tl::unexpected(EngineError{404, "no run " + run_id});
+  auto state = (*run)->state;
+  if (store::is_finished(state)) {
+    return tl::unexpected(
+        EngineError{409, "run " + run_id + " already " + std::string(store::to_string(state))});
+  }
+  auto moved = store_.transition_run(run_id, state, store::RunState::cancelled, now_millis(),
+                                     std::string("cancelled before it started"));
+  if (!moved) return tl::unexpected(EngineError{409, moved.error().message});
+  std::erase(queue_, run_id);
+  changed();
+  return {};
+}
+
+EngineResult<void> Engine::retry(const std::string& run_id) {
+  if (draining_) return tl::unexpected(EngineError{503, "the daemon is shutting down"});
+  auto run = store_.get_run(run_id);
+  if (!run) return tl::unexpected(EngineError{500, run.error().message});
+  if (!*run) return tl::unexpected(EngineError{404, "no run " + run_id});
+  auto state = (*run)->state;
+  if (state != store::RunState::failed && state != store::RunState::cancelled) {
+    return tl::unexpected(EngineError{409, "run " + run_id + " is " +
+                                               std::string(store::to_string(state)) +
+                                               "; only failed or cancelled runs can be retried"});
+  }
+  auto moved = store_.transition_run(run_id, state, store::RunState::queued, now_millis(),
+                                     std::string());
+  if (!moved) return tl::unexpected(EngineError{409, moved.error().message});
+  logger_.info("run queued again (retry)", {run_id, {}, {}, (*run)->workflow});
+  queue_.push_back(run_id);
+  pump();
+  changed();
+  return {};
+}
+
+EngineResult<void> Engine::set_paused(const std::string& workflow, bool paused) {
+  if (!workflows_.contains(workflow)) {
+    return tl::unexpected(EngineError{404, "no workflow named '" + workflow + "'"});
+  }
+  auto stored = store_.set_workflow_paused(workflow, paused);
+  if (!stored) return tl::unexpected(EngineError{500, stored.error().message});
+  paused_[workflow] = paused;
+  logger_.info(paused ? "workflow paused" : "workflow resumed", {{}, {}, {}, workflow});
+  pump();
+  changed();
+  return {};
+}
+
+void Engine::drain() {
+  draining_ = true;
+  changed();
+}
+
+EngineCounts Engine::counts() const { return {queue_.size(), active_.size()}; }
+
+void Engine::changed() {
+  if (change_listener_) change_listener_();
+}
+
+bool Engine::can_start(const std::string& run_id, std::string& workflow_name) {
+  auto run = store_.get_run(run_id);
+  if (!run || !*run) return false;
+  workflow_name = (*run)->workflow;
+  auto workflow = workflows_.find(workflow_name);
+  if (workflow == workflows_.end() || paused_[workflow_name]) return false;
+  int running = 0;
+  for (const auto& [id, active] : active_) {
+    if (active->workflow == workflow_name) ++running;
+  }
+  return running < workflow->second.concurrency.max_runs;
+}
+
+void Engine::pump() {
+  if (draining_) return;
+  for (auto it = queue_.begin();
+       it != queue_.end() && static_cast<int>(active_.size()) < config_.max_active_runs;) {
+    std::string workflow_name;
+    if (active_.contains(*it) || !can_start(*it, workflow_name)) {
+      ++it;
+      continue;
+    }
+    std::string run_id = *it;
+    it = queue_.erase(it);
+    start(run_id, workflow_name);
+  }
+}
+
+void Engine::start(const std::string& run_id, const std::string& workflow_name) {
+  auto active = std::make_unique<ActiveRun>();
+  active->workflow = workflow_name;
+  ActiveRun& slot = *active;
+  workflow::Workflow workflow = workflows_.at(workflow_name);
+  active_[run_id] = std::move(active);
+  slot.thread = std::thread([this, run_id, workflow = std::move(workflow), &slot]() mutable {
+    execute(run_id, std::move(workflow), slot);
+    post_([this, run_id] { finished(run_id); });
+  });
+  changed();
+}
+
+void Engine::finished(const std::string& run_id) {
+  auto found = active_.find(run_id);
+  if (found != active_.end()) {
+    if (found->second->thread.joinable()) found->second->thread.join();
+    active_.erase(found);
+  }
+  pump();
+  changed();
+}
+
+void Engine::execute(const std::string& run_id, workflow::Workflow workflow, ActiveRun& active) {
+  LogFields fields{run_id, {}, {}, workflow.name};
+  auto run = store_.get_run(run_id);
+  if (!run || !*run) {
+    logger_.error("cannot load run: " + (run ? std::string("not found") : run.error().message),
+                  fields);
+    return;
+  }
+  std::string blocked;
+  auto resume = load_resume_state(store_, registry_, workflow, run_id, blocked);
+  auto previous = (*run)->state;
+  auto fail_run = [&](const std::string& why) {
+    auto moved = store_.transition_run(run_id, previous, store::RunState::failed, now_millis(), why);
+    if (!moved) logger_.error(moved.error().message, fields);
+    logger_.error("run failed: " + why, fields);
+  };
+  if (!resume) return fail_run("cannot load the run's steps: " + resume.error().message);
+  if (!blocked.empty()) return fail_run(blocked);
+  if (previous != store::RunState::running) {
+    auto moved = store_.transition_run(run_id, previous, store::RunState::running, now_millis());
+    if (!moved) {
+      logger_.error("cannot start the run: " + moved.error().message, fields);
+      return;
+    }
+    previous = store::RunState::running;
+  }
+  logger_.info("run started", fields);
+
+  Journal journal(store_, registry_, logger_, run_id, workflow.name, post_, step_listener_);
+  RunOptions options;
+  options.run_id = run_id;
+  options.artifact_root = config_.artifact_root;
+  options.secrets = config_.secrets;
+  options.plugin_config = config_.plugin_config;
+  options.cancel = &active.cancel;
+  options.dispatcher = &dispatcher_;
+  options.resume = &*resume;
+  options.state_get = [this](std::string_view plugin,
+                             std::string_view key) -> std::optional<std::string> {
+    auto value = store_.plugin_state_get(plugin, key);
+    if (!value) return std::nullopt;
+    return *value;
+  };
+  options.state_set = [this](std::string_view plugin, std::string_view key,
+                             std::optional<std::string_view> value) {
+    auto written = value ? store_.plugin_state_set(plugin, key, *value)
+                         : store_.plugin_state_erase(plugin, key);
+    return written.has_value();
+  };
+  auto record = run_workflow(workflow, registry_, (*run)->trigger, options, journal);
+
+  store::RunState final_state = record.state == "succeeded"   ? store::RunState::succeeded
+                                : record.state == "cancelled" ? store::RunState::cancelled
+                                                              : store::RunState::failed;
+  std::string error;
+  for (const auto& step : record.steps) {
+    if (final_state == store::RunState::succeeded) break;  // continue_on_error failures are kept
+    if (step.state == StepState::failed && error.empty()) error = step.id + ": " + step.error;
+  }
+  auto moved = store_.transition_run(run_id, store::RunState::running, final_state, now_millis(),
+                                     error);
+  if (!moved) logger_.error("cannot record the run's end: " + moved.error().message, fields);
+  logger_.log(final_state == store::RunState::succeeded ? LogLevel::info : LogLevel::warn,
+              "run " + record.state + (error.empty() ? "" : ": " + error), fields);
+}
+
+}  // namespace reelflow::engine

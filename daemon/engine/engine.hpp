@@ -1,0 +1,127 @@
+// The daemon's durable engine: turns trigger events into runs recorded in the store, queues them,
+// runs each on a thread of its own (never on the event loop) through the offline runner's step
+// semantics, journals every step execution to the store as it starts and ends, and resumes
+// unfinished runs after a restart or kill -9 from their last completed step.
+//
+// Crash rules: a step execution found `running` after a restart was interrupted. A rerun-safe step
+// runs again (a new attempt). An irreversible step is never repeated blindly: its intent was
+// recorded before the call, so a recorded result counts as done, and otherwise the plugin's
+// reconcile callback decides. Any other step fails the run with a message that says how to run it
+// again (`reelflow retry`).
+//
+// Thread-safety: every public function must be called on the event-loop thread (the `post`
+// function given at construction posts back onto it). Run threads talk to the store (which is
+// thread-safe) and post their completion back to the loop.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/log.hpp"
+#include "common/result.hpp"
+#include "plugin_host/dispatcher.hpp"
+#include "plugin_host/registry.hpp"
+#include "store/store.hpp"
+#include "triggers/trigger.hpp"
+#include "workflow/workflow.hpp"
+
+namespace reelflow::engine {
+
+struct EngineConfig {
+  std::filesystem::path artifact_root;  // runs' files go to <artifact_root>/<run id>/
+  int max_active_runs = 2;              // runs executing at once, across workflows
+  nlohmann::json secrets = nlohmann::json::object();
+  nlohmann::json plugin_config = nlohmann::json::object();
+};
+
+// Failures of control operations, with the HTTP-like status the control API answers.
+struct EngineError {
+  int status = 500;  // 400, 404, 409, 503
+  std::string message;
+};
+template <typename T>
+using EngineResult = tl::expected<T, EngineError>;
+
+struct EngineCounts {
+  std::size_t queued = 0;
+  std::size_t active = 0;
+};
+
+class Engine {
+ public:
+  using Post = std::function<void(std::function<void()>)>;
+  // Called on the loop after every change of the queue or the active set (for sd_notify STATUS).
+  using ChangeListener = std::function<void()>;
+  // Called on the loop when a step execution finished: step type, seconds, state.
+  using StepListener = std::function<void(const std::string&, double, std::string_view)>;
+
+  Engine(Post post, store::Store& store, const plugin_host::Registry& registry,
+         plugin_host::StepDispatcher& dispatcher, const Logger& logger, EngineConfig config);
+  ~Engine();  // waits for run threads: call drain first
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Replaces the loaded workflows (start-up and reload); records them in the store.
+  Result<void> set_workflows(std::map<std::string, workflow::Workflow> workflows);
+  const std::map<std::string, workflow::Workflow>& workflows() const { return workflows_; }
+
+  // Queues every unfinished run found in the store. Call once at start-up.
+  Result<void> recover();
+
+  // A trigger fired: creates the run (unless its key was seen) and queues it.
+  EngineResult<store::CreatedRun> submit(const triggers::TriggerEvent& event);
+
+  EngineResult<void> cancel(const std::string& run_id);
+  EngineResult<void> retry(const std::string& run_id);
+  EngineResult<void> set_paused(const std::string& workflow, bool paused);
+
+  // Stop starting runs. Active runs keep going; whatever is unfinished at exit resumes on the next
+  // start, exactly as after a crash.
+  void drain();
+  bool draining() const { return draining_; }
+  EngineCounts counts() const;
+
+  void on_change(ChangeListener listener) { change_listener_ = std::move(listener); }
+  void on_step(StepListener listener) { step_listener_ = std::move(listener); }
+
+ private:
+  struct ActiveRun {
+    std::string workflow;
+    std::atomic<bool> cancel{false};
+    std::thread thread;
+  };
+
+  void pump();
+  bool can_start(const std::string& run_id, std::string& workflow_name);
+  void start(const std::string& run_id, const std::string& workflow_name);
+  void execute(const std::string& run_id, workflow::Workflow workflow, ActiveRun& active);
+  void finished(const std::string& run_id);
+  void changed();
+
+  Post post_;
+  store::Store& store_;
+  const plugin_host::Registry& registry_;
+  plugin_host::StepDispatcher& dispatcher_;
+  const Logger& logger_;
+  EngineConfig config_;
+  std::map<std::string, workflow::Workflow> workflows_;
+  std::map<std::string, bool> paused_;
+  std::deque<std::string> queue_;
+  std::map<std::string, std::unique_ptr<ActiveRun>> active_;
+  bool draining_ = false;
+  ChangeListener change_listener_;
+  StepListener step_listener_;
+};
+
+// Milliseconds since the Unix epoch, now.
+store::Millis now_millis();
+
+}  // namespace reelflow::engine

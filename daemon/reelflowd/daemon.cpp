@@ -1,0 +1,556 @@
+#include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
+
+#include "reelflowd/daemon.hpp"
+
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <ctime>
+#include <fstream>
+#include <random>
+
+#include "engine/engine.hpp"
+#include "engine/runner.hpp"
+#include "plugin_host/worker_pool.hpp"
+#include "reelflowd/workflow_set.hpp"
+#include "server/control_server.hpp"
+#include "server/endpoint.hpp"
+#include "server/metrics.hpp"
+#include "store/store.hpp"
+#include "triggers/schedule_trigger.hpp"
+#include "triggers/watch_trigger.hpp"
+
+#ifndef REELFLOW_VERSION
+#define REELFLOW_VERSION "unknown"
+#endif
+
+namespace reelflow::daemon {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using nlohmann::json;
+
+std::string iso_time(std::optional<store::Millis> millis) {
+  if (!millis) return "";
+  std::time_t seconds = static_cast<std::time_t>(*millis / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  char with_millis[48];
+  std::snprintf(with_millis, sizeof with_millis, "%s.%03dZ", text,
+                static_cast<int>(*millis % 1000));
+  return with_millis;
+}
+
+json run_json(const store::RunRecord& run) {
+  json entry = {{"id", run.id},
+                {"workflow", run.workflow},
+                {"state", store::to_string(run.state)},
+                {"created_at", iso_time(run.created_at)},
+                {"started_at", iso_time(run.started_at)},
+                {"finished_at", iso_time(run.finished_at)},
+                {"trigger", run.trigger}};
+  if (!run.error.empty()) entry["error"] = run.error;
+  return entry;
+}
+
+server::ControlError control_error(const engine::EngineError& error) {
+  return {error.status, error.message};
+}
+
+std::string random_hex(int bytes) {
+  std::random_device device;
+  std::string text;
+  char pair[3];
+  for (int i = 0; i < bytes; ++i) {
+    std::snprintf(pair, sizeof pair, "%02x", static_cast<unsigned>(device() & 0xff));
+    text += pair;
+  }
+  return text;
+}
+
+void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+}  // namespace
+
+struct Daemon::Parts {
+  asio::io_context io{1};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::unique_ptr<store::Store> store;
+  plugin_host::Registry registry;
+  std::unique_ptr<plugin_host::StepDispatcher> dispatcher;
+  plugin_host::WorkerPool* pool = nullptr;  // the dispatcher, when plugins are isolated
+  std::unique_ptr<engine::Engine> engine;
+  WorkflowSet workflow_set;
+  std::vector<triggers::WatchTrigger> watches;
+  std::vector<triggers::ScheduleTrigger> schedules;
+  std::unique_ptr<server::ControlServer> control;
+  server::MetricsRegistry metrics;
+  asio::signal_set signals{io};
+  asio::steady_timer watchdog{io};
+  asio::steady_timer drain_timer{io};
+  asio::steady_timer retention_timer{io};
+  std::chrono::microseconds watchdog_interval{0};
+  std::chrono::steady_clock::time_point drain_deadline;
+  int exit_status = 0;
+  std::map<std::string, std::uint64_t> restarts_reported;
+  std::map<std::string, std::uint64_t> crashes_reported;
+};
+
+Daemon::Daemon(DaemonConfig config, Logger& logger)
+    : config_(std::move(config)), logger_(logger), parts_(std::make_unique<Parts>()) {}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+  Parts& p = *parts_;
+  logger_.set_threshold(config_.log_level);
+  auto fatal = [&](const std::string& message) {
+    logger_.error(message);
+    notify("STATUS=failed to start: " + message);
+    return 1;
+  };
+
+  std::error_code ec;
+  fs::create_directories(config_.state_dir, ec);
+  if (ec) return fatal("cannot create the state dir " + config_.state_dir.string() + ": " + ec.message());
+  auto opened = store::open_sqlite_store(store::database_path(config_.state_dir));
+  if (!opened) return fatal(opened.error().message);
+  p.store = std::move(*opened);
+
+  auto secrets = load_secrets(config_);
+  if (!secrets) return fatal(secrets.error().message);
+
+  std::vector<fs::path> plugin_dirs = config_.plugin_dirs;
+  for (const auto& dir : plugin_dirs) {
+    for (const auto& problem : p.registry.load_dir(dir)) logger_.warn(problem.message);
+  }
+  fs::path builtin = plugin_host::builtin_plugin_dir();
+  if (fs::is_directory(builtin, ec)) {
+    for (const auto& problem : p.registry.load_dir(builtin)) logger_.warn(problem.message);
+    plugin_dirs.push_back(builtin);
+  }
+  logger_.info("loaded " + std::to_string(p.registry.plugins().size()) + " plugin(s)");
+
+  if (config_.isolate_plugins) {
+    plugin_host::WorkerPoolConfig pool_config;
+    pool_config.worker_executable = plugin_host::default_worker_executable();
+    pool_config.plugin_dirs = plugin_dirs;
+    pool_config.max_workers = static_cast<std::size_t>(config_.workers);
+    pool_config.memory_limit_bytes = config_.worker_memory_limit;
+    pool_config.cancel_grace = std::chrono::milliseconds(
+        static_cast<long long>(config_.step_grace * 1000));
+    pool_config.plugin_config = config_.plugins;
+    pool_config.logger = &logger_;
+    auto pool = std::make_unique<plugin_host::WorkerPool>(std::move(pool_config));
+    p.pool = pool.get();
+    p.dispatcher = std::move(pool);
+  } else {
+    p.dispatcher = std::make_unique<plugin_host::InProcessDispatcher>(config_.plugins);
+  }
+
+  engine::EngineConfig engine_config;
+  engine_config.artifact_root = config_.state_dir / "artifacts";
+  engine_config.max_active_runs = config_.workers;
+  engine_config.secrets = *secrets;
+  engine_config.plugin_config = config_.plugins;
+  p.engine = std::make_unique<engine::Engine>(
+      [&p](std::function<void()> work) { asio::post(p.io, std::move(work)); }, *p.store,
+      p.registry, *p.dispatcher, logger_, engine_config);
+
+  auto& step_durations = p.metrics.histogram(
+      "reelflow_step_duration_seconds", "Duration of step executions by step type",
+      {"step_type"}, server::kStepDurationBuckets);
+  auto& steps_total = p.metrics.counter("reelflow_steps_total",
+                                        "Step executions by step type and final state",
+                                        {"step_type", "state"});
+  p.engine->on_step([&step_durations, &steps_total](const std::string& step_type, double seconds,
+                                                     std::string_view state) {
+    step_durations.observe({step_type}, seconds);
+    steps_total.inc({step_type, std::string(state)});
+  });
+  p.engine->on_change([this] {
+    auto counts = parts_->engine->counts();
+    notify("STATUS=" + std::to_string(counts.active) + " runs active, " +
+           std::to_string(counts.queued) + " queued" +
+           (parts_->engine->draining() ? ", shutting down" : ""));
+  });
+
+  // Workflows and triggers: (re)loaded together.
+  auto load_workflows = [this, &p]() {
+    auto report = p.workflow_set.load(config_.workflows_dir, p.registry);
+    for (const auto& line : report.diagnostics) logger_.error(line);
+    if (report.kept_previous > 0) {
+      logger_.warn(std::to_string(report.kept_previous) +
+                   " workflow file(s) have errors; their previously loaded version keeps running");
+    }
+    auto named = p.workflow_set.by_name();
+    if (auto set = p.engine->set_workflows(named); !set) logger_.error(set.error().message);
+    for (auto& watch : p.watches) watch.stop();
+    for (auto& schedule : p.schedules) schedule.stop();
+    p.watches.clear();
+    p.schedules.clear();
+    auto sink = [&p, this](triggers::TriggerEvent event) {
+      auto submitted = p.engine->submit(event);
+      if (!submitted) {
+        logger_.error("cannot start a run: " + submitted.error().message,
+                      {{}, {}, {}, event.workflow});
+      }
+    };
+    for (const auto& [name, loaded] : named) {
+      if (loaded.on.watch) {
+        workflow::WatchTrigger watch = *loaded.on.watch;
+        // Relative to the working directory (/srv/reelflow under the systemd unit).
+        if (fs::path(watch.path).is_relative()) watch.path = fs::absolute(watch.path).string();
+        std::error_code mkdir_error;
+        fs::create_directories(watch.path, mkdir_error);
+        auto started = triggers::WatchTrigger::start(p.io, logger_, name, watch, sink);
+        if (started) {
+          p.watches.push_back(std::move(*started));
+          logger_.info("watching " + watch.path, {{}, {}, {}, name});
+        } else {
+          logger_.error(started.error().message, {{}, {}, {}, name});
+        }
+      }
+      if (loaded.on.schedule) {
+        auto started = triggers::ScheduleTrigger::start(p.io, logger_, name, *loaded.on.schedule, sink);
+        if (started) {
+          p.schedules.push_back(std::move(*started));
+        } else {
+          logger_.error(started.error().message, {{}, {}, {}, name});
+        }
+      }
+    }
+    logger_.info("loaded " + std::to_string(named.size()) + " workflow(s) from " +
+                 config_.workflows_dir.string());
+  };
+  load_workflows();
+  if (auto recovered = p.engine->recover(); !recovered) return fatal(recovered.error().message);
+
+  // The control API.
+  server::ControlServerConfig control_config;
+  auto endpoint = server::parse_control_endpoint(config_.control);
+  if (!endpoint) return fatal(endpoint.error().message);
+  control_config.endpoints.push_back(*endpoint);
+  control_config.socket_group = config_.control_group;
+  if (config_.control_token_file) {
+    std::ifstream in(*config_.control_token_file);
+    std::getline(in, control_config.token);
+    if (control_config.token.empty()) {
+      return fatal(config_.control_token_file->string() + ": cannot read the control token");
+    }
+  }
+  if (endpoint->to_string().starts_with("unix:")) {
+    fs::create_directories(fs::path(config_.control.substr(5)).parent_path(), ec);
+  }
+  p.control = std::make_unique<server::ControlServer>(p.io, *this, control_config, logger_);
+  if (auto started = p.control->start(); !started) return fatal(started.error().message);
+
+  // Signals: SIGHUP reloads, SIGTERM/SIGINT drain.
+  std::function<void()> wait_for_signal;
+  std::function<void()> check_drained;
+  check_drained = [this, &p, &check_drained]() {
+    auto counts = p.engine->counts();
+    if (counts.active == 0 || std::chrono::steady_clock::now() >= p.drain_deadline) {
+      if (counts.active > 0) {
+        logger_.warn(std::to_string(counts.active) +
+                     " run(s) still active at the end of the shutdown grace; they resume at the "
+                     "next start");
+      }
+      p.control->stop();
+      p.io.stop();
+      return;
+    }
+    p.drain_timer.expires_after(std::chrono::milliseconds(100));
+    p.drain_timer.async_wait([&check_drained](const boost::system::error_code& error) {
+      if (!error) check_drained();
+    });
+  };
+  p.signals.add(SIGTERM);
+  p.signals.add(SIGINT);
+  p.signals.add(SIGHUP);
+  std::signal(SIGPIPE, SIG_IGN);
+  wait_for_signal = [this, &p, &wait_for_signal, &load_workflows, &check_drained]() {
+    p.signals.async_wait([this, &p, &wait_for_signal, &load_workflows, &check_drained](
+                             const boost::system::error_code& error, int signal_number) {
+      if (error) return;
+      if (signal_number == SIGHUP) {
+        notify("RELOADING=1");
+        logger_.info("reloading workflows (SIGHUP)");
+        load_workflows();
+        notify("READY=1");
+        wait_for_signal();
+        return;
+      }
+      if (p.engine->draining()) {
+        logger_.warn("second stop signal: stopping now; active runs resume at the next start");
+        p.drain_deadline = std::chrono::steady_clock::now();
+        return;
+      }
+      notify("STOPPING=1");
+      logger_.info("stopping: no new runs; active runs get " +
+                   std::to_string(static_cast<int>(config_.shutdown_grace)) + "s to finish");
+      for (auto& watch : p.watches) watch.stop();
+      for (auto& schedule : p.schedules) schedule.stop();
+      p.engine->drain();
+      p.drain_deadline = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(static_cast<long long>(config_.shutdown_grace * 1000));
+      check_drained();
+      wait_for_signal();
+    });
+  };
+  wait_for_signal();
+
+  // Watchdog pings, only when systemd asks for them (no wake-ups otherwise).
+  uint64_t watchdog_usec = 0;
+  std::function<void()> ping;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    p.watchdog_interval = std::chrono::microseconds(watchdog_usec / 2);
+    ping = [&p, &ping]() {
+      notify("WATCHDOG=1");
+      p.watchdog.expires_after(p.watchdog_interval);
+      p.watchdog.async_wait([&ping](const boost::system::error_code& error) {
+        if (!error) ping();
+      });
+    };
+    ping();
+  }
+
+  // Artifact retention: hourly, purge the files of runs finished longer ago than the setting.
+  std::function<void()> purge;
+  purge = [this, &p, &purge]() {
+    auto cutoff = engine::now_millis() - static_cast<store::Millis>(config_.artifact_retention * 1000);
+    if (auto old_runs = p.store->finished_runs_before(cutoff, 500)) {
+      for (const auto& old_run : *old_runs) {
+        std::error_code remove_error;
+        fs::remove_all(config_.state_dir / "artifacts" / old_run.id, remove_error);
+        if (remove_error) {
+          logger_.warn("cannot remove artifacts: " + remove_error.message(), {old_run.id});
+          continue;
+        }
+        (void)p.store->mark_artifacts_purged(old_run.id, engine::now_millis());
+      }
+    }
+    p.retention_timer.expires_after(std::chrono::hours(1));
+    p.retention_timer.async_wait([&purge](const boost::system::error_code& error) {
+      if (!error) purge();
+    });
+  };
+  purge();
+
+  logger_.info("reelflowd " REELFLOW_VERSION " ready; control API on " + config_.control);
+  notify("READY=1");
+  {
+    auto counts = p.engine->counts();
+    notify("STATUS=" + std::to_string(counts.active) + " runs active, " +
+           std::to_string(counts.queued) + " queued");
+  }
+  p.io.run();
+  logger_.info("stopped");
+  if (p.engine->counts().active > 0) {
+    // Run threads are still inside steps; their state is in the store and resumes at the next
+    // start. Leave without joining them (worker processes die with us: PR_SET_PDEATHSIG).
+    std::fflush(nullptr);
+    std::_Exit(p.exit_status);
+  }
+  return p.exit_status;
+}
+
+nlohmann::json Daemon::status() {
+  Parts& p = *parts_;
+  json counts = json::object();
+  if (auto by_state = p.store->count_runs_by_state()) {
+    for (const auto& entry : *by_state) counts[std::string(store::to_string(entry.state))] = entry.count;
+  }
+  auto engine_counts = p.engine->counts();
+  json status = {
+      {"version", REELFLOW_VERSION},
+      {"pid", ::getpid()},
+      {"uptime_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - p.started).count()},
+      {"state", p.engine->draining() ? "draining" : "running"},
+      {"runs", counts},
+      {"queued", engine_counts.queued},
+      {"active", engine_counts.active},
+      {"workflows", p.engine->workflows().size()},
+      {"state_dir", config_.state_dir.string()}};
+  if (p.pool != nullptr) {
+    auto stats = p.pool->stats();
+    status["workers"] = {{"busy", stats.busy}, {"idle", stats.idle}, {"restarts", stats.restarts},
+                         {"crashes", stats.crashes}, {"max", config_.workers}};
+  } else {
+    status["workers"] = {{"busy", 0}, {"idle", 0}, {"restarts", 0}, {"crashes", 0},
+                         {"isolated", false}};
+  }
+  return status;
+}
+
+nlohmann::json Daemon::workflows() {
+  Parts& p = *parts_;
+  json list = json::array();
+  for (const auto& [name, loaded] : p.engine->workflows()) {
+    json triggers = json::array();
+    if (loaded.on.watch) triggers.push_back({{"watch", loaded.on.watch->path}});
+    if (loaded.on.schedule) {
+      triggers.push_back({{"schedule", loaded.on.schedule->cron},
+                          {"timezone", loaded.on.schedule->timezone}});
+    }
+    if (loaded.on.manual) triggers.push_back({{"manual", true}});
+    bool paused = false;
+    if (auto stored = p.store->get_workflow(name); stored && *stored) paused = (*stored)->paused;
+    list.push_back({{"name", name},
+                    {"file", loaded.file.string()},
+                    {"content_hash", loaded.content_hash},
+                    {"paused", paused},
+                    {"steps", loaded.steps.size()},
+                    {"triggers", triggers}});
+  }
+  return {{"workflows", list}};
+}
+
+server::ControlResult<nlohmann::json> Daemon::runs(const server::RunFilter& filter) {
+  store::RunFilter query;
+  query.workflow = filter.workflow;
+  query.limit = filter.limit;
+  if (filter.state) {
+    auto state = store::parse_run_state(*filter.state);
+    if (!state) return tl::unexpected(server::ControlError{400, state.error().message});
+    query.state = *state;
+  }
+  auto found = parts_->store->list_runs(query);
+  if (!found) return tl::unexpected(server::ControlError{500, found.error().message});
+  json list = json::array();
+  for (const auto& entry : *found) list.push_back(run_json(entry));
+  return json{{"runs", list}};
+}
+
+server::ControlResult<nlohmann::json> Daemon::run(const std::string& id) {
+  auto found = parts_->store->get_run(id);
+  if (!found) return tl::unexpected(server::ControlError{500, found.error().message});
+  if (!*found) return tl::unexpected(server::ControlError{404, "no run " + id});
+  json entry = run_json(**found);
+  auto steps = parts_->store->run_steps(id);
+  if (!steps) return tl::unexpected(server::ControlError{500, steps.error().message});
+  json list = json::array();
+  for (const auto& step : *steps) {
+    json item = {{"id", step.key.step_id},
+                 {"attempt", step.key.attempt},
+                 {"state", store::to_string(step.state)},
+                 {"started_at", iso_time(step.started_at)},
+                 {"finished_at", iso_time(step.finished_at)},
+                 {"outputs", step.outputs}};
+    if (step.key.item != store::kNoItem) item["item"] = step.key.item;
+    if (step.started_at && step.finished_at) {
+      item["seconds"] = static_cast<double>(*step.finished_at - *step.started_at) / 1000.0;
+    }
+    if (!step.error.empty()) item["error"] = step.error;
+    list.push_back(std::move(item));
+  }
+  entry["steps"] = std::move(list);
+  entry["artifact_dir"] = (config_.state_dir / "artifacts" / id).string();
+  return entry;
+}
+
+server::ControlResult<nlohmann::json> Daemon::trigger(const std::string& workflow,
+                                                      const nlohmann::json& body) {
+  json trigger = {{"event", "manual"}};
+  if (body.is_object() && body.contains("input")) {
+    if (!body["input"].is_string()) {
+      return tl::unexpected(server::ControlError{400, "'input' must be a file path"});
+    }
+    fs::path input = body["input"].get<std::string>();
+    if (input.is_relative()) {
+      return tl::unexpected(server::ControlError{400, "'input' must be an absolute path, got " +
+                                                          input.string()});
+    }
+    std::error_code ec;
+    auto size = fs::file_size(input, ec);
+    if (ec) {
+      return tl::unexpected(
+          server::ControlError{400, "input " + input.string() + ": " + ec.message()});
+    }
+    trigger["file"] = input.lexically_normal().string();
+    trigger["name"] = input.filename().string();
+    trigger["size"] = size;
+  }
+  auto workflow_it = parts_->engine->workflows().find(workflow);
+  if (workflow_it == parts_->engine->workflows().end()) {
+    return tl::unexpected(server::ControlError{404, "no workflow named '" + workflow + "'"});
+  }
+  if (auto stored = parts_->store->get_workflow(workflow); stored && *stored && (*stored)->paused) {
+    return tl::unexpected(server::ControlError{
+        409, "workflow '" + workflow + "' is paused; 'reelflow resume " + workflow + "' first"});
+  }
+  auto submitted = parts_->engine->submit({workflow, trigger, "manual:" + random_hex(12)});
+  if (!submitted) return tl::unexpected(control_error(submitted.error()));
+  return json{{"run_id", submitted->run_id}, {"created", submitted->created}};
+}
+
+server::ControlResult<nlohmann::json> Daemon::retry(const std::string& id) {
+  auto done = parts_->engine->retry(id);
+  if (!done) return tl::unexpected(control_error(done.error()));
+  return json{{"run_id", id}, {"state", "queued"}};
+}
+
+server::ControlResult<nlohmann::json> Daemon::cancel(const std::string& id) {
+  auto done = parts_->engine->cancel(id);
+  if (!done) return tl::unexpected(control_error(done.error()));
+  return json{{"run_id", id}, {"cancel_requested", true}};
+}
+
+server::ControlResult<nlohmann::json> Daemon::pause(const std::string& workflow) {
+  auto done = parts_->engine->set_paused(workflow, true);
+  if (!done) return tl::unexpected(control_error(done.error()));
+  return json{{"workflow", workflow}, {"paused", true}};
+}
+
+server::ControlResult<nlohmann::json> Daemon::resume(const std::string& workflow) {
+  auto done = parts_->engine->set_paused(workflow, false);
+  if (!done) return tl::unexpected(control_error(done.error()));
+  return json{{"workflow", workflow}, {"paused", false}};
+}
+
+std::string Daemon::metrics() {
+  Parts& p = *parts_;
+  auto& runs = p.metrics.gauge("reelflow_runs", "Runs by state", {"state"});
+  if (auto by_state = p.store->count_runs_by_state()) {
+    for (const auto& entry : *by_state) {
+      runs.set({std::string(store::to_string(entry.state))}, static_cast<double>(entry.count));
+    }
+  }
+  p.metrics.gauge("reelflow_queue_depth", "Runs waiting to start")
+      .set(static_cast<double>(p.engine->counts().queued));
+  p.metrics.gauge("reelflow_active_runs", "Runs executing now")
+      .set(static_cast<double>(p.engine->counts().active));
+  if (p.pool != nullptr) {
+    auto stats = p.pool->stats();
+    // The pool keeps running totals; the counters advance by what is new since the last scrape.
+    auto& restarts = p.metrics.counter("reelflow_worker_restarts_total",
+                                       "Worker processes replaced after a failure, by plugin",
+                                       {"plugin"});
+    for (const auto& [plugin, count] : stats.restarts_by_plugin) {
+      auto& seen = p.restarts_reported[plugin];
+      if (count > seen) restarts.inc({plugin}, static_cast<double>(count - seen));
+      seen = count;
+    }
+    auto& crashes = p.metrics.counter("reelflow_worker_crashes_total",
+                                      "Worker processes that crashed, by plugin", {"plugin"});
+    for (const auto& [plugin, count] : stats.crashes_by_plugin) {
+      auto& seen = p.crashes_reported[plugin];
+      if (count > seen) crashes.inc({plugin}, static_cast<double>(count - seen));
+      seen = count;
+    }
+    p.metrics.gauge("reelflow_workers_busy", "Worker processes running a step")
+        .set(static_cast<double>(stats.busy));
+  }
+  return p.metrics.render();
+}
+
+}  // namespace reelflow::daemon

@@ -1,0 +1,50 @@
+// reelflowd as a whole: one io_context drives triggers, signals, timers and the control API; the
+// engine runs workflows on threads of their own and plugins in worker processes. This class wires
+// those parts together and is the control API's backend.
+//
+// Lifecycle: start() opens the store, loads plugins and workflows, resumes unfinished runs, opens
+// the control socket and the triggers, and tells systemd READY=1. SIGHUP reloads the workflows
+// (a file with errors keeps its running version). SIGTERM/SIGINT drain: no new runs, running ones
+// get shutdown_grace to finish, whatever is left resumes at the next start; exit status 0.
+// Thread-safety: everything runs on the io_context thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+#include "reelflowd/config.hpp"
+#include "server/control.hpp"
+
+namespace reelflow::daemon {
+
+class Daemon : public server::ControlBackend {
+ public:
+  Daemon(DaemonConfig config, Logger& logger);
+  ~Daemon() override;
+
+  // Runs until SIGTERM/SIGINT and the drain are done. Returns the exit status.
+  int run();
+
+  nlohmann::json status() override;
+  nlohmann::json workflows() override;
+  server::ControlResult<nlohmann::json> runs(const server::RunFilter& filter) override;
+  server::ControlResult<nlohmann::json> run(const std::string& id) override;
+  server::ControlResult<nlohmann::json> trigger(const std::string& workflow,
+                                                const nlohmann::json& body) override;
+  server::ControlResult<nlohmann::json> retry(const std::string& id) override;
+  server::ControlResult<nlohmann::json> cancel(const std::string& id) override;
+  server::ControlResult<nlohmann::json> pause(const std::string& workflow) override;
+  server::ControlResult<nlohmann::json> resume(const std::string& workflow) override;
+  std::string metrics() override;
+
+ private:
+  struct Parts;
+  DaemonConfig config_;
+  Logger& logger_;
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace reelflow::daemon

@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""End-to-end tests of reelflowd as a real process: files dropped into a watched folder, the
+control API over its Unix socket, restarts, kill -9 at many points, misbehaving plugins, SIGHUP
+and SIGTERM. The dtest plugin's side effects land in files, so "each run completes once and no
+irreversible effect happens twice" is checked from the outside.
+
+Usage: daemon_test.py REELFLOWD REELFLOW DTEST_PLUGIN_DIR  (ctest passes these)
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+REELFLOWD, REELFLOW, PLUGIN_DIR = sys.argv[1:4]
+del sys.argv[1:4]
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=10):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Daemon:
+    """One reelflowd life after another on the same state dir."""
+
+    def __init__(self, root, workers=2):
+        self.root = root
+        self.state = os.path.join(root, "state")
+        self.workflows = os.path.join(root, "workflows")
+        self.socket = os.path.join(root, "control.sock")
+        self.log_path = os.path.join(root, "daemon.log")
+        self.workers = workers
+        self.process = None
+        os.makedirs(self.workflows, exist_ok=True)
+
+    def write_workflow(self, name, text):
+        with open(os.path.join(self.workflows, name + ".yaml"), "w") as out:
+            out.write(text)
+
+    def start(self):
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [REELFLOWD, "--state-dir", self.state, "--workflows", self.workflows,
+             "--plugin-dir", PLUGIN_DIR, "--control", "unix:" + self.socket,
+             "--workers", str(self.workers)],
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=self.root)
+        log.close()
+        wait_for(self._answers, 20, "the control socket")
+
+    def _answers(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"reelflowd exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            return self.api("GET", "/v1/status")[0] == 200
+        except OSError:
+            return False
+
+    def api(self, method, path, body=None):
+        connection = UnixHTTPConnection(self.socket)
+        try:
+            payload = None if body is None else json.dumps(body)
+            headers = {"Content-Type": "application/json"} if body is not None else {}
+            connection.request(method, path, body=payload, headers=headers)
+            response = connection.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            connection.close()
+
+    def runs(self, **query):
+        suffix = "&".join(f"{key}={value}" for key, value in query.items())
+        status, body = self.api("GET", "/v1/runs?limit=1000" + ("&" + suffix if suffix else ""))
+        assert status == 200, body
+        return body["runs"]
+
+    def kill9(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def log(self):
+        with open(self.log_path) as text:
+            return text.read()
+
+
+def drop(directory, name, content):
+    """Writes a file the way an upload tool does: under a temporary name, then renamed in."""
+    os.makedirs(directory, exist_ok=True)
+    partial = os.path.join(directory, name + ".part")
+    with open(partial, "w") as out:
+        out.write(content)
+    os.rename(partial, os.path.join(directory, name))
+
+
+def lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as text:
+        return [line for line in text.read().splitlines() if line]
+
+
+class DaemonTest(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="reelflowd-test-")
+        self.daemon = Daemon(self.root)
+        self.effects = os.path.join(self.root, "effects.log")
+        self.platform = os.path.join(self.root, "platform.log")
+        self.inbox = os.path.join(self.root, "inbox")  # `path: inbox`, from the daemon's cwd
+
+    def tearDown(self):
+        if self.daemon.process and self.daemon.process.poll() is None:
+            self.daemon.kill9()
+        if os.environ.get("KEEP_TEST_DIRS"):
+            print("kept", self.root)
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def pipeline(self, name="pipeline", first_millis=150, publish_millis=100, after_millis=150):
+        self.daemon.write_workflow(name, f"""
+name: {name}
+on:
+  watch: {{path: inbox, patterns: ["*.mp4"], settle: 200ms}}
+  manual: {{}}
+concurrency: {{max_runs: 2}}
+steps:
+  - id: prepare
+    uses: dtest.effect
+    with: {{log: "{self.effects}", millis: {first_millis}}}
+  - id: publish
+    uses: dtest.publish
+    with: {{platform: "{self.platform}", millis: {publish_millis}, after_millis: {after_millis}}}
+  - id: report
+    uses: dtest.effect
+    with: {{log: "{self.effects}", millis: 50}}
+""")
+
+    def wait_finished(self, count, timeout=60):
+        def done():
+            runs = self.daemon.runs()
+            finished = [r for r in runs if r["state"] in ("succeeded", "failed", "cancelled")]
+            return runs if len(runs) >= count and len(finished) == len(runs) else None
+        return wait_for(done, timeout, f"{count} finished runs")
+
+    def test_a_dropped_file_runs_once_even_across_restarts(self):
+        self.pipeline()
+        self.daemon.start()
+        drop(self.inbox, "launch.mp4", "video bytes")
+        runs = self.wait_finished(1)
+        self.assertEqual([r["state"] for r in runs], ["succeeded"])
+        self.assertEqual(runs[0]["trigger"]["name"], "launch.mp4")
+        status, shown = self.daemon.api("GET", "/v1/runs/" + runs[0]["id"])
+        self.assertEqual(status, 200)
+        self.assertEqual([s["id"] for s in shown["steps"]], ["prepare", "publish", "report"])
+        self.assertEqual(shown["steps"][1]["outputs"]["post_id"], runs[0]["id"] + "/publish")
+        self.assertEqual(self.daemon.stop(), 0)
+        self.daemon.start()  # the start-up scan sees the same file again
+        time.sleep(1.0)
+        self.assertEqual(len(self.daemon.runs()), 1)
+        self.assertEqual(len(lines(self.platform)), 1)
+
+    def test_files_that_arrived_while_down_are_picked_up_once(self):
+        self.pipeline()
+        self.daemon.start()
+        self.assertEqual(self.daemon.stop(), 0)
+        for i in range(3):
+            drop(self.inbox, f"offline-{i}.mp4", f"video {i}")
+        os.makedirs(self.inbox, exist_ok=True)
+        with open(os.path.join(self.inbox, ".hidden.mp4"), "w") as out:
+            out.write("dotfiles are ignored")
+        with open(os.path.join(self.inbox, "upload.mp4.part"), "w") as out:
+            out.write("partial uploads are ignored")
+        open(os.path.join(self.inbox, "empty.mp4"), "w").close()  # 0 bytes: not yet
+        self.daemon.start()
+        runs = self.wait_finished(3)
+        time.sleep(0.6)
+        runs = self.daemon.runs()
+        self.assertEqual(sorted(r["trigger"]["name"] for r in runs),
+                         ["offline-0.mp4", "offline-1.mp4", "offline-2.mp4"])
+        self.assertTrue(all(r["state"] == "succeeded" for r in runs))
+
+    def test_kill9_at_twenty_points_completes_every_run_once_with_one_post_each(self):
+        self.pipeline()
+        kill_points = [0.05 + 0.06 * i for i in range(20)]  # 50 ms .. 1.19 s into a life
+        for i, delay in enumerate(kill_points):
+            self.daemon.start()
+            drop(self.inbox, f"clip-{i:02d}.mp4", f"clip {i}")
+            time.sleep(delay)
+            self.daemon.kill9()
+        self.daemon.start()
+        runs = self.wait_finished(20, timeout=120)
+        self.assertEqual(len(runs), 20, [r["trigger"]["name"] for r in runs])
+        failed = [(r["id"], r.get("error")) for r in runs if r["state"] != "succeeded"]
+        self.assertEqual(failed, [])
+        posts = lines(self.platform)
+        self.assertEqual(len(posts), len(set(posts)), "a post was made twice")
+        self.assertEqual(sorted(posts), sorted(r["id"] + "/publish" for r in runs))
+        # Rerun-safe steps may run again after a kill; each run's steps still all succeeded.
+        for run in runs:
+            status, shown = self.daemon.api("GET", "/v1/runs/" + run["id"])
+            succeeded = {s["id"] for s in shown["steps"] if s["state"] == "succeeded"}
+            self.assertEqual(succeeded, {"prepare", "publish", "report"}, shown)
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_a_crashing_plugin_fails_its_step_and_the_daemon_carries_on(self):
+        self.daemon.write_workflow("crash", """
+name: crash
+on:
+  manual: {}
+steps:
+  - id: boom
+    uses: dtest.crash
+""")
+        self.pipeline()
+        self.daemon.start()
+        source = os.path.join(self.root, "input.mp4")
+        with open(source, "w") as out:
+            out.write("x")
+        status, body = self.daemon.api("POST", "/v1/workflows/crash/trigger", {"input": source})
+        self.assertEqual(status, 200, body)
+        crashed = wait_for(lambda: [r for r in self.daemon.runs(workflow="crash")
+                                    if r["state"] == "failed"], 30, "the crash run to fail")
+        self.assertIn("crashed with SIGSEGV", crashed[0]["error"])
+        self.assertIn(source, crashed[0]["error"])
+        drop(self.inbox, "after.mp4", "still working")
+        runs = wait_for(lambda: [r for r in self.daemon.runs(workflow="pipeline")
+                                 if r["state"] == "succeeded"], 30, "a run after the crash")
+        self.assertEqual(len(runs), 1)
+        status, daemon_status = self.daemon.api("GET", "/v1/status")
+        self.assertEqual(status, 200)
+        self.assertGreaterEqual(daemon_status["workers"]["crashes"], 1)
+        status, _ = self.daemon.api("GET", "/v1/runs/" + crashed[0]["id"])
+        self.assertEqual(status, 200)
+
+    def test_a_step_not_safe_to_rerun_is_not_repeated_after_a_kill(self):
+        self.daemon.write_workflow("once", f"""
+name: once
+on:
+  manual: {{}}
+steps:
+  - id: only_once
+    uses: dtest.once
+    with: {{log: "{self.effects}", millis: 1500}}
+""")
+        self.daemon.start()
+        status, body = self.daemon.api("POST", "/v1/workflows/once/trigger", {})
+        self.assertEqual(status, 200, body)
+        wait_for(lambda: self.daemon.runs(state="running"), 10, "the run to start")
+        time.sleep(0.3)
+        self.daemon.kill9()
+        self.daemon.start()
+        failed = wait_for(lambda: self.daemon.runs(state="failed"), 20, "the run to fail")
+        self.assertIn("not marked safe to re-run", failed[0]["error"])
+        self.assertIn("reelflow retry " + body["run_id"], failed[0]["error"])
+        self.assertEqual(lines(self.effects), [])
+        status, _ = self.daemon.api("POST", f"/v1/runs/{body['run_id']}/retry")
+        self.assertEqual(status, 200)
+        wait_for(lambda: self.daemon.runs(state="succeeded"), 20, "the retried run")
+        self.assertEqual(len(lines(self.effects)), 1)
+
+    def test_sighup_with_a_broken_workflow_keeps_the_running_version(self):
+        self.pipeline()
+        self.daemon.start()
+        status, before = self.daemon.api("GET", "/v1/workflows")
+        self.daemon.write_workflow("pipeline", "name: pipeline\non:\n  manual: {}\nsteps:\n"
+                                   "  - id: a\n    uses: dtest.efect\n")
+        self.daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "dtest.efect" in self.daemon.log(), 10, "the reload")
+        self.assertIn("pipeline.yaml:6:11: error: unknown step type 'dtest.efect'", self.daemon.log())
+        status, after = self.daemon.api("GET", "/v1/workflows")
+        self.assertEqual(after, before)
+        drop(self.inbox, "still.mp4", "still watched")
+        runs = self.wait_finished(1)
+        self.assertEqual(runs[0]["state"], "succeeded")
+
+    def test_control_api_pause_resume_cancel_and_errors(self):
+        self.pipeline(first_millis=2000)
+        self.daemon.start()
+        self.assertEqual(self.daemon.api("POST", "/v1/workflows/pipeline/pause")[0], 200)
+        status, body = self.daemon.api("POST", "/v1/workflows/pipeline/trigger", {})
+        self.assertEqual(status, 409)
+        self.assertIn("paused", body["error"])
+        self.assertEqual(self.daemon.api("POST", "/v1/workflows/pipeline/resume")[0], 200)
+        status, body = self.daemon.api("POST", "/v1/workflows/pipeline/trigger", {})
+        self.assertEqual(status, 200)
+        run_id = body["run_id"]
+        wait_for(lambda: self.daemon.runs(state="running"), 10, "the run to start")
+        self.assertEqual(self.daemon.api("POST", f"/v1/runs/{run_id}/cancel")[0], 200)
+        cancelled = wait_for(lambda: self.daemon.runs(state="cancelled"), 15, "the cancel")
+        self.assertEqual(cancelled[0]["id"], run_id)
+        self.assertEqual(lines(self.platform), [])
+        self.assertEqual(self.daemon.api("GET", "/v1/runs/nope")[0], 404)
+        self.assertEqual(self.daemon.api("POST", "/v1/workflows/nope/trigger", {})[0], 404)
+        self.assertEqual(self.daemon.api("POST", f"/v1/runs/{run_id}/cancel")[0], 409)
+        status, body = self.daemon.api("POST", "/v1/workflows/pipeline/trigger",
+                                       {"input": "relative.mp4"})
+        self.assertEqual(status, 400)
+        self.assertIn("absolute path", body["error"])
+
+    def test_metrics_and_sigterm(self):
+        self.pipeline()
+        self.daemon.start()
+        drop(self.inbox, "m.mp4", "m")
+        self.wait_finished(1)
+        connection = UnixHTTPConnection(self.daemon.socket)
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        text = response.read().decode()
+        connection.close()
+        self.assertEqual(response.status, 200)
+        self.assertIn('reelflow_runs{state="succeeded"} 1', text)
+        self.assertIn('reelflow_step_duration_seconds_count{step_type="dtest.publish"} 1', text)
+        started = time.monotonic()
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertFalse(os.path.exists(self.daemon.socket) and _socket_answers(self.daemon.socket))
+
+
+def _socket_answers(path):
+    try:
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.connect(path)
+        probe.close()
+        return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
