@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 namespace reelflow {
 
@@ -71,6 +73,18 @@ void append_field(std::string& line, std::string_view key, std::string_view valu
   append_value(line, value);
 }
 
+// 2026-11-29T18:19:04.123Z
+std::string utc_now() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  std::tm utc{};
+  gmtime_r(&now.tv_sec, &utc);
+  char text[40];
+  std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + length, sizeof text - length, ".%03ldZ", now.tv_nsec / 1000000);
+  return text;
+}
+
 }  // namespace
 
 Logger::Logger(LogLevel threshold, int fd)
@@ -90,7 +104,8 @@ std::string Logger::format(LogLevel level, std::string_view message, const LogFi
 
 void Logger::log(LogLevel level, std::string_view message, const LogFields& fields) const {
   if (!enabled(level)) return;
-  std::string line = journald_ ? journald_prefix(level) : "";
+  // journald stamps every line itself; elsewhere each line starts with its time.
+  std::string line = journald_ ? journald_prefix(level) : "ts=" + utc_now() + " ";
   line += format(level, message, fields);
   line += '\n';
   // One write per event so lines from several threads never interleave.

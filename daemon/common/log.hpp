@@ -1,6 +1,7 @@
-// Daemon logging: one event per line on stderr, as logfmt (`level=info run=... step=...
-// plugin=... msg="..."`). Under systemd (JOURNAL_STREAM set) each line starts with a syslog
-// priority prefix such as "<6>" so journald records the level. Callers must not pass secrets;
+// Daemon logging: one event per line on stderr, as logfmt (`ts=2026-11-29T18:19:04.123Z
+// level=info run=... step=... plugin=... msg="..."`). Under systemd (JOURNAL_STREAM set) each
+// line starts with a syslog priority prefix such as "<6>" instead of ts=, so journald records the
+// level and keeps its own timestamp. Callers must not pass secrets;
 // the engine masks known secret values before they get here.
 // Thread-safety: a Logger may be used from any thread; each event is written with one write().
 #pragma once

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "common/iso_time.hpp"
 #include "engine/runner.hpp"
 
 namespace reelflow::engine {
@@ -31,8 +32,10 @@ class Journal : public RunObserver {
  public:
   Journal(store::Store& store, const plugin_host::Registry& registry, const Logger& logger,
           std::string run_id, std::string workflow, Engine::Post post,
-          Engine::StepListener step_listener)
-      : store_(store),
+          Engine::StepListener step_listener,
+          std::function<void(store::TimerRecord)> timer_added)
+      : timer_added_(std::move(timer_added)),
+        store_(store),
         registry_(registry),
         logger_(logger),
         run_id_(std::move(run_id)),
@@ -113,6 +116,38 @@ class Journal : public RunObserver {
     }
   }
 
+  bool step_waiting(const workflow::Step& step, std::int64_t due_ms) override {
+    store::StepKey key{run_id_, step.id, store::kNoItem, 0};
+    store::TimerRecord timer;
+    auto written = store_.in_transaction([&]() -> Result<void> {
+      auto added = store_.add_step(key, store::StepState::waiting, now_millis());
+      if (!added) return added;
+      auto outputs = store_.record_step_outputs(
+          key, json{{"wait_until", format_iso_time(due_ms)}, {"wait_until_ms", due_ms}});
+      if (!outputs) return outputs;
+      store::NewTimer wait{due_ms, "step_wait", run_id_, step.id, json::object()};
+      auto id = store_.add_timer(wait);
+      if (!id) return tl::unexpected(id.error());
+      timer = {*id, due_ms, wait.kind, run_id_, step.id, json::object(), store::TimerState::pending};
+      return {};
+    });
+    if (!written) {
+      logger_.error("cannot record the wait, so waiting in memory: " + written.error().message,
+                    fields(step));
+      return false;
+    }
+    logger_.info("step waits until " + format_iso_time(due_ms), fields(step));
+    post_([timer, added = timer_added_] { added(timer); });
+    return true;
+  }
+
+  void wait_over(const workflow::Step& step) override {
+    store::StepKey key{run_id_, step.id, store::kNoItem, 0};
+    auto moved = store_.transition_step(key, store::StepState::waiting, store::StepState::succeeded,
+                                        now_millis());
+    if (!moved) logger_.warn("cannot mark the wait as over: " + moved.error().message, fields(step));
+  }
+
   void step_finished(const workflow::Step& step, const StepRecord& record) override {
     if (record.attempts > 0 || record.state == StepState::succeeded) return;
     // A step that ended without any execution: its `if` was false, or its options, `for_each` or
@@ -148,6 +183,7 @@ class Journal : public RunObserver {
     return {run_id_, step.id, plugin, workflow_};
   }
 
+  std::function<void(store::TimerRecord)> timer_added_;
   store::Store& store_;
   const plugin_host::Registry& registry_;
   const Logger& logger_;
@@ -169,6 +205,10 @@ Result<ResumeState> load_resume_state(store::Store& store, const plugin_host::Re
   if (!steps) return tl::unexpected(steps.error());
   for (const auto& execution : *steps) {
     const auto& key = execution.key;
+    if (key.attempt == 0 && execution.outputs.contains("wait_until_ms")) {
+      resume.wait_due[key.step_id] = execution.outputs["wait_until_ms"].get<std::int64_t>();
+      continue;
+    }
     ResumeState::ExecutionKey execution_key{key.step_id, key.item};
     if (key.attempt > 0) {
       int& used = resume.attempts_used[execution_key];
@@ -289,7 +329,14 @@ Result<void> Engine::recover() {
   auto unfinished = store_.unfinished_runs();
   if (!unfinished) return tl::unexpected(unfinished.error());
   for (const auto& entry : *unfinished) {
-    queue_.push_back(entry.run.id);
+    // A waiting run comes back when its timer fires.
+    if (entry.run.state != store::RunState::waiting) queue_.push_back(entry.run.id);
+  }
+  auto pending = store_.pending_timers();
+  if (!pending) return tl::unexpected(pending.error());
+  for (auto& timer : *pending) {
+    store::Millis due = timer.due_at;
+    timers_.emplace(due, std::move(timer));
   }
   if (!unfinished->empty()) {
     logger_.info("resuming " + std::to_string(unfinished->size()) + " unfinished run(s)");
@@ -331,9 +378,15 @@ EngineResult<void> Engine::cancel(const std::string& run_id) {
         EngineError{409, "run " + run_id + " already " + std::string(store::to_string(state))});
   }
   auto moved = store_.transition_run(run_id, state, store::RunState::cancelled, now_millis(),
-                                     std::string("cancelled before it started"));
+                                     std::string(state == store::RunState::waiting
+                                                     ? "cancelled while waiting"
+                                                     : "cancelled before it started"));
   if (!moved) return tl::unexpected(EngineError{409, moved.error().message});
   std::erase(queue_, run_id);
+  if (auto cancelled = store_.cancel_run_timers(run_id); !cancelled) {
+    logger_.warn("cannot cancel the run's timers: " + cancelled.error().message, {run_id});
+  }
+  std::erase_if(timers_, [&](const auto& entry) { return entry.second.run_id == run_id; });
   changed();
   return {};
 }
@@ -370,6 +423,41 @@ EngineResult<void> Engine::set_paused(const std::string& workflow, bool paused) 
   pump();
   changed();
   return {};
+}
+
+std::optional<store::Millis> Engine::next_timer_due() const {
+  if (timers_.empty()) return std::nullopt;
+  return timers_.begin()->first;
+}
+
+void Engine::fire_due_timers(store::Millis now) {
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    store::TimerRecord timer = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    if (auto fired = store_.mark_timer_fired(timer.id); !fired) {
+      logger_.warn("timer " + std::to_string(timer.id) + ": " + fired.error().message);
+      continue;
+    }
+    if (timer.kind != "step_wait") continue;
+    auto moved = store_.transition_run(timer.run_id, store::RunState::waiting,
+                                       store::RunState::queued, now_millis());
+    if (!moved) {
+      logger_.warn("the wait of step '" + timer.step_id + "' is over but the run cannot go on: " +
+                       moved.error().message,
+                   {timer.run_id});
+      continue;
+    }
+    logger_.info("wait over; run queued again", {timer.run_id, timer.step_id});
+    queue_.push_back(timer.run_id);
+  }
+  pump();
+  changed();
+}
+
+void Engine::timer_added(store::TimerRecord timer) {
+  store::Millis due = timer.due_at;
+  timers_.emplace(due, std::move(timer));
+  changed();
 }
 
 void Engine::drain() {
@@ -462,7 +550,8 @@ void Engine::execute(const std::string& run_id, workflow::Workflow workflow, Act
   }
   logger_.info("run started", fields);
 
-  Journal journal(store_, registry_, logger_, run_id, workflow.name, post_, step_listener_);
+  Journal journal(store_, registry_, logger_, run_id, workflow.name, post_, step_listener_,
+                  [this](store::TimerRecord timer) { timer_added(std::move(timer)); });
   RunOptions options;
   options.run_id = run_id;
   options.artifact_root = config_.artifact_root;
@@ -487,10 +576,13 @@ void Engine::execute(const std::string& run_id, workflow::Workflow workflow, Act
 
   store::RunState final_state = record.state == "succeeded"   ? store::RunState::succeeded
                                 : record.state == "cancelled" ? store::RunState::cancelled
+                                : record.state == "waiting"   ? store::RunState::waiting
                                                               : store::RunState::failed;
   std::string error;
   for (const auto& step : record.steps) {
-    if (final_state == store::RunState::succeeded) break;  // continue_on_error failures are kept
+    if (final_state == store::RunState::succeeded || final_state == store::RunState::waiting) {
+      break;  // continue_on_error failures are kept in the steps, not the run's error
+    }
     if (step.state == StepState::failed && error.empty()) error = step.id + ": " + step.error;
   }
   auto moved = store_.transition_run(run_id, store::RunState::running, final_state, now_millis(),

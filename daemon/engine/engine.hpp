@@ -85,6 +85,12 @@ class Engine {
 
   // Stop starting runs. Active runs keep going; whatever is unfinished at exit resumes on the next
   // start, exactly as after a crash.
+  // Durable timers (a step's `wait`): the earliest pending one, and firing those due by `now` —
+  // a waiting run whose timer fires is queued again. The daemon arms one timer for
+  // next_timer_due() and re-arms it after every change; nothing wakes up while none is pending.
+  std::optional<store::Millis> next_timer_due() const;
+  void fire_due_timers(store::Millis now);
+
   void drain();
   bool draining() const { return draining_; }
   EngineCounts counts() const;
@@ -105,6 +111,7 @@ class Engine {
   void execute(const std::string& run_id, workflow::Workflow workflow, ActiveRun& active);
   void finished(const std::string& run_id);
   void changed();
+  void timer_added(store::TimerRecord timer);
 
   Post post_;
   store::Store& store_;
@@ -116,6 +123,7 @@ class Engine {
   std::map<std::string, bool> paused_;
   std::deque<std::string> queue_;
   std::map<std::string, std::unique_ptr<ActiveRun>> active_;
+  std::multimap<store::Millis, store::TimerRecord> timers_;  // pending, by due time
   bool draining_ = false;
   ChangeListener change_listener_;
   StepListener step_listener_;

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "common/iso_time.hpp"
 #include "plugin_host/dispatcher.hpp"
 #include "plugin_host/options.hpp"
 #include "workflow/expr.hpp"
@@ -100,6 +101,7 @@ class Run {
     resolve_env();
     bool failed = !env_error_.empty();
     bool cancelled = false;
+    bool waiting = false;
     for (std::size_t index = 0; index < workflow_.steps.size(); ++index) {
       const auto& step = workflow_.steps[index];
       StepRecord step_record;
@@ -115,18 +117,64 @@ class Run {
       } else {
         step_record = run_step(step, index);
       }
+      if (step_record.state == StepState::waiting) {
+        waiting = true;
+        record_.steps.push_back(std::move(step_record));
+        break;  // the run goes on when the wait is over
+      }
       scope_["steps"][step.id] = {{"outputs", step_record.outputs},
                                   {"state", to_string(step_record.state)}};
       if (step_record.state == StepState::failed && !step.continue_on_error) failed = true;
       if (step_record.state == StepState::cancelled) cancelled = true;
       record_.steps.push_back(std::move(step_record));
     }
-    record_.state = cancelled ? "cancelled" : failed ? "failed" : "succeeded";
+    record_.state = cancelled ? "cancelled" : failed ? "failed" : waiting ? "waiting" : "succeeded";
     record_.seconds = seconds_since(start);
     return std::move(record_);
   }
 
  private:
+  // Holds the step until its `wait` is over. nullopt: go on; otherwise how the step ends now
+  // (waiting, when the observer keeps the wait; failed; cancelled).
+  std::optional<std::pair<StepState, std::string>> wait_before(const workflow::Step& step) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    std::optional<std::int64_t> due;
+    bool recorded = false;
+    if (options_.resume != nullptr) {
+      if (auto found = options_.resume->wait_due.find(step.id);
+          found != options_.resume->wait_due.end()) {
+        due = found->second;
+        recorded = true;
+      }
+    }
+    if (!due && step.wait->until) {
+      auto text = workflow::interpolate(*step.wait->until, scope_);
+      if (!text) return std::pair{StepState::failed, "wait.until: " + text.error().message};
+      if (!text->is_string()) {
+        return std::pair{StepState::failed, "wait.until must give a time, got " + text->dump()};
+      }
+      auto instant = parse_iso_time(text->get<std::string>());
+      if (!instant) return std::pair{StepState::failed, "wait.until: " + instant.error().message};
+      due = *instant;
+    }
+    if (!due) due = now + static_cast<std::int64_t>(step.wait->for_seconds.value_or(0) * 1000);
+    if (*due <= now) {
+      if (recorded) observer_.wait_over(step);
+      return std::nullopt;
+    }
+    std::string until = format_iso_time(*due);
+    if (recorded || observer_.step_waiting(step, *due)) {
+      return std::pair{StepState::waiting, "waiting until " + until};
+    }
+    observer_.log(step, RF_LOG_INFO, "waiting until " + until);
+    if (!cancellable_sleep(static_cast<double>(*due - now) / 1000.0, options_.cancel)) {
+      return std::pair{StepState::cancelled, std::string("the run was cancelled")};
+    }
+    return std::nullopt;
+  }
+
   double next_unit_random() {
     std::lock_guard lock(random_mutex_);
     return unit_(random_);
@@ -201,6 +249,10 @@ class Run {
       if (!*condition) {
         return finish(StepState::skipped, "if: " + *step.if_expr + " was false");
       }
+    }
+
+    if (step.wait) {
+      if (auto stopped = wait_before(step)) return finish(stopped->first, stopped->second);
     }
 
     std::vector<json> items;
@@ -495,6 +547,7 @@ std::string_view to_string(StepState state) {
     case StepState::failed: return "failed";
     case StepState::skipped: return "skipped";
     case StepState::cancelled: return "cancelled";
+    case StepState::waiting: return "waiting";
   }
   return "unknown";
 }

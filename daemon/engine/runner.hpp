@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -27,7 +28,9 @@
 namespace reelflow::engine {
 
 // succeeded, failed, skipped (its `if` was false, or an earlier step failed), cancelled.
-enum class StepState { succeeded, failed, skipped, cancelled };
+// waiting: the step's `wait` has not ended and the observer keeps the wait (the daemon); the run
+// stops there and is resumed when the wait is over.
+enum class StepState { succeeded, failed, skipped, cancelled, waiting };
 std::string_view to_string(StepState state);
 
 struct StepRecord {
@@ -44,7 +47,7 @@ struct StepRecord {
 struct RunRecord {
   std::string run_id;
   std::string workflow;
-  std::string state;  // "succeeded", "failed" or "cancelled"
+  std::string state;  // "succeeded", "failed", "cancelled" or "waiting"
   nlohmann::json trigger;
   std::filesystem::path artifact_dir;
   double seconds = 0;
@@ -77,6 +80,13 @@ class RunObserver {
                                  const nlohmann::json& /*context*/, std::string& /*veto_reason*/) {
     return true;
   }
+  // The step must wait until due_ms (ms since the epoch). Return true when the observer keeps the
+  // wait durably (the run then stops, in state "waiting"); false makes the runner sleep.
+  virtual bool step_waiting(const workflow::Step& /*step*/, std::int64_t /*due_ms*/) {
+    return false;
+  }
+  // A wait kept by step_waiting is over and the step goes on.
+  virtual void wait_over(const workflow::Step& /*step*/) {}
   virtual void execution_finished(const workflow::Step& /*step*/,
                                   std::optional<std::size_t> /*item*/, int /*attempt*/,
                                   StepState /*state*/, const nlohmann::json& /*outputs*/,
@@ -99,6 +109,8 @@ struct ResumeState {
     nlohmann::json intent;
   };
   std::map<ExecutionKey, Interrupted> reconcile;
+  // Waits recorded before: step id -> when the wait ends (ms since the epoch).
+  std::map<std::string, std::int64_t, std::less<>> wait_due;
 };
 
 struct RunOptions {

@@ -9,6 +9,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_timer.hpp>
+#include <cctype>
 #include <csignal>
 #include <ctime>
 #include <fstream>
@@ -98,6 +100,8 @@ struct Daemon::Parts {
   asio::steady_timer watchdog{io};
   asio::steady_timer drain_timer{io};
   asio::steady_timer retention_timer{io};
+  asio::system_timer wait_timer{io};  // the earliest durable timer (a step's wait)
+  std::optional<store::Millis> wait_timer_due;
   std::chrono::microseconds watchdog_interval{0};
   std::chrono::steady_clock::time_point drain_deadline;
   int exit_status = 0;
@@ -177,7 +181,26 @@ int Daemon::run() {
     step_durations.observe({step_type}, seconds);
     steps_total.inc({step_type, std::string(state)});
   });
-  p.engine->on_change([this] {
+  // One timer for the earliest pending wait, re-armed whenever the engine changes.
+  std::function<void()> arm_wait_timer;
+  arm_wait_timer = [&p, &arm_wait_timer]() {
+    auto due = p.engine->next_timer_due();
+    if (due == p.wait_timer_due) return;
+    p.wait_timer_due = due;
+    if (!due) {
+      p.wait_timer.cancel();
+      return;
+    }
+    p.wait_timer.expires_at(std::chrono::system_clock::time_point(std::chrono::milliseconds(*due)));
+    p.wait_timer.async_wait([&p, &arm_wait_timer](const boost::system::error_code& error) {
+      if (error) return;  // re-armed or stopped
+      p.wait_timer_due.reset();
+      p.engine->fire_due_timers(engine::now_millis());
+      arm_wait_timer();
+    });
+  };
+  p.engine->on_change([this, &arm_wait_timer] {
+    arm_wait_timer();
     auto counts = parts_->engine->counts();
     notify("STATUS=" + std::to_string(counts.active) + " runs active, " +
            std::to_string(counts.queued) + " queued" +
@@ -234,6 +257,7 @@ int Daemon::run() {
   };
   load_workflows();
   if (auto recovered = p.engine->recover(); !recovered) return fatal(recovered.error().message);
+  arm_wait_timer();  // waits recorded before the restart
 
   // The control API.
   server::ControlServerConfig control_config;
@@ -244,6 +268,10 @@ int Daemon::run() {
   if (config_.control_token_file) {
     std::ifstream in(*config_.control_token_file);
     std::getline(in, control_config.token);
+    while (!control_config.token.empty() && std::isspace(static_cast<unsigned char>(
+                                                 control_config.token.back()))) {
+      control_config.token.pop_back();  // a token file written on Windows ends in \r
+    }
     if (control_config.token.empty()) {
       return fatal(config_.control_token_file->string() + ": cannot read the control token");
     }
@@ -521,6 +549,7 @@ std::string Daemon::metrics() {
   Parts& p = *parts_;
   auto& runs = p.metrics.gauge("reelflow_runs", "Runs by state", {"state"});
   if (auto by_state = p.store->count_runs_by_state()) {
+    runs.clear();
     for (const auto& entry : *by_state) {
       runs.set({std::string(store::to_string(entry.state))}, static_cast<double>(entry.count));
     }

@@ -2,6 +2,7 @@
 // to run it.
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,10 @@ int main(int argc, char** argv) {
                  applied.error().message.c_str());
     return 2;
   }
+  // Outputs and logs name files by absolute path, whatever directory the daemon started in.
+  config->state_dir = std::filesystem::absolute(config->state_dir).lexically_normal();
+  config->workflows_dir = std::filesystem::absolute(config->workflows_dir).lexically_normal();
+  for (auto& dir : config->plugin_dirs) dir = std::filesystem::absolute(dir).lexically_normal();
   if (check_only) {
     std::printf("%s: ok\n", config_given ? config_file.c_str() : "defaults");
     return 0;

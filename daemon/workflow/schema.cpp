@@ -183,6 +183,17 @@ json step_schema(const plugin_host::Registry& registry) {
        {{"type", "boolean"},
         {"default", false},
         {"description", "Keep running the next steps when this one fails."}}},
+      {"wait",
+       {{"type", "object"},
+        {"description",
+         "Do not start the step before a time (until: 2026-12-01T09:00:00+08:00) or for a "
+         "while after the run reaches it (for: 2h). Survives daemon restarts."},
+        {"properties",
+         {{"until", {{"type", "string"}, {"description", "ISO 8601 time with an offset, or a template."}}},
+          {"for", merged(duration_schema(), {{"description", "How long to wait, e.g. 2h."}})}}},
+        {"additionalProperties", false},
+        {"minProperties", 1},
+        {"maxProperties", 1}}},
   };
   json rules = json::array();
   for (const auto& plugin : registry.plugins()) {

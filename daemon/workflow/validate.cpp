@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "common/duration.hpp"
+#include "common/iso_time.hpp"
 #include "common/sha256.hpp"
 #include "plugin_host/options.hpp"
 #include "workflow/cron.hpp"
@@ -43,7 +44,9 @@ const std::vector<std::string> kScheduleKeys = {"cron", "timezone"};
 const std::vector<std::string> kConcurrencyKeys = {"max_runs"};
 const std::vector<std::string> kStepKeys = {"id",    "uses",     "with",
                                             "if",    "for_each", "max_parallel",
-                                            "retry", "timeout",  "continue_on_error"};
+                                            "retry", "timeout",  "continue_on_error",
+                                            "wait"};
+const std::vector<std::string> kWaitKeys = {"until", "for"};
 const std::vector<std::string> kRetryKeys = {"max_attempts", "backoff"};
 const std::vector<std::string> kBackoffKeys = {"initial", "factor", "max"};
 
@@ -781,6 +784,8 @@ class Validator {
         }
       } else if (entry.key == "retry") {
         read_retry(entry, label, step.retry);
+      } else if (entry.key == "wait") {
+        read_wait(entry, label, rules, step);
       } else if (entry.key == "timeout") {
         step.timeout = read_duration(entry, "'timeout' in " + label, false);
       } else if (entry.key == "continue_on_error") {
@@ -903,6 +908,35 @@ class Validator {
                         label + help);
       }
     }
+  }
+
+  void read_wait(const Entry& wait_entry, const std::string& label, const ReferenceRules& rules,
+                 Step& step) {
+    const std::string where = "'wait' in " + label;
+    if (!expect_map(wait_entry, where)) return;
+    Wait wait;
+    auto found = entries(wait_entry.value, "in " + where, kWaitKeys);
+    for (const auto& entry : found) {
+      if (entry.key == "for") {
+        wait.for_seconds = read_duration(entry, "'wait.for' in " + label);
+      } else if (entry.key == "until") {
+        auto text = read_text(entry, "'wait.until' in " + label);
+        if (!text) continue;
+        wait.until = *text;
+        if (has_template(*text)) {
+          check_templates(entry.value, rules);
+        } else if (auto instant = parse_iso_time(*text); !instant) {
+          error(value_mark(entry), "'wait.until' in " + label + ": " + instant.error().message);
+        }
+      }
+    }
+    bool only_unknown_keys = found.empty() && wait_entry.value.size() > 0;  // already reported
+    if (found.size() != 1 && !only_unknown_keys) {
+      error(mark_of(wait_entry.value),
+            where + " needs exactly one of 'until' (a time) or 'for' (a duration)");
+      return;
+    }
+    step.wait = wait;
   }
 
   void read_retry(const Entry& retry_entry, const std::string& label, Retry& retry) {

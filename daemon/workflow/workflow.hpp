@@ -42,6 +42,14 @@ struct Retry {
   Backoff backoff;
 };
 
+// A step that must not start before a time: `wait: {until: TIME}` (ISO 8601 with an offset, or
+// a template giving one) or `wait: {for: DURATION}` (counted from when the run reaches the step).
+// The daemon keeps the wait in its store, so it survives restarts.
+struct Wait {
+  std::optional<std::string> until;
+  std::optional<double> for_seconds;
+};
+
 struct Step {
   std::string id;
   Mark mark;  // the step's first key
@@ -54,6 +62,7 @@ struct Step {
   Retry retry;
   std::optional<double> timeout;  // seconds
   bool continue_on_error = false;
+  std::optional<Wait> wait;
 };
 
 struct WatchTrigger {

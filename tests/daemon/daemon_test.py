@@ -323,6 +323,39 @@ steps:
         self.assertEqual(status, 400)
         self.assertIn("absolute path", body["error"])
 
+    def test_a_wait_survives_kill9_and_the_step_runs_once_after_it(self):
+        self.daemon.write_workflow("scheduled", f"""
+name: scheduled
+on:
+  manual: {{}}
+steps:
+  - id: prepare
+    uses: dtest.effect
+    with: {{log: "{self.effects}"}}
+  - id: publish
+    uses: dtest.publish
+    wait: {{for: 2s}}
+    with: {{platform: "{self.platform}"}}
+""")
+        self.daemon.start()
+        status, body = self.daemon.api("POST", "/v1/workflows/scheduled/trigger", {})
+        self.assertEqual(status, 200, body)
+        triggered = time.monotonic()
+        waiting = wait_for(lambda: self.daemon.runs(state="waiting"), 10, "the run to wait")
+        self.assertEqual(waiting[0]["id"], body["run_id"])
+        status, shown = self.daemon.api("GET", "/v1/runs/" + body["run_id"])
+        wait_row = [s for s in shown["steps"] if s["id"] == "publish"][0]
+        self.assertEqual(wait_row["state"], "waiting")
+        self.assertIn("wait_until", wait_row["outputs"])
+        self.daemon.kill9()
+        self.assertEqual(lines(self.platform), [])
+        self.daemon.start()
+        done = wait_for(lambda: self.daemon.runs(state="succeeded"), 20, "the run after its wait")
+        self.assertGreaterEqual(time.monotonic() - triggered, 2.0)
+        self.assertEqual(lines(self.platform), [body["run_id"] + "/publish"])
+        self.assertEqual(len(lines(self.effects)), 1)
+        self.assertEqual(done[0]["id"], body["run_id"])
+
     def test_metrics_and_sigterm(self):
         self.pipeline()
         self.daemon.start()

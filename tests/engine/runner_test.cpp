@@ -251,6 +251,28 @@ TEST_F(RunnerTest, OptionErrorsAtRunTimeNameTheStepTypeAndOption) {
       << record.steps[0].error;
 }
 
+TEST_F(RunnerTest, OfflineWaitSleepsUntilItIsOver) {
+  auto start = std::chrono::steady_clock::now();
+  auto record = run(std::string(kHeader) +
+                    "  - id: a\n    uses: enginetest.echo\n    wait: {for: 300ms}\n"
+                    "  - id: b\n    uses: enginetest.echo\n"
+                    "    wait: {until: \"2020-01-01T00:00:00Z\"}\n");  // already past
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(record.state, "succeeded");
+  EXPECT_GE(elapsed, std::chrono::milliseconds(300));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+}
+
+TEST_F(RunnerTest, AWaitUntilATemplateThatIsNotATimeFails) {
+  auto record = run(std::string(kHeader) +
+                    "  - id: a\n    uses: enginetest.echo\n"
+                    "    wait: {until: \"${{ trigger.file }}\"}\n");
+  EXPECT_EQ(record.state, "failed");
+  EXPECT_NE(record.steps[0].error.find("wait.until: '/videos/launch.mp4' is not a time"),
+            std::string::npos)
+      << record.steps[0].error;
+}
+
 TEST(Backoff, GrowsByFactorAndIsCapped) {
   workflow::Backoff backoff{1.0, 2.0, 5.0};
   EXPECT_DOUBLE_EQ(backoff_delay(backoff, 2, 0.5), 1.0);
