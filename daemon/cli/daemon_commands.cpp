@@ -65,9 +65,9 @@ std::string shorten(std::string text, std::size_t width) {
   return text.substr(0, width - 3) + "...";
 }
 
-// Prints rows under a header, columns padded to their widest cell; the last column is not padded.
-void print_table(const std::vector<std::string>& header,
-                 const std::vector<std::vector<std::string>>& rows) {
+// The width of each column: its widest cell, header included.
+std::vector<std::size_t> column_widths(const std::vector<std::string>& header,
+                                       const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> widths(header.size());
   for (std::size_t i = 0; i < header.size(); ++i) widths[i] = header[i].size();
   for (const auto& row : rows) {
@@ -75,16 +75,26 @@ void print_table(const std::vector<std::string>& header,
       widths[i] = std::max(widths[i], row[i].size());
     }
   }
-  auto print_row = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+  return widths;
+}
+
+// One table line, columns padded to widths; the last column is not padded.
+void print_row(const std::vector<std::string>& row, const std::vector<std::size_t>& widths) {
+  std::string line;
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    line += row[i];
+    if (i + 1 < row.size() && i < widths.size()) {
+      line += std::string(widths[i] - row[i].size() + 2, ' ');
     }
-    std::printf("%s\n", line.c_str());
-  };
-  print_row(header);
-  for (const auto& row : rows) print_row(row);
+  }
+  std::printf("%s\n", line.c_str());
+}
+
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  auto widths = column_widths(header, rows);
+  print_row(header, widths);
+  for (const auto& row : rows) print_row(row, widths);
 }
 
 std::string duration_text(double seconds) {
@@ -292,27 +302,15 @@ void print_run(const json& run) {
   }
   std::puts("");
   std::vector<std::string> header = {"STEP", "ITEM", "ATTEMPT", "STATE", "STARTED", "SECONDS"};
-  std::vector<std::size_t> widths(header.size());
   std::vector<std::vector<std::string>> rows;
   for (const auto& step : steps) {
     rows.push_back({cell(step, "id"), cell(step, "item"), cell(step, "attempt"),
                     cell(step, "state"), cell(step, "started_at"), cell(step, "seconds")});
   }
-  for (std::size_t i = 0; i < header.size(); ++i) {
-    widths[i] = header[i].size();
-    for (const auto& row : rows) widths[i] = std::max(widths[i], row[i].size());
-  }
-  auto print_row = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    std::printf("%s\n", line.c_str());
-  };
-  print_row(header);
+  auto widths = column_widths(header, rows);
+  print_row(header, widths);
   for (std::size_t index = 0; index < rows.size(); ++index) {
-    print_row(rows[index]);
+    print_row(rows[index], widths);
     const json& step = steps[index];
     if (step.contains("error") && !step["error"].is_null()) {
       std::printf("    error: %s\n", cell(step, "error").c_str());
