@@ -460,6 +460,8 @@ void Engine::timer_added(store::TimerRecord timer) {
   changed();
 }
 
+void Engine::set_secrets(nlohmann::json secrets) { config_.secrets = std::move(secrets); }
+
 void Engine::drain() {
   draining_ = true;
   changed();
@@ -505,8 +507,10 @@ void Engine::start(const std::string& run_id, const std::string& workflow_name) 
   ActiveRun& slot = *active;
   workflow::Workflow workflow = workflows_.at(workflow_name);
   active_[run_id] = std::move(active);
-  slot.thread = std::thread([this, run_id, workflow = std::move(workflow), &slot]() mutable {
-    execute(run_id, std::move(workflow), slot);
+  // The run keeps the secrets it started with; a reload changes them for later runs only.
+  slot.thread = std::thread([this, run_id, workflow = std::move(workflow),
+                             secrets = config_.secrets, &slot]() mutable {
+    execute(run_id, std::move(workflow), secrets, slot);
     post_([this, run_id] { finished(run_id); });
   });
   changed();
@@ -522,7 +526,8 @@ void Engine::finished(const std::string& run_id) {
   changed();
 }
 
-void Engine::execute(const std::string& run_id, workflow::Workflow workflow, ActiveRun& active) {
+void Engine::execute(const std::string& run_id, workflow::Workflow workflow,
+                     const nlohmann::json& secrets, ActiveRun& active) {
   LogFields fields{run_id, {}, {}, workflow.name};
   auto run = store_.get_run(run_id);
   if (!run || !*run) {
@@ -555,7 +560,7 @@ void Engine::execute(const std::string& run_id, workflow::Workflow workflow, Act
   RunOptions options;
   options.run_id = run_id;
   options.artifact_root = config_.artifact_root;
-  options.secrets = config_.secrets;
+  options.secrets = secrets;
   options.plugin_config = config_.plugin_config;
   options.cancel = &active.cancel;
   options.dispatcher = &dispatcher_;

@@ -91,6 +91,9 @@ class Engine {
   std::optional<store::Millis> next_timer_due() const;
   void fire_due_timers(store::Millis now);
 
+  // Secrets for runs that start from now on (a reload); running runs keep theirs.
+  void set_secrets(nlohmann::json secrets);
+
   void drain();
   bool draining() const { return draining_; }
   EngineCounts counts() const;
@@ -108,7 +111,8 @@ class Engine {
   void pump();
   bool can_start(const std::string& run_id, std::string& workflow_name);
   void start(const std::string& run_id, const std::string& workflow_name);
-  void execute(const std::string& run_id, workflow::Workflow workflow, ActiveRun& active);
+  void execute(const std::string& run_id, workflow::Workflow workflow,
+               const nlohmann::json& secrets, ActiveRun& active);
   void finished(const std::string& run_id);
   void changed();
   void timer_added(store::TimerRecord timer);

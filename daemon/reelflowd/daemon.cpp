@@ -109,8 +109,46 @@ struct Daemon::Parts {
   std::map<std::string, std::uint64_t> crashes_reported;
 };
 
-Daemon::Daemon(DaemonConfig config, Logger& logger)
-    : config_(std::move(config)), logger_(logger), parts_(std::make_unique<Parts>()) {}
+Daemon::Daemon(DaemonConfig config, Logger& logger, ConfigLoader reload)
+    : config_(std::move(config)),
+      reload_(std::move(reload)),
+      logger_(logger),
+      parts_(std::make_unique<Parts>()) {}
+
+void Daemon::apply_reloaded(const DaemonConfig& next) {
+  std::vector<std::string> needs_restart;
+  auto compare = [&](bool same, const char* name) {
+    if (!same) needs_restart.emplace_back(name);
+  };
+  compare(next.state_dir == config_.state_dir, "state_dir");
+  compare(next.workflows_dir == config_.workflows_dir, "workflows");
+  compare(next.plugin_dirs == config_.plugin_dirs, "plugin_dirs");
+  compare(next.control == config_.control, "control");
+  compare(next.control_token_file == config_.control_token_file, "control_token_file");
+  compare(next.control_group == config_.control_group, "control_group");
+  compare(next.listen == config_.listen, "listen");
+  compare(next.workers == config_.workers, "workers");
+  compare(next.worker_memory_limit == config_.worker_memory_limit, "worker_memory_limit");
+  compare(next.isolate_plugins == config_.isolate_plugins, "isolate_plugins");
+  compare(next.step_grace == config_.step_grace, "step_grace");
+  compare(next.plugins == config_.plugins, "plugins");
+  auto secrets = load_secrets(next);
+  if (!secrets) {
+    logger_.error("secrets not reloaded, runs keep the previous ones: " + secrets.error().message);
+  } else {
+    parts_->engine->set_secrets(*secrets);
+    config_.secrets_file = next.secrets_file;
+  }
+  logger_.set_threshold(next.log_level);
+  config_.log_level = next.log_level;
+  config_.shutdown_grace = next.shutdown_grace;
+  config_.artifact_retention = next.artifact_retention;
+  if (!needs_restart.empty()) {
+    std::string names;
+    for (const auto& name : needs_restart) names += (names.empty() ? "" : ", ") + name;
+    logger_.warn("changed in the config but applied only after a restart of reelflowd: " + names);
+  }
+}
 
 Daemon::~Daemon() = default;
 
@@ -312,7 +350,18 @@ int Daemon::run() {
       if (error) return;
       if (signal_number == SIGHUP) {
         notify("RELOADING=1");
-        logger_.info("reloading workflows (SIGHUP)");
+        logger_.info("reloading the config and workflows (SIGHUP)");
+        if (auto next = reload_(); !next) {
+          std::string message = next.error().message;
+          for (std::size_t start = 0; start < message.size();) {
+            auto end = std::min(message.find('\n', start), message.size());
+            logger_.error(message.substr(start, end - start));
+            start = end + 1;
+          }
+          logger_.error("the config has errors; the running settings stay");
+        } else {
+          apply_reloaded(*next);
+        }
         load_workflows();
         notify("READY=1");
         wait_for_signal();

@@ -2,14 +2,17 @@
 // engine runs workflows on threads of their own and plugins in worker processes. This class wires
 // those parts together and is the control API's backend.
 //
-// Lifecycle: start() opens the store, loads plugins and workflows, resumes unfinished runs, opens
-// the control socket and the triggers, and tells systemd READY=1. SIGHUP reloads the workflows
-// (a file with errors keeps its running version). SIGTERM/SIGINT drain: no new runs, running ones
+// Lifecycle: run() opens the store, loads plugins and workflows, resumes unfinished runs, opens
+// the control socket and the triggers, and tells systemd READY=1. SIGHUP reloads the config file
+// (log level, secrets, grace periods and retention apply at once; settings that need a restart
+// are named in a warning; a config with errors is not applied) and the workflows (a file with
+// errors keeps its running version). SIGTERM/SIGINT drain: no new runs, running ones
 // get shutdown_grace to finish, whatever is left resumes at the next start; exit status 0.
 // Thread-safety: everything runs on the io_context thread.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +25,9 @@ namespace reelflow::daemon {
 
 class Daemon : public server::ControlBackend {
  public:
-  Daemon(DaemonConfig config, Logger& logger);
+  // reload: reads the configuration again (file and flags), for SIGHUP.
+  using ConfigLoader = std::function<Result<DaemonConfig>()>;
+  Daemon(DaemonConfig config, Logger& logger, ConfigLoader reload);
   ~Daemon() override;
 
   // Runs until SIGTERM/SIGINT and the drain are done. Returns the exit status.
@@ -42,7 +47,11 @@ class Daemon : public server::ControlBackend {
 
  private:
   struct Parts;
+  // Applies a reloaded configuration: what can change live does; the rest is named in a warning.
+  void apply_reloaded(const DaemonConfig& next);
+
   DaemonConfig config_;
+  ConfigLoader reload_;
   Logger& logger_;
   std::unique_ptr<Parts> parts_;
 };

@@ -74,25 +74,31 @@ int main(int argc, char** argv) {
     check_only = true;
     return true;
   });
-  auto config = reelflow::daemon::load_config(config_file, config_given);
+  // The file, then the flags over it, then absolute paths (outputs and logs name files by absolute
+  // path whatever directory the daemon started in). Run again on SIGHUP.
+  auto effective_config = [config_file, config_given,
+                           flags]() -> reelflow::Result<reelflow::daemon::DaemonConfig> {
+    auto loaded = reelflow::daemon::load_config(config_file, config_given);
+    if (!loaded) return loaded;
+    if (auto applied = reelflow::daemon::apply_flags(*loaded, flags); !applied) {
+      return reelflow::fail("reelflowd: " + applied.error().message +
+                            "\nTry 'reelflowd --help'.");
+    }
+    loaded->state_dir = std::filesystem::absolute(loaded->state_dir).lexically_normal();
+    loaded->workflows_dir = std::filesystem::absolute(loaded->workflows_dir).lexically_normal();
+    for (auto& dir : loaded->plugin_dirs) dir = std::filesystem::absolute(dir).lexically_normal();
+    return loaded;
+  };
+  auto config = effective_config();
   if (!config) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return 2;
   }
-  if (auto applied = reelflow::daemon::apply_flags(*config, flags); !applied) {
-    std::fprintf(stderr, "reelflowd: %s\nTry 'reelflowd --help'.\n",
-                 applied.error().message.c_str());
-    return 2;
-  }
-  // Outputs and logs name files by absolute path, whatever directory the daemon started in.
-  config->state_dir = std::filesystem::absolute(config->state_dir).lexically_normal();
-  config->workflows_dir = std::filesystem::absolute(config->workflows_dir).lexically_normal();
-  for (auto& dir : config->plugin_dirs) dir = std::filesystem::absolute(dir).lexically_normal();
   if (check_only) {
     std::printf("%s: ok\n", config_given ? config_file.c_str() : "defaults");
     return 0;
   }
   reelflow::Logger logger(config->log_level);
-  reelflow::daemon::Daemon daemon(std::move(*config), logger);
+  reelflow::daemon::Daemon daemon(std::move(*config), logger, effective_config);
   return daemon.run();
 }

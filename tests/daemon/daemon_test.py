@@ -46,7 +46,8 @@ def wait_for(predicate, timeout, what):
 class Daemon:
     """One reelflowd life after another on the same state dir."""
 
-    def __init__(self, root, workers=2):
+    def __init__(self, root, workers=2, config=None):
+        self.config = config
         self.root = root
         self.state = os.path.join(root, "state")
         self.workflows = os.path.join(root, "workflows")
@@ -65,7 +66,8 @@ class Daemon:
         self.process = subprocess.Popen(
             [REELFLOWD, "--state-dir", self.state, "--workflows", self.workflows,
              "--plugin-dir", PLUGIN_DIR, "--control", "unix:" + self.socket,
-             "--workers", str(self.workers)],
+             "--workers", str(self.workers)]
+            + (["--config", self.config] if self.config else []),
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=self.root)
         log.close()
         wait_for(self._answers, 20, "the control socket")
@@ -355,6 +357,28 @@ steps:
         self.assertEqual(lines(self.platform), [body["run_id"] + "/publish"])
         self.assertEqual(len(lines(self.effects)), 1)
         self.assertEqual(done[0]["id"], body["run_id"])
+
+    def test_sighup_reloads_the_config_and_refuses_a_broken_one(self):
+        config = os.path.join(self.root, "reelflowd.yaml")
+        with open(config, "w") as out:
+            out.write("log_level: info\nshutdown_grace: 30s\n")
+        self.daemon.config = config
+        self.pipeline()
+        self.daemon.start()
+        with open(config, "w") as out:
+            out.write("log_level: debug\nshutdown_grace: 30s\nlisten: 127.0.0.1:9\nworkres: 4\n")
+        self.daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "the running settings stay" in self.daemon.log(), 10, "the refusal")
+        self.assertIn("reelflowd.yaml:4:1: error: unknown key 'workres'", self.daemon.log())
+        with open(config, "w") as out:
+            out.write("log_level: debug\nshutdown_grace: 30s\nlisten: 127.0.0.1:9\n")
+        self.daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "applied only after a restart of reelflowd: listen" in self.daemon.log(),
+                 10, "the reload")
+        drop(self.inbox, "debug.mp4", "x")
+        self.wait_finished(1)
+        self.assertIn("level=debug", self.daemon.log())  # the new log level is live
+        self.assertEqual(self.daemon.stop(), 0)
 
     def test_metrics_and_sigterm(self):
         self.pipeline()
