@@ -437,6 +437,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
+#ifdef REELFLOW_SANITIZE
+  if (args->memory_limit > 0) {
+    std::fprintf(stderr, "reelflow-worker: sanitizer build: memory limit not applied\n");
+    args->memory_limit = 0;
+  }
+#endif
   if (args->memory_limit > 0) {
     rlimit limit{args->memory_limit, args->memory_limit};
     if (::setrlimit(RLIMIT_AS, &limit) != 0) {

@@ -262,6 +262,9 @@ TEST_F(WorkerPoolTest, ExceptionCaughtByPluginHppKeepsTheWorker) {
 }
 
 TEST_F(WorkerPoolTest, MemoryLimitStopsTheAllocatorNotTheTestProcess) {
+#ifdef REELFLOW_SANITIZE
+  GTEST_SKIP() << "sanitizer builds cannot limit a worker's address space";
+#endif
   WorkerPoolConfig limited = config();
   limited.memory_limit_bytes = 256ull << 20;
   WorkerPool pool(limited);
@@ -280,6 +283,9 @@ TEST_F(WorkerPoolTest, MemoryLimitStopsTheAllocatorNotTheTestProcess) {
 
 // A NULL from malloc is a plain SIGSEGV; the pool can only say the worker was near its limit.
 TEST_F(WorkerPoolTest, CrashNearTheMemoryLimitSaysSo) {
+#ifdef REELFLOW_SANITIZE
+  GTEST_SKIP() << "sanitizer builds cannot limit a worker's address space";
+#endif
   WorkerPoolConfig limited = config();
   limited.memory_limit_bytes = 256ull << 20;
   WorkerPool pool(limited);
