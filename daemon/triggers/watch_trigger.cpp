@@ -526,7 +526,9 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
 
   // ---- events ----
 
-  void finish(const std::string& path, const FileState& state, const std::string& sha256) {
+  void finish(const std::string& path, const FileState& settled, const std::string& sha256) {
+    // `settled` may belong to the candidate erased here: copy it first.
+    const FileState state = settled;
     candidates_.erase(path);
     std::string key = "file:" + path + ":" + std::to_string(state.size) + ":" +
                       std::to_string(state.mtime_ns) + ":" + sha256;
