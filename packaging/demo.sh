@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The demo behind `packaging/dev demo`: a fresh state dir under build/demo/, a generated sample
-# video, and workflows/demo.yaml run on it. Usage: packaging/demo.sh BUILD_DIR
+# video, workflows/demo.yaml run on it once offline (reelflow run) and once by the daemon
+# (reelflowd picks the sample up from its inbox), then the daemon is stopped.
+# Usage: packaging/demo.sh BUILD_DIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:?usage: demo.sh BUILD_DIR}
@@ -33,11 +35,50 @@ say "running workflows/demo.yaml on the sample (offline, no daemon)"
   --artifacts "$DEMO/runs"
 
 run_dir=$(ls -d "$DEMO"/runs/*/ | head -1)
+
+say "starting reelflowd on the same workflow; the sample is already in its inbox"
+REELFLOWD=$BUILD/bin/reelflowd
+export REELFLOW_CONTROL="unix:$DEMO/control.sock"
+mkdir -p "$DEMO/workflows"
+cp "$ROOT/workflows/demo.yaml" "$DEMO/workflows/"
+daemon_pid=""
+stop_daemon() {
+  if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+    kill -TERM "$daemon_pid"
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+}
+trap stop_daemon EXIT
+# The watch path `inbox` is relative to the daemon's working directory: build/demo/inbox.
+(cd "$DEMO" && exec "$REELFLOWD" --state-dir "$DEMO/state" --workflows "$DEMO/workflows" \
+  --control "$REELFLOW_CONTROL" --workers 2 2> "$DEMO/reelflowd.log") &
+daemon_pid=$!
+for _ in $(seq 1 100); do
+  "$REELFLOW" status >/dev/null 2>&1 && break
+  sleep 0.1
+done
+"$REELFLOW" status
+daemon_run=""
+for _ in $(seq 1 300); do
+  daemon_run=$("$REELFLOW" runs --state succeeded --json 2>/dev/null \
+    | python3 -c 'import json,sys; runs=json.load(sys.stdin)["runs"]; print(runs[0]["id"] if runs else "")')
+  [ -n "$daemon_run" ] && break
+  sleep 0.1
+done
+[ -n "$daemon_run" ] || { echo "the daemon did not finish a run; its log: $DEMO/reelflowd.log" >&2; exit 1; }
+"$REELFLOW" runs
+"$REELFLOW" run show "$daemon_run"
+say "stopping reelflowd (SIGTERM: running steps finish, then it exits)"
+stop_daemon
+trap - EXIT
+
 say "done. Everything is under $DEMO"
 cat >&2 <<TXT
-  sample video:  $DEMO/inbox/sample.mp4
-  run artifacts: $run_dir
-  a stamp:       ${run_dir}stamp/stamp.json
+  sample video:      $DEMO/inbox/sample.mp4
+  offline run:       $run_dir
+  a stamp:           ${run_dir}stamp/stamp.json
+  daemon state:      $DEMO/state (SQLite: reelflow.db; artifacts/$daemon_run/)
+  daemon log:        $DEMO/reelflowd.log
 
 Next: edit workflows/demo.yaml and check it with
   $REELFLOW validate workflows/demo.yaml
