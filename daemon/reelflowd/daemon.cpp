@@ -14,6 +14,7 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include "engine/engine.hpp"
@@ -102,6 +103,8 @@ struct Daemon::Parts {
   asio::steady_timer retention_timer{io};
   asio::system_timer wait_timer{io};  // the earliest durable timer (a step's wait)
   std::optional<store::Millis> wait_timer_due;
+  bool purge_armed = false;
+  std::function<void()> schedule_purge;
   std::chrono::microseconds watchdog_interval{0};
   std::chrono::steady_clock::time_point drain_deadline;
   int exit_status = 0;
@@ -237,8 +240,9 @@ int Daemon::run() {
       arm_wait_timer();
     });
   };
-  p.engine->on_change([this, &arm_wait_timer] {
+  p.engine->on_change([this, &p, &arm_wait_timer] {
     arm_wait_timer();
+    if (!p.purge_armed && p.schedule_purge) p.schedule_purge();  // a run may have finished
     auto counts = parts_->engine->counts();
     notify("STATUS=" + std::to_string(counts.active) + " runs active, " +
            std::to_string(counts.queued) + " queued" +
@@ -401,10 +405,27 @@ int Daemon::run() {
     ping();
   }
 
-  // Artifact retention: hourly, purge the files of runs finished longer ago than the setting.
+  // Artifact retention: the timer is armed for the moment the oldest finished run's files expire,
+  // and not at all while no finished run keeps files, so an idle daemon is not woken for it.
   std::function<void()> purge;
-  purge = [this, &p, &purge]() {
-    auto cutoff = engine::now_millis() - static_cast<store::Millis>(config_.artifact_retention * 1000);
+  p.schedule_purge = [this, &p, &purge]() {
+    auto oldest = p.store->finished_runs_before(std::numeric_limits<store::Millis>::max(), 1);
+    if (!oldest || oldest->empty() || !oldest->front().finished_at) {
+      p.purge_armed = false;
+      return;
+    }
+    auto due = *oldest->front().finished_at +
+               static_cast<store::Millis>(config_.artifact_retention * 1000);
+    auto delay = std::chrono::milliseconds(std::max<store::Millis>(0, due - engine::now_millis()));
+    p.purge_armed = true;
+    p.retention_timer.expires_after(delay + std::chrono::seconds(1));
+    p.retention_timer.async_wait([&purge](const boost::system::error_code& error) {
+      if (!error) purge();
+    });
+  };
+  purge = [this, &p]() {
+    auto cutoff =
+        engine::now_millis() - static_cast<store::Millis>(config_.artifact_retention * 1000);
     if (auto old_runs = p.store->finished_runs_before(cutoff, 500)) {
       for (const auto& old_run : *old_runs) {
         std::error_code remove_error;
@@ -416,10 +437,7 @@ int Daemon::run() {
         (void)p.store->mark_artifacts_purged(old_run.id, engine::now_millis());
       }
     }
-    p.retention_timer.expires_after(std::chrono::hours(1));
-    p.retention_timer.async_wait([&purge](const boost::system::error_code& error) {
-      if (!error) purge();
-    });
+    p.schedule_purge();
   };
   purge();
 

@@ -380,6 +380,20 @@ steps:
         self.assertIn("level=debug", self.daemon.log())  # the new log level is live
         self.assertEqual(self.daemon.stop(), 0)
 
+    def test_artifacts_are_purged_after_the_retention_period(self):
+        config = os.path.join(self.root, "reelflowd.yaml")
+        with open(config, "w") as out:
+            out.write("artifact_retention: 2s\n")
+        self.daemon.config = config
+        self.pipeline()
+        self.daemon.start()
+        drop(self.inbox, "old.mp4", "x")
+        run = self.wait_finished(1)[0]
+        artifacts = os.path.join(self.daemon.state, "artifacts", run["id"])
+        self.assertTrue(os.path.isdir(artifacts))
+        wait_for(lambda: not os.path.exists(artifacts), 10, "the artifacts to be purged")
+        self.assertEqual(self.daemon.runs()[0]["state"], "succeeded")  # the record stays
+
     def test_metrics_and_sigterm(self):
         self.pipeline()
         self.daemon.start()
