@@ -260,7 +260,10 @@ void print_workflows(const json& reply) {
       for (const auto& trigger : workflow["triggers"]) {
         std::string text = trigger.is_object() && trigger.contains("type") ? cell(trigger, "type")
                                                                            : trigger_text(trigger);
-        triggers += (triggers.empty() ? "" : ",") + text;
+        if (trigger.is_object() && trigger.contains("summary")) {
+          text += " " + cell(trigger, "summary");
+        }
+        triggers += (triggers.empty() ? "" : "; ") + text;
       }
     }
     bool paused = workflow.value("paused", false);

@@ -492,12 +492,26 @@ nlohmann::json Daemon::workflows() {
   json list = json::array();
   for (const auto& [name, loaded] : p.engine->workflows()) {
     json triggers = json::array();
-    if (loaded.on.watch) triggers.push_back({{"watch", loaded.on.watch->path}});
-    if (loaded.on.schedule) {
-      triggers.push_back({{"schedule", loaded.on.schedule->cron},
-                          {"timezone", loaded.on.schedule->timezone}});
+    if (loaded.on.watch) {
+      // The folder as the daemon watches it: relative paths are taken from its working directory.
+      std::string folder = fs::absolute(loaded.on.watch->path).lexically_normal().string();
+      std::string patterns;
+      for (const auto& pattern : loaded.on.watch->patterns) {
+        patterns += (patterns.empty() ? "" : ",") + pattern;
+      }
+      triggers.push_back({{"type", "watch"},
+                          {"path", folder},
+                          {"patterns", loaded.on.watch->patterns},
+                          {"summary", folder + (patterns.empty() ? "" : " " + patterns)}});
     }
-    if (loaded.on.manual) triggers.push_back({{"manual", true}});
+    if (loaded.on.schedule) {
+      triggers.push_back({{"type", "schedule"},
+                          {"cron", loaded.on.schedule->cron},
+                          {"timezone", loaded.on.schedule->timezone},
+                          {"summary", "\"" + loaded.on.schedule->cron + "\" " +
+                                          loaded.on.schedule->timezone}});
+    }
+    if (loaded.on.manual) triggers.push_back({{"type", "manual"}});
     bool paused = false;
     if (auto stored = p.store->get_workflow(name); stored && *stored) paused = (*stored)->paused;
     list.push_back({{"name", name},
