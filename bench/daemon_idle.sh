@@ -13,35 +13,8 @@ BUILD=${1:-build}
 SECONDS_WINDOW=${2:-60}
 WARMUP=5
 RSS_TARGET_MB=30
-REELFLOWD=$BUILD/bin/reelflowd
-for binary in "$REELFLOWD" "$BUILD/bin/reelflow-worker"; do
-  if [ ! -x "$binary" ]; then
-    echo "daemon_idle: $binary not built (cmake --build $BUILD --target reelflowd reelflow-worker reelflow_plugin_hello)" >&2
-    exit 1
-  fi
-done
-if [ ! -e "$BUILD/lib/reelflow/plugins/hello.so" ]; then
-  echo "daemon_idle: $BUILD/lib/reelflow/plugins/hello.so not built (--target reelflow_plugin_hello)" >&2
-  exit 1
-fi
-REELFLOWD=$(realpath "$REELFLOWD")
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/reelflow-bench-idle.XXXXXX")
-PID=
-DRIVER=
-cleanup() {
-  if [ -n "$DRIVER" ]; then kill -TERM "$DRIVER" 2>/dev/null || true; fi
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+BENCH=idle
+source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_common.sh"
 
 mkdir -p "$WORK/workflows" "$WORK/inbox"
 cat >"$WORK/workflows/idle.yaml" <<EOF

@@ -14,39 +14,10 @@ set -euo pipefail
 
 BUILD=${1:-build}
 RUNS=${2:-1000}
-REELFLOWD=$BUILD/bin/reelflowd
-DTEST_DIR=$BUILD/tests/daemon/plugins
-for binary in "$REELFLOWD" "$BUILD/bin/reelflow-worker"; do
-  if [ ! -x "$binary" ]; then
-    echo "throughput: $binary not built (cmake --build $BUILD --target reelflowd reelflow-worker reelflow_plugin_hello reelflow_plugin_dtest)" >&2
-    exit 1
-  fi
-done
-for plugin in "$BUILD/lib/reelflow/plugins/hello.so" "$DTEST_DIR/dtest.so"; do
-  if [ ! -e "$plugin" ]; then
-    echo "throughput: $plugin not built (--target reelflow_plugin_hello reelflow_plugin_dtest)" >&2
-    exit 1
-  fi
-done
-REELFLOWD=$(realpath "$REELFLOWD")
-DTEST_DIR=$(realpath "$DTEST_DIR")
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/reelflow-bench-throughput.XXXXXX")
-PID=
-DRIVER=
-cleanup() {
-  if [ -n "$DRIVER" ]; then kill -TERM "$DRIVER" 2>/dev/null || true; fi
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+BENCH=throughput
+source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_common.sh"
+bench_require "$BUILD/tests/daemon/plugins/dtest.so" reelflow_plugin_dtest
+DTEST_DIR=$(realpath "$BUILD/tests/daemon/plugins")
 
 mkdir -p "$WORK/workflows"
 echo "a trivial input" >"$WORK/input.mp4"
