@@ -26,22 +26,7 @@ steps:
     uses: hello.stamp
 EOF
 
-SOCK=$WORK/control.sock
-(cd "$WORK" && exec "$REELFLOWD" --state-dir "$WORK/state" --workflows "$WORK/workflows" \
-   --control "unix:$SOCK" --workers 2) >"$WORK/daemon.log" 2>&1 </dev/null &
-PID=$!
-
-for _ in $(seq 200); do
-  if ! kill -0 "$PID" 2>/dev/null; then
-    echo "daemon_idle: reelflowd exited during start-up:" >&2
-    cat "$WORK/daemon.log" >&2
-    exit 1
-  fi
-  curl -sf --max-time 2 --unix-socket "$SOCK" http://localhost/v1/status >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -sf --max-time 2 --unix-socket "$SOCK" http://localhost/v1/status >/dev/null || {
-  echo "daemon_idle: the control socket did not answer within 20 s" >&2; cat "$WORK/daemon.log" >&2; exit 1; }
+bench_start_daemon
 
 sleep "$WARMUP"
 

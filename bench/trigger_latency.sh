@@ -26,22 +26,7 @@ steps:
     uses: hello.stamp
 EOF
 
-SOCK=$WORK/control.sock
-(cd "$WORK" && exec "$REELFLOWD" --state-dir "$WORK/state" --workflows "$WORK/workflows" \
-   --control "unix:$SOCK" --workers 2) >"$WORK/daemon.log" 2>&1 </dev/null &
-PID=$!
-
-for _ in $(seq 200); do
-  if ! kill -0 "$PID" 2>/dev/null; then
-    echo "trigger_latency: reelflowd exited during start-up:" >&2
-    cat "$WORK/daemon.log" >&2
-    exit 1
-  fi
-  curl -sf --max-time 2 --unix-socket "$SOCK" http://localhost/v1/status >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -sf --max-time 2 --unix-socket "$SOCK" http://localhost/v1/status >/dev/null || {
-  echo "trigger_latency: the control socket did not answer within 20 s" >&2; cat "$WORK/daemon.log" >&2; exit 1; }
+bench_start_daemon
 sleep 1  # let the start-up scan of the (empty) folder finish
 
 timeout $((FILES * 15 + 30)) python3 - "$WORK" "$FILES" "$SETTLE_MS" "$TARGET_S" <<'PY' &

@@ -33,3 +33,24 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# bench_start_daemon [EXTRA FLAGS...]: starts reelflowd on $WORK/workflows in $WORK (control socket
+# $SOCK, log $WORK/daemon.log, pid $PID) and waits up to 20 s for its control API to answer.
+SOCK=$WORK/control.sock
+bench_start_daemon() {
+  (cd "$WORK" && exec "$REELFLOWD" --state-dir "$WORK/state" --workflows "$WORK/workflows" \
+     "$@" --control "unix:$SOCK" --workers 2) >"$WORK/daemon.log" 2>&1 </dev/null &
+  PID=$!
+  for _ in $(seq 200); do
+    if ! kill -0 "$PID" 2>/dev/null; then
+      echo "$BENCH: reelflowd exited during start-up:" >&2
+      cat "$WORK/daemon.log" >&2
+      exit 1
+    fi
+    curl -sf --max-time 2 --unix-socket "$SOCK" http://localhost/v1/status >/dev/null 2>&1 && return
+    sleep 0.1
+  done
+  echo "$BENCH: the control socket did not answer within 20 s" >&2
+  cat "$WORK/daemon.log" >&2
+  exit 1
+}
