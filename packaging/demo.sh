@@ -14,14 +14,15 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 rm -rf "$DEMO"
 mkdir -p "$DEMO/inbox" "$DEMO/runs"
 
-say "generating a 6-second sample video (three shots, a tone) in $DEMO/inbox"
+say "generating a 12-second sample video (four shots, a tone) in $DEMO/inbox"
 ffmpeg -hide_banner -loglevel error -y \
-  -f lavfi -i "testsrc2=size=640x360:rate=30:duration=2" \
-  -f lavfi -i "smptebars=size=640x360:rate=30:duration=2" \
-  -f lavfi -i "mandelbrot=size=640x360:rate=30,trim=duration=2" \
-  -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=6" \
-  -filter_complex "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p[v]" \
-  -map "[v]" -map 3:a -c:v libx264 -preset veryfast -c:a aac -movflags +faststart \
+  -f lavfi -i "testsrc2=size=640x360:rate=30:duration=3" \
+  -f lavfi -i "smptebars=size=640x360:rate=30:duration=3" \
+  -f lavfi -i "mandelbrot=size=640x360:rate=30,trim=duration=3" \
+  -f lavfi -i "cellauto=size=640x360:rate=30:rule=110,trim=duration=3" \
+  -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=12" \
+  -filter_complex "[0:v][1:v][2:v][3:v]concat=n=4:v=1:a=0,format=yuv420p[v]" \
+  -map "[v]" -map 4:a -c:v libx264 -preset veryfast -c:a aac -movflags +faststart \
   "$DEMO/inbox/sample.mp4"
 
 say "validating every workflow in workflows/"
@@ -77,6 +78,8 @@ cat >&2 <<TXT
   sample video:      $DEMO/inbox/sample.mp4
   offline run:       $run_dir
   a stamp:           ${run_dir}stamp/stamp.json
+  contact sheet:     ${run_dir}extract/contact_sheet.png (shots, clips, covers: open it)
+  clips and covers:  ${run_dir}extract/clips/, ${run_dir}extract/covers/
   daemon state:      $DEMO/state (SQLite: reelflow.db; artifacts/$daemon_run/)
   daemon log:        $DEMO/reelflowd.log
 
