@@ -789,6 +789,16 @@ const OptionSpec* TriggerTypeInfo::find_option(std::string_view option_name) con
   return nullptr;
 }
 
+std::string TriggerTypeInfo::workflow_key() const {
+  // `on.schedule` and `on.manual` are the daemon's built-in triggers: a plugin of that name keeps
+  // its full trigger type names.
+  if (plugin != nullptr && plugin->trigger_types.size() == 1 && plugin->name != "schedule" &&
+      plugin->name != "manual") {
+    return plugin->name;
+  }
+  return name;
+}
+
 Registry::Registry() = default;
 // Handles are deliberately not closed: see the header.
 Registry::~Registry() = default;

@@ -73,6 +73,10 @@ struct TriggerTypeInfo {
   rf_trigger_type callbacks{};
 
   const OptionSpec* find_option(std::string_view option_name) const;
+  // The key a workflow writes under `on`: the plugin's name when this is the plugin's only
+  // trigger type (`watch` for watch.folder) and that name is not a built-in trigger's (schedule,
+  // manual), otherwise the full name.
+  std::string workflow_key() const;
 };
 
 struct PluginInfo {
