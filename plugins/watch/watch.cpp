@@ -54,18 +54,25 @@ FolderOptions parse_options(std::string_view config_json, std::string_view optio
 
   auto config = json::Object::parse(config_json, &error);
   if (!config) throw std::runtime_error("the plugin config is not a JSON object: " + error);
-  if (auto seconds = config->get_double("retry_interval")) {
-    if (!(*seconds > 0)) throw std::runtime_error("config retry_interval must be positive");
-    parsed.retry_interval =
-        std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*seconds * 1000)));
-  }
-  if (auto bytes = config->get_int("hash_chunk")) {
-    if (*bytes < 1) throw std::runtime_error("config hash_chunk must be positive");
-    parsed.hash_chunk = static_cast<std::size_t>(*bytes);
-  }
-  if (auto keys = config->get_int("remembered_keys")) {
-    if (*keys < 1) throw std::runtime_error("config remembered_keys must be positive");
-    parsed.remembered_keys = static_cast<std::size_t>(*keys);
+  for (const auto& [key, value] : config->members()) {
+    if (key == "retry_interval") {
+      auto seconds = value.as_double();
+      if (!seconds || !(*seconds > 0)) {
+        throw std::runtime_error("config retry_interval must be a positive number of seconds");
+      }
+      parsed.retry_interval =
+          std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*seconds * 1000)));
+    } else if (key == "hash_chunk" || key == "remembered_keys") {
+      auto count = value.as_int();
+      if (!count || *count < 1)
+        throw std::runtime_error("config " + key + " must be a positive integer");
+      (key == "hash_chunk" ? parsed.hash_chunk : parsed.remembered_keys) =
+          static_cast<std::size_t>(*count);
+    } else {
+      throw std::runtime_error("unknown key '" + key +
+                               "' in the watch plugin's config (known: retry_interval, "
+                               "hash_chunk, remembered_keys)");
+    }
   }
   return parsed;
 }

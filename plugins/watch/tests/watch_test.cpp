@@ -336,6 +336,18 @@ TEST_F(WatchTriggerTest, MissingFolderIsCreatedAndAFileInItsPlaceIsAnError) {
       << log;
 }
 
+TEST_F(WatchTriggerTest, ConfigWithAnUnknownOrWrongKeyDoesNotStart) {
+  EXPECT_FALSE(start({{"retry_intervall", 1}}));
+  EXPECT_FALSE(start({{"hash_chunk", "big"}}));
+  const std::string log = log_text();
+  EXPECT_NE(log.find("cannot start: unknown key 'retry_intervall' in the watch plugin's config"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("cannot start: config hash_chunk must be a positive integer"),
+            std::string::npos)
+      << log;
+}
+
 TEST_F(WatchTriggerTest, RelativePathIsTakenFromTheBaseDirectory) {
   options_["path"] = "inbox";
   ASSERT_TRUE(start());
