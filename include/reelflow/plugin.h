@@ -282,7 +282,7 @@ typedef struct rf_plugin {
   uint32_t struct_size; /* sizeof(rf_plugin) as compiled by the plugin */
   uint16_t abi_major;   /* RF_ABI_MAJOR the plugin was built against */
   uint16_t abi_minor;   /* RF_ABI_MINOR the plugin was built against */
-  const char* name;     /* [a-z][a-z0-9_]*: the prefix of its step type names */
+  const char* name;     /* [a-z][a-z0-9_]*: the prefix of its step and trigger type names */
   const char* version;  /* the plugin's own version, e.g. "1.2.0" */
   const char* license;  /* SPDX identifier, e.g. "Apache-2.0" */
   const char* summary;  /* one line */
