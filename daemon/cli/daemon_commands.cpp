@@ -261,7 +261,8 @@ void print_workflows(const json& reply) {
         std::string text = trigger.is_object() && trigger.contains("type") ? cell(trigger, "type")
                                                                            : trigger_text(trigger);
         if (trigger.is_object() && trigger.contains("summary")) {
-          text += " " + cell(trigger, "summary");
+          const std::string summary = cell(trigger, "summary");
+          if (!summary.empty()) text += " " + summary;
         }
         triggers += (triggers.empty() ? "" : "; ") + text;
       }

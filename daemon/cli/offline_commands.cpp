@@ -70,16 +70,56 @@ json plugins_json(const plugin_host::Registry& registry) {
                             {"in_process", (step_type.flags & RF_STEP_IN_PROCESS) != 0},
                             {"options", std::move(options)}});
     }
-    plugins.push_back({{"name", plugin->name},
-                       {"version", plugin->version},
-                       {"license", plugin->license},
-                       {"summary", plugin->summary},
-                       {"path", plugin->path.string()},
-                       {"abi", std::to_string(plugin->abi_major) + "." +
-                                   std::to_string(plugin->abi_minor)},
-                       {"step_types", std::move(step_types)}});
+    json trigger_types = json::array();
+    for (const auto& trigger_type : plugin->trigger_types) {
+      json options = json::array();
+      for (const auto& option : trigger_type.options) options.push_back(option_json(option));
+      trigger_types.push_back({{"name", trigger_type.name},
+                               {"key", trigger_type.workflow_key()},
+                               {"summary", trigger_type.summary},
+                               {"options", std::move(options)}});
+    }
+    plugins.push_back(
+        {{"name", plugin->name},
+         {"version", plugin->version},
+         {"license", plugin->license},
+         {"summary", plugin->summary},
+         {"path", plugin->path.string()},
+         {"abi", std::to_string(plugin->abi_major) + "." + std::to_string(plugin->abi_minor)},
+         {"step_types", std::move(step_types)},
+         {"trigger_types", std::move(trigger_types)}});
   }
   return plugins;
+}
+
+// An option table as `reelflow plugins` prints it: name, type, default or required, range, help.
+void print_options_text(const std::vector<plugin_host::OptionSpec>& options) {
+  std::size_t width = 0;
+  for (const auto& option : options) width = std::max(width, option.name.size());
+  for (const auto& option : options) {
+    std::string type(plugin_host::option_type_name(option.type));
+    if (option.type == RF_OPT_ENUM) {
+      type.clear();
+      for (const auto& value : option.enum_values) type += (type.empty() ? "" : "|") + value;
+    }
+    std::string detail;
+    if (option.required) {
+      detail = "required";
+    } else if (option.default_value) {
+      detail = "default " + option.default_value->dump();
+    }
+    if (option.min || option.max) {
+      json low = option.min ? json(*option.min) : json("");
+      json high = option.max ? json(*option.max) : json("");
+      detail += std::string(detail.empty() ? "" : ", ") + "range " +
+                (option.min ? low.dump() : "") + ".." + (option.max ? high.dump() : "");
+    }
+    std::printf("    %-*s  %s%s\n", static_cast<int>(width), option.name.c_str(), type.c_str(),
+                detail.empty() ? "" : (" (" + detail + ")").c_str());
+    if (!option.help.empty()) {
+      std::printf("    %-*s  %s\n", static_cast<int>(width), "", option.help.c_str());
+    }
+  }
 }
 
 void print_plugins_text(const plugin_host::Registry& registry) {
@@ -100,37 +140,16 @@ void print_plugins_text(const plugin_host::Registry& registry) {
       }
       std::printf("\n  %s  %s%s\n", step_type.name.c_str(), step_type.summary.c_str(),
                   traits.empty() ? "" : ("  [" + traits + "]").c_str());
-      std::size_t width = 0;
-      for (const auto& option : step_type.options) width = std::max(width, option.name.size());
-      for (const auto& option : step_type.options) {
-        std::string type(plugin_host::option_type_name(option.type));
-        if (option.type == RF_OPT_ENUM) {
-          type.clear();
-          for (const auto& value : option.enum_values) type += (type.empty() ? "" : "|") + value;
-        }
-        std::string detail;
-        if (option.required) {
-          detail = "required";
-        } else if (option.default_value) {
-          detail = "default " + option.default_value->dump();
-        }
-        if (option.min || option.max) {
-          json low = option.min ? json(*option.min) : json("");
-          json high = option.max ? json(*option.max) : json("");
-          detail += std::string(detail.empty() ? "" : ", ") + "range " +
-                    (option.min ? low.dump() : "") + ".." + (option.max ? high.dump() : "");
-        }
-        std::printf("    %-*s  %s%s\n", static_cast<int>(width), option.name.c_str(), type.c_str(),
-                    detail.empty() ? "" : (" (" + detail + ")").c_str());
-        if (!option.help.empty()) {
-          std::printf("    %-*s  %s\n", static_cast<int>(width), "", option.help.c_str());
-        }
-      }
+      print_options_text(step_type.options);
+    }
+    for (const auto& trigger_type : plugin->trigger_types) {
+      std::printf("\n  %s  %s  [trigger, on.%s]\n", trigger_type.name.c_str(),
+                  trigger_type.summary.c_str(), trigger_type.workflow_key().c_str());
+      print_options_text(trigger_type.options);
     }
     std::putchar('\n');
   }
 }
-
 // NAME=VALUE pairs from the command line into a JSON object.
 bool parse_assignments(const std::vector<std::string>& words, const char* flag, json& into,
                        std::vector<std::string>& problems) {

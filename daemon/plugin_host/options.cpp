@@ -141,21 +141,37 @@ Result<nlohmann::json> normalize_options(const StepTypeInfo& step_type, const nl
   if (!with.is_null() && !with.is_object()) {
     return fail(step_type.name + ": `with` must be a mapping, got " + describe(with));
   }
+  return normalize_options(step_type.name, step_type.options, with);
+}
+
+Result<nlohmann::json> normalize_options(std::string_view owner_name,
+                                         const std::vector<OptionSpec>& options,
+                                         const nlohmann::json& with) {
+  const std::string owner(owner_name);
+  if (!with.is_null() && !with.is_object()) {
+    return fail(owner + ": the options must be a mapping, got " + describe(with));
+  }
+  auto find = [&](std::string_view name) -> const OptionSpec* {
+    for (const auto& option : options) {
+      if (option.name == name) return &option;
+    }
+    return nullptr;
+  };
   nlohmann::json out = nlohmann::json::object();
   if (with.is_object()) {
     for (const auto& [key, value] : with.items()) {
-      const OptionSpec* spec = step_type.find_option(key);
-      if (spec == nullptr) return fail(step_type.name + ": unknown option '" + key + "'");
+      const OptionSpec* spec = find(key);
+      if (spec == nullptr) return fail(owner + ": unknown option '" + key + "'");
       if (auto problem = check_option_value(*spec, value)) {
-        return fail(step_type.name + ": option '" + key + "': " + *problem);
+        return fail(owner + ": option '" + key + "': " + *problem);
       }
       out[key] = spec->type == RF_OPT_DURATION ? nlohmann::json(*duration_seconds(value)) : value;
     }
   }
-  for (const auto& spec : step_type.options) {
+  for (const auto& spec : options) {
     if (out.contains(spec.name)) continue;
     if (spec.required) {
-      return fail(step_type.name + ": required option '" + spec.name + "' is missing");
+      return fail(owner + ": required option '" + spec.name + "' is missing");
     }
     if (spec.default_value) {
       out[spec.name] = spec.type == RF_OPT_DURATION && duration_seconds(*spec.default_value)
@@ -164,6 +180,33 @@ Result<nlohmann::json> normalize_options(const StepTypeInfo& step_type, const nl
     }
   }
   return out;
+}
+
+Result<nlohmann::json> normalize_trigger_options(const TriggerTypeInfo& trigger_type,
+                                                 const nlohmann::json& with,
+                                                 const std::filesystem::path& base_dir) {
+  auto normalized = normalize_options(trigger_type.name, trigger_type.options, with);
+  if (!normalized) return normalized;
+  auto absolute = [&](const nlohmann::json& value) {
+    std::filesystem::path path = value.get<std::string>();
+    if (path.is_relative()) path = base_dir / path;
+    path = path.lexically_normal();
+    // "/srv/inbox/" and "/srv/inbox" name one folder; keep the root as it is.
+    if (!path.has_filename() && path != path.root_path()) path = path.parent_path();
+    return nlohmann::json(path.string());
+  };
+  for (const auto& spec : trigger_type.options) {
+    auto it = normalized->find(spec.name);
+    if (it == normalized->end()) continue;
+    if (spec.type == RF_OPT_PATH && it->is_string()) {
+      *it = absolute(*it);
+    } else if (spec.type == RF_OPT_LIST && spec.item_type == RF_OPT_PATH && it->is_array()) {
+      for (auto& item : *it) {
+        if (item.is_string()) item = absolute(item);
+      }
+    }
+  }
+  return normalized;
 }
 
 }  // namespace reelflow::plugin_host

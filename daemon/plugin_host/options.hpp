@@ -1,12 +1,15 @@
-// Option values against a step type's option table: the one place that knows what each
+// Option values against a step or trigger type's option table: the one place that knows what each
 // rf_option_type accepts. The workflow validator uses check_option_value for static values; the
-// engine uses normalize_options on the resolved `with` object right before a step runs.
+// engine uses normalize_options on the resolved `with` object right before a step runs, the
+// validator and the daemon use normalize_trigger_options on a workflow's `on.<trigger>` mapping.
 #pragma once
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 #include "plugin_host/registry.hpp"
@@ -23,5 +26,17 @@ std::optional<std::string> check_option_value(const OptionSpec& spec, const nloh
 // What the plugin receives: every key known and valid, required ones present, defaults filled in,
 // durations converted to seconds. The error names the step type and the option.
 Result<nlohmann::json> normalize_options(const StepTypeInfo& step_type, const nlohmann::json& with);
+
+// The same over any option table; `owner` names the step or trigger type in errors.
+Result<nlohmann::json> normalize_options(std::string_view owner,
+                                         const std::vector<OptionSpec>& options,
+                                         const nlohmann::json& with);
+
+// What a trigger's start receives: normalize_options, then every RF_OPT_PATH value (and every
+// item of a list of paths) made absolute against base_dir and lexically normalised, so relative
+// paths mean the same to the plugin as to the daemon's listing.
+Result<nlohmann::json> normalize_trigger_options(const TriggerTypeInfo& trigger_type,
+                                                 const nlohmann::json& with,
+                                                 const std::filesystem::path& base_dir);
 
 }  // namespace reelflow::plugin_host

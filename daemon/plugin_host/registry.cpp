@@ -43,6 +43,11 @@ constexpr uint32_t kStepTypeSizeAbi1_0 =
     offsetof(rf_step_type, reconcile) + sizeof(rf_step_type::reconcile);
 constexpr uint32_t kOptionSizeAbi1_0 =
     offsetof(rf_option, item_type) + sizeof(rf_option::item_type);
+// ABI 1.1 appended trigger_types and trigger_type_count to rf_plugin, and added rf_trigger_type.
+constexpr uint32_t kPluginSizeAbi1_1 =
+    offsetof(rf_plugin, trigger_type_count) + sizeof(rf_plugin::trigger_type_count);
+constexpr uint32_t kTriggerTypeSizeAbi1_1 =
+    offsetof(rf_trigger_type, stop) + sizeof(rf_trigger_type::stop);
 
 // The smallest struct the host accepts. Trailing fields whose zero value means "absent"
 // (rf_step_type.reconcile: none; rf_option.item_type: any) may be missing, and are then read as
@@ -50,11 +55,14 @@ constexpr uint32_t kOptionSizeAbi1_0 =
 constexpr uint32_t kPluginMinSize = kPluginSizeAbi1_0;
 constexpr uint32_t kStepTypeMinSize = offsetof(rf_step_type, reconcile);
 constexpr uint32_t kOptionMinSize = offsetof(rf_option, item_type);
+// Every field of rf_trigger_type came with it: a trigger type always has the whole 1.1 layout.
+constexpr uint32_t kTriggerTypeMinSize = kTriggerTypeSizeAbi1_1;
 static_assert(sizeof(rf_option_type) == sizeof(int));
 static_assert(kStepTypeMinSize <= kStepTypeSizeAbi1_0 && kOptionMinSize <= kOptionSizeAbi1_0);
-static_assert(sizeof(rf_plugin) >= kPluginSizeAbi1_0 &&
+static_assert(sizeof(rf_plugin) >= kPluginSizeAbi1_1 && kPluginSizeAbi1_1 > kPluginSizeAbi1_0 &&
               sizeof(rf_step_type) >= kStepTypeSizeAbi1_0 &&
-              sizeof(rf_option) >= kOptionSizeAbi1_0);
+              sizeof(rf_option) >= kOptionSizeAbi1_0 &&
+              sizeof(rf_trigger_type) >= kTriggerTypeSizeAbi1_1);
 
 // The first three fields of rf_plugin (struct_size, abi_major, abi_minor) and `name` right after
 // them are read before the ABI is known to match, so every ABI major must keep them where they are.
@@ -273,7 +281,7 @@ std::string load_error_text(const fs::path& path, const fs::path& opened) {
 }
 
 // Reads one plugin's descriptor into a PluginInfo. Every message starts with the file, then names
-// the plugin, the step type and the option it is about.
+// the plugin, the step or trigger type and the option it is about.
 class DescriptorReader {
  public:
   DescriptorReader(const fs::path& path, ProbedMemory& memory)
@@ -342,6 +350,16 @@ class DescriptorReader {
     auto step_types = read_step_types(plugin, *info, context);
     if (!step_types) return tl::unexpected(step_types.error());
     info->step_types = std::move(*step_types);
+
+    // Trigger types came with minor 1. A plugin that declares minor 0 has none, whatever the bytes
+    // after step_type_count hold (read_sized already zeroed what its struct_size does not cover).
+    if (header.abi_minor < 1) {
+      plugin.trigger_types = nullptr;
+      plugin.trigger_type_count = 0;
+    }
+    auto trigger_types = read_trigger_types(plugin, *info, context);
+    if (!trigger_types) return tl::unexpected(trigger_types.error());
+    info->trigger_types = std::move(*trigger_types);
     return info;
   }
 
@@ -380,15 +398,16 @@ class DescriptorReader {
 
   // Reads the struct_size of an array's first element: the stride of the whole array. Every
   // element must carry the same size, as it does in any array a C compiler lays out.
+  // since_minor: the ABI minor that introduced the struct, for the message.
   Result<uint32_t> read_stride(const void* array, uint32_t min_size, const std::string& context,
-                               const char* what) {
+                               const char* what, unsigned since_minor = 0) {
     uint32_t stride = 0;
     if (!memory_.copy_value(array, stride)) {
       return fail(context + ": the " + std::string(what) + " array is not readable memory");
     }
     if (stride < min_size || stride > kMaxStructSize) {
       return fail(context + ": malformed " + what + ": struct_size is " + std::to_string(stride) +
-                  " but ABI " + abi_text(RF_ABI_MAJOR, 0) + " needs at least " +
+                  " but ABI " + abi_text(RF_ABI_MAJOR, since_minor) + " needs at least " +
                   std::to_string(min_size) + " bytes");
     }
     return stride;
@@ -504,25 +523,129 @@ class DescriptorReader {
                   "needs it to finish or verify an interrupted execution instead of repeating it)");
     }
 
-    auto options = read_options(raw, step_context);
+    auto options = read_options(raw.options, raw.option_count, step_context);
     if (!options) return tl::unexpected(options.error());
     step.options = std::move(*options);
     return step;
   }
 
-  Result<std::vector<OptionSpec>> read_options(const rf_step_type& raw,
-                                               const std::string& context) {
-    std::vector<OptionSpec> out;
-    if (raw.option_count == 0) return out;
-    if (raw.options == nullptr || raw.option_count > kMaxArrayCount) {
-      return fail(context + ": options must point to an array of option_count (" +
-                  std::to_string(raw.option_count) + ") entries, at most " +
+  Result<std::vector<TriggerTypeInfo>> read_trigger_types(const rf_plugin& plugin,
+                                                          const PluginInfo& info,
+                                                          const std::string& context) {
+    std::vector<TriggerTypeInfo> out;
+    if (plugin.trigger_type_count == 0) return out;
+    if (plugin.trigger_types == nullptr || plugin.trigger_type_count > kMaxArrayCount) {
+      return fail(context + ": trigger_types must point to an array of trigger_type_count (" +
+                  std::to_string(plugin.trigger_type_count) + ") entries, at most " +
                   std::to_string(kMaxArrayCount));
     }
-    auto stride = read_stride(raw.options, kOptionMinSize, context, "rf_option");
+    auto stride =
+        read_stride(plugin.trigger_types, kTriggerTypeMinSize, context, "rf_trigger_type", 1);
     if (!stride) return tl::unexpected(stride.error());
-    auto* base = reinterpret_cast<const char*>(raw.options);
-    for (std::size_t i = 0; i < raw.option_count; ++i) {
+    auto* base = reinterpret_cast<const char*>(plugin.trigger_types);
+    for (std::size_t i = 0; i < plugin.trigger_type_count; ++i) {
+      auto trigger = read_trigger_type(base + i * *stride, *stride, i, info, context);
+      if (!trigger) return tl::unexpected(trigger.error());
+      for (const auto& earlier : out) {
+        if (earlier.name == trigger->name) {
+          return fail(context + ": trigger type '" + trigger->name + "' is declared twice");
+        }
+      }
+      out.push_back(std::move(*trigger));
+    }
+    return out;
+  }
+
+  Result<TriggerTypeInfo> read_trigger_type(const char* address, uint32_t stride, std::size_t index,
+                                            const PluginInfo& info, const std::string& context) {
+    const std::string entry = context + ": trigger type #" + std::to_string(index + 1);
+    uint32_t own_size = 0;
+    if (!memory_.copy_value(address, own_size)) {
+      return fail(entry + " is not readable memory (is trigger_type_count right?)");
+    }
+    if (own_size != stride) {
+      return fail(entry + ": malformed rf_trigger_type: struct_size is " +
+                  std::to_string(own_size) + " but the array's first entry says " +
+                  std::to_string(stride) + " (is trigger_type_count right?)");
+    }
+    TriggerTypeInfo trigger;
+    if (!read_sized(address, stride, trigger.callbacks)) {
+      return fail(entry + " is not readable memory (is trigger_type_count right?)");
+    }
+    const rf_trigger_type& raw = trigger.callbacks;
+    auto name = memory_.string(raw.name, 2 * kMaxIdentifierLength + 1);
+    std::string expected_prefix = info.name + ".";
+    if (!name || !name->starts_with(expected_prefix) ||
+        !is_identifier(std::string_view(*name).substr(expected_prefix.size()))) {
+      return fail(entry + ": name " + describe_string(raw.name, 2 * kMaxIdentifierLength + 1) +
+                  " is not valid: it must be '" + info.name +
+                  ".<trigger>' with <trigger> matching [a-z][a-z0-9_]*");
+    }
+    trigger.name = *name;
+    const std::string trigger_context = context + ": trigger type '" + trigger.name + "'";
+    auto summary = read_optional_text(raw.summary, trigger_context, "summary");
+    if (!summary) return tl::unexpected(summary.error());
+    trigger.summary = std::move(*summary);
+    trigger.flags = raw.flags;
+
+    auto pointer = [](auto function) { return reinterpret_cast<const void*>(function); };
+    struct Callback {
+      const char* field;
+      const void* pointer;
+    };
+    const std::array<Callback, 6> callbacks{{
+        {"start", pointer(raw.start)},
+        {"stop", pointer(raw.stop)},
+        {"fd", pointer(raw.fd)},
+        {"on_readable", pointer(raw.on_readable)},
+        {"next_timeout", pointer(raw.next_timeout)},
+        {"on_timer", pointer(raw.on_timer)},
+    }};
+    for (const auto& callback : callbacks) {
+      if (callback.pointer == nullptr) continue;
+      Dl_info where_it_is{};
+      if (dladdr(callback.pointer, &where_it_is) == 0) {
+        return fail(trigger_context + ": " + callback.field +
+                    " does not point into any loaded code");
+      }
+    }
+    if (raw.start == nullptr) return fail(trigger_context + ": start is NULL");
+    if (raw.stop == nullptr) return fail(trigger_context + ": stop is NULL");
+    if (raw.fd != nullptr && raw.on_readable == nullptr) {
+      return fail(trigger_context +
+                  ": has fd but no on_readable callback (the host needs it to "
+                  "tell the trigger that its descriptor is readable)");
+    }
+    if (raw.next_timeout != nullptr && raw.on_timer == nullptr) {
+      return fail(trigger_context +
+                  ": has next_timeout but no on_timer callback (the host needs "
+                  "it to tell the trigger that its timeout expired)");
+    }
+    if (raw.fd == nullptr && raw.next_timeout == nullptr) {
+      return fail(trigger_context +
+                  ": has neither fd nor next_timeout, so nothing could ever wake it after start "
+                  "(set fd + on_readable, next_timeout + on_timer, or both)");
+    }
+
+    auto options = read_options(raw.options, raw.option_count, trigger_context);
+    if (!options) return tl::unexpected(options.error());
+    trigger.options = std::move(*options);
+    return trigger;
+  }
+
+  Result<std::vector<OptionSpec>> read_options(const rf_option* options, std::size_t option_count,
+                                               const std::string& context) {
+    std::vector<OptionSpec> out;
+    if (option_count == 0) return out;
+    if (options == nullptr || option_count > kMaxArrayCount) {
+      return fail(context + ": options must point to an array of option_count (" +
+                  std::to_string(option_count) + ") entries, at most " +
+                  std::to_string(kMaxArrayCount));
+    }
+    auto stride = read_stride(options, kOptionMinSize, context, "rf_option");
+    if (!stride) return tl::unexpected(stride.error());
+    auto* base = reinterpret_cast<const char*>(options);
+    for (std::size_t i = 0; i < option_count; ++i) {
       auto option = read_option(base + i * *stride, *stride, i, context);
       if (!option) return tl::unexpected(option.error());
       for (const auto& earlier : out) {
@@ -659,6 +782,23 @@ const OptionSpec* StepTypeInfo::find_option(std::string_view option_name) const 
   return nullptr;
 }
 
+const OptionSpec* TriggerTypeInfo::find_option(std::string_view option_name) const {
+  for (const auto& option : options) {
+    if (option.name == option_name) return &option;
+  }
+  return nullptr;
+}
+
+std::string TriggerTypeInfo::workflow_key() const {
+  // `on.schedule` and `on.manual` are the daemon's built-in triggers: a plugin of that name keeps
+  // its full trigger type names.
+  if (plugin != nullptr && plugin->trigger_types.size() == 1 && plugin->name != "schedule" &&
+      plugin->name != "manual") {
+    return plugin->name;
+  }
+  return name;
+}
+
 Registry::Registry() = default;
 // Handles are deliberately not closed: see the header.
 Registry::~Registry() = default;
@@ -731,6 +871,13 @@ Result<const PluginInfo*> Registry::load_file(const fs::path& shared_object) {
     }
   }
 
+  for (const auto& trigger : (*info)->trigger_types) {
+    if (const TriggerTypeInfo* existing = find_trigger(trigger.name)) {
+      return refuse(where + ": trigger type '" + trigger.name + "' is already provided by " +
+                    existing->plugin->path.string());
+    }
+  }
+
   for (const auto& loaded : plugins_) {
     if (loaded->name == (*info)->name) {
       return refuse(where + ": plugin '" + loaded->name + "' is already provided by " +
@@ -739,6 +886,7 @@ Result<const PluginInfo*> Registry::load_file(const fs::path& shared_object) {
   }
   PluginInfo* plugin = info->get();
   for (auto& step : plugin->step_types) step.plugin = plugin;
+  for (auto& trigger : plugin->trigger_types) trigger.plugin = plugin;
   plugins_.push_back(std::move(*info));
   handles_.push_back(handle);
   return plugin;
@@ -786,6 +934,31 @@ std::vector<std::string> Registry::step_type_names() const {
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+const TriggerTypeInfo* Registry::find_trigger(std::string_view trigger_type) const {
+  for (const auto& plugin : plugins_) {
+    for (const auto& trigger : plugin->trigger_types) {
+      if (trigger.name == trigger_type) return &trigger;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Registry::trigger_type_names() const {
+  std::vector<std::string> names;
+  for (const auto& plugin : plugins_) {
+    for (const auto& trigger : plugin->trigger_types) names.push_back(trigger.name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+const PluginInfo* Registry::find_plugin(std::string_view plugin_name) const {
+  for (const auto& plugin : plugins_) {
+    if (plugin->name == plugin_name) return plugin.get();
+  }
+  return nullptr;
 }
 
 fs::path builtin_plugin_dir() {

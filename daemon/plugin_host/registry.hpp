@@ -1,12 +1,13 @@
 // The plugin registry: loads plugin shared objects, negotiates the ABI, and keeps a host-side,
-// normalised copy of every plugin's descriptor, step types and option tables.
+// normalised copy of every plugin's descriptor, step types, trigger types (ABI 1.1) and option
+// tables.
 //
 // Contract: a plugin that fails to load (not a shared object, truncated, wrong architecture,
-// unresolved symbols, no entry symbol, ABI mismatch, malformed descriptor, a step type or plugin
-// name already taken) is reported as an Error naming the file and the reason, is unloaded again,
-// and leaves the registry as it was. Loaded plugins stay loaded for the process's lifetime (no
-// dlclose, not even in ~Registry: plugins may have started threads or registered atexit
-// handlers, and StepTypeInfo::callbacks point into them).
+// unresolved symbols, no entry symbol, ABI mismatch, malformed descriptor, a step type, trigger
+// type or plugin name already taken) is reported as an Error naming the file and the reason, is
+// unloaded again, and leaves the registry as it was. Loaded plugins stay loaded for the process's
+// lifetime (no dlclose, not even in ~Registry: plugins may have started threads or registered
+// atexit handlers, and StepTypeInfo::callbacks and TriggerTypeInfo::callbacks point into them).
 //
 // Robustness: the ELF header and segments are checked before dlopen (glibc dies of SIGBUS on a
 // file truncated after its headers), and everything the descriptor points at is read through a
@@ -61,6 +62,23 @@ struct StepTypeInfo {
   bool irreversible() const { return (flags & RF_STEP_IRREVERSIBLE) != 0; }
 };
 
+// A trigger type (ABI 1.1): an event source that starts runs, run inside the daemon's loop.
+struct TriggerTypeInfo {
+  std::string name;  // "<plugin>.<trigger>"
+  std::string summary;
+  uint32_t flags = 0;
+  std::vector<OptionSpec> options;
+  const PluginInfo* plugin = nullptr;
+  // A host-sized copy of the plugin's rf_trigger_type: fields an older-minor plugin lacks are zero.
+  rf_trigger_type callbacks{};
+
+  const OptionSpec* find_option(std::string_view option_name) const;
+  // The key a workflow writes under `on`: the plugin's name when this is the plugin's only
+  // trigger type (`watch` for watch.folder) and that name is not a built-in trigger's (schedule,
+  // manual), otherwise the full name.
+  std::string workflow_key() const;
+};
+
 struct PluginInfo {
   std::filesystem::path path;
   std::string name;
@@ -70,6 +88,7 @@ struct PluginInfo {
   uint16_t abi_major = 0;
   uint16_t abi_minor = 0;
   std::vector<StepTypeInfo> step_types;
+  std::vector<TriggerTypeInfo> trigger_types;  // empty for plugins built for ABI 1.0
 };
 
 class Registry {
@@ -90,6 +109,9 @@ class Registry {
 
   const StepTypeInfo* find(std::string_view step_type) const;
   std::vector<std::string> step_type_names() const;  // sorted
+  const TriggerTypeInfo* find_trigger(std::string_view trigger_type) const;
+  std::vector<std::string> trigger_type_names() const;  // sorted
+  const PluginInfo* find_plugin(std::string_view plugin_name) const;
   const std::vector<std::unique_ptr<PluginInfo>>& plugins() const { return plugins_; }
 
  private:

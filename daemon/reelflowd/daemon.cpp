@@ -17,16 +17,18 @@
 #include <limits>
 #include <random>
 
+#include "common/duration.hpp"
 #include "engine/engine.hpp"
 #include "engine/runner.hpp"
+#include "plugin_host/options.hpp"
 #include "plugin_host/worker_pool.hpp"
 #include "reelflowd/workflow_set.hpp"
 #include "server/control_server.hpp"
 #include "server/endpoint.hpp"
 #include "server/metrics.hpp"
 #include "store/store.hpp"
+#include "triggers/plugin_trigger.hpp"
 #include "triggers/schedule_trigger.hpp"
-#include "triggers/watch_trigger.hpp"
 
 #ifndef REELFLOW_VERSION
 #define REELFLOW_VERSION "unknown"
@@ -82,6 +84,38 @@ std::string random_hex(int bytes) {
 
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }
 
+// A plugin trigger's options in a few words, for the log and `reelflow workflows`: text, paths
+// and lists bare ("/srv/reelflow/inbox *.mp4,*.mov"), anything else as name=value, defaults left
+// out.
+std::string trigger_summary(const plugin_host::TriggerTypeInfo& type, const json& options) {
+  std::string summary;
+  auto add = [&](const std::string& part) {
+    if (!part.empty()) summary += (summary.empty() ? "" : " ") + part;
+  };
+  for (const auto& spec : type.options) {
+    auto it = options.find(spec.name);
+    if (it == options.end()) continue;
+    json default_value = spec.default_value.value_or(json());
+    if (spec.type == RF_OPT_DURATION && default_value.is_string()) {
+      if (auto seconds = parse_duration(default_value.get<std::string>())) default_value = *seconds;
+    }
+    if (!spec.required && *it == default_value) continue;
+    if (it->is_string()) {
+      add(it->get<std::string>());
+    } else if (it->is_array()) {
+      std::string items;
+      for (const auto& item : *it) {
+        items +=
+            (items.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : item.dump());
+      }
+      add(items);
+    } else {
+      add(spec.name + "=" + it->dump() + (spec.type == RF_OPT_DURATION ? "s" : ""));
+    }
+  }
+  return summary;
+}
+
 }  // namespace
 
 struct Daemon::Parts {
@@ -93,7 +127,7 @@ struct Daemon::Parts {
   plugin_host::WorkerPool* pool = nullptr;  // the dispatcher, when plugins are isolated
   std::unique_ptr<engine::Engine> engine;
   WorkflowSet workflow_set;
-  std::vector<triggers::WatchTrigger> watches;
+  std::vector<triggers::PluginTrigger> plugin_triggers;
   std::vector<triggers::ScheduleTrigger> schedules;
   std::unique_ptr<server::ControlServer> control;
   server::MetricsRegistry metrics;
@@ -259,9 +293,9 @@ int Daemon::run() {
     }
     auto named = p.workflow_set.by_name();
     if (auto set = p.engine->set_workflows(named); !set) logger_.error(set.error().message);
-    for (auto& watch : p.watches) watch.stop();
+    for (auto& trigger : p.plugin_triggers) trigger.stop();
     for (auto& schedule : p.schedules) schedule.stop();
-    p.watches.clear();
+    p.plugin_triggers.clear();
     p.schedules.clear();
     auto sink = [&p, this](triggers::TriggerEvent event) {
       auto submitted = p.engine->submit(event);
@@ -270,19 +304,39 @@ int Daemon::run() {
                       {{}, {}, {}, event.workflow});
       }
     };
+    // Relative paths in trigger options are taken from the working directory (/srv/reelflow
+    // under the systemd unit).
+    std::error_code cwd_error;
+    const fs::path base_dir = fs::current_path(cwd_error);
     for (const auto& [name, loaded] : named) {
-      if (loaded.on.watch) {
-        workflow::WatchTrigger watch = *loaded.on.watch;
-        // Relative to the working directory (/srv/reelflow under the systemd unit).
-        if (fs::path(watch.path).is_relative()) watch.path = fs::absolute(watch.path).string();
-        std::error_code mkdir_error;
-        fs::create_directories(watch.path, mkdir_error);
-        auto started = triggers::WatchTrigger::start(p.io, logger_, name, watch, sink);
+      for (const auto& trigger : loaded.on.plugin_triggers) {
+        // The workflow was validated against this registry, which never changes while running.
+        const plugin_host::TriggerTypeInfo* type = p.registry.find_trigger(trigger.type);
+        if (type == nullptr) {
+          logger_.error("no loaded plugin provides trigger type " + trigger.type,
+                        {{}, {}, {}, name});
+          continue;
+        }
+        const LogFields fields{{}, {}, type->plugin->name, name};
+        auto options = plugin_host::normalize_trigger_options(*type, trigger.options, base_dir);
+        if (!options) {
+          logger_.error(options.error().message, fields);
+          continue;
+        }
+        const std::string& plugin_name = type->plugin->name;
+        const json plugin_config =
+            config_.plugins.is_object() && config_.plugins.contains(plugin_name)
+                ? config_.plugins[plugin_name]
+                : json::object();
+        auto started = triggers::PluginTrigger::start(p.io, logger_, name, *type, plugin_config,
+                                                      *options, sink);
         if (started) {
-          p.watches.push_back(std::move(*started));
-          logger_.info("watching " + watch.path, {{}, {}, {}, name});
+          p.plugin_triggers.push_back(std::move(*started));
+          logger_.info("started trigger " + type->name + ": " + trigger_summary(*type, *options),
+                       fields);
         } else {
-          logger_.error(started.error().message, {{}, {}, {}, name});
+          logger_.error(started.error().message + "; the workflow's other triggers still work",
+                        fields);
         }
       }
       if (loaded.on.schedule) {
@@ -379,7 +433,7 @@ int Daemon::run() {
       notify("STOPPING=1");
       logger_.info("stopping: no new runs; active runs get " +
                    std::to_string(static_cast<int>(config_.shutdown_grace)) + "s to finish");
-      for (auto& watch : p.watches) watch.stop();
+      for (auto& trigger : p.plugin_triggers) trigger.stop();
       for (auto& schedule : p.schedules) schedule.stop();
       p.engine->drain();
       p.drain_deadline = std::chrono::steady_clock::now() +
@@ -492,17 +546,23 @@ nlohmann::json Daemon::workflows() {
   json list = json::array();
   for (const auto& [name, loaded] : p.engine->workflows()) {
     json triggers = json::array();
-    if (loaded.on.watch) {
-      // The folder as the daemon watches it: relative paths are taken from its working directory.
-      std::string folder = fs::absolute(loaded.on.watch->path).lexically_normal().string();
-      std::string patterns;
-      for (const auto& pattern : loaded.on.watch->patterns) {
-        patterns += (patterns.empty() ? "" : ",") + pattern;
+    std::error_code cwd_error;
+    const fs::path base_dir = fs::current_path(cwd_error);
+    for (const auto& trigger : loaded.on.plugin_triggers) {
+      // The options as the trigger receives them: relative paths resolved, defaults filled in.
+      json options = trigger.options;
+      std::string summary;
+      if (const auto* type = p.registry.find_trigger(trigger.type)) {
+        if (auto normalized =
+                plugin_host::normalize_trigger_options(*type, trigger.options, base_dir)) {
+          options = std::move(*normalized);
+        }
+        summary = trigger_summary(*type, options);
       }
-      triggers.push_back({{"type", "watch"},
-                          {"path", folder},
-                          {"patterns", loaded.on.watch->patterns},
-                          {"summary", folder + (patterns.empty() ? "" : " " + patterns)}});
+      triggers.push_back({{"type", trigger.key},
+                          {"trigger_type", trigger.type},
+                          {"options", options},
+                          {"summary", summary}});
     }
     if (loaded.on.schedule) {
       triggers.push_back({{"type", "schedule"},

@@ -3,12 +3,14 @@
 // those parts together and is the control API's backend.
 //
 // Lifecycle: run() opens the store, loads plugins and workflows, resumes unfinished runs, opens
-// the control socket and the triggers, and tells systemd READY=1. SIGHUP reloads the config file
-// (log level, secrets, grace periods and retention apply at once; settings that need a restart
-// are named in a warning; a config with errors is not applied) and the workflows (a file with
-// errors keeps its running version). SIGTERM/SIGINT drain: no new runs, running ones
-// get shutdown_grace to finish, whatever is left resumes at the next start; exit status 0.
-// Thread-safety: everything runs on the io_context thread.
+// the control socket and the triggers (the built-in schedule, and every plugin trigger a workflow
+// names under `on`, started from the registry and driven on the io_context; one that fails to
+// start is logged and the workflow keeps its other triggers), and tells systemd READY=1. SIGHUP
+// reloads the config file (log level, secrets, grace periods and retention apply at once; settings
+// that need a restart are named in a warning; a config with errors is not applied) and the
+// workflows (a file with errors keeps its running version). SIGTERM/SIGINT drain: no new runs,
+// running ones get shutdown_grace to finish, whatever is left resumes at the next start; exit
+// status 0. Thread-safety: everything runs on the io_context thread.
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,8 @@
 // JSON Schema (draft 2020-12) export of the workflow format for editors (the YAML language server
-// and friends): the fixed keys from this module, every step type's options from the registry.
+// and friends): the fixed keys from this module, every step and trigger type's options from the
+// registry.
+#include <algorithm>
+
 #include "plugin_host/options.hpp"
 #include "workflow/workflow.hpp"
 
@@ -207,28 +210,42 @@ json step_schema(const plugin_host::Registry& registry) {
   return step;
 }
 
+// A trigger option: its value as written (no templates: a trigger runs before there is a run).
+// A list also takes one item written alone.
+json trigger_option_schema(const plugin_host::OptionSpec& option) {
+  json schema = type_schema(option.type, &option);
+  if (option.type == RF_OPT_STRING || option.type == RF_OPT_PATH) schema["minLength"] = 1;
+  if (option.type == RF_OPT_LIST) {
+    json item = option.item_type != 0 ? type_schema(option.item_type, nullptr) : json::object();
+    schema = {{"anyOf", json::array({schema, item})}};
+  }
+  std::string type_note = "(" + std::string(plugin_host::option_type_name(option.type)) +
+                          (option.required ? ", required)" : ")");
+  schema["description"] = option.help.empty() ? type_note : option.help + " " + type_note;
+  if (option.default_value && !option.required) schema["default"] = *option.default_value;
+  return schema;
+}
+
+json trigger_type_schema(const plugin_host::TriggerTypeInfo& trigger_type) {
+  json properties = json::object();
+  json required = json::array();
+  for (const auto& option : trigger_type.options) {
+    properties[option.name] = trigger_option_schema(option);
+    if (option.required) required.push_back(option.name);
+  }
+  json schema = {
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"description", (trigger_type.summary.empty() ? trigger_type.name : trigger_type.summary) +
+                          " (trigger type " + trigger_type.name + ")."},
+      {"properties", properties}};
+  if (!required.empty()) schema["required"] = required;
+  return schema;
+}
+
 }  // namespace
 
 nlohmann::json workflow_schema(const plugin_host::Registry& registry) {
-  json watch = {
-      {"type", "object"},
-      {"required", json::array({"path"})},
-      {"additionalProperties", false},
-      {"description", "Start a run for every new file in a folder."},
-      {"properties",
-       {{"path", {{"type", "string"}, {"minLength", 1}, {"description", "The folder to watch."}}},
-        {"patterns",
-         {{"anyOf", json::array({{{"type", "array"}, {"items", {{"type", "string"}}}},
-                                 {{"type", "string"}}})},
-          {"description",
-           "Globs of file names to accept, e.g. [\"*.mp4\", \"*.mov\"]; empty "
-           "accepts every file."}}},
-        {"recursive",
-         {{"type", "boolean"}, {"default", false}, {"description", "Watch sub-folders too."}}},
-        {"settle", merged(duration_schema(), {{"default", "2s"},
-                                              {"description",
-                                               "How long a file must stay unchanged before a run "
-                                               "starts."}})}}}};
   json schedule = {
       {"type", "object"},
       {"required", json::array({"cron"})},
@@ -248,6 +265,21 @@ nlohmann::json workflow_schema(const plugin_host::Registry& registry) {
                                         {{"type", "null"}},
                                         {{"type", "boolean"}}})},
                  {"description", "Allow runs started by hand (`reelflow run`)."}};
+  // Plugin triggers under their full name, and under the plugin's name when it is the plugin's
+  // only trigger type (`watch` for watch.folder).
+  json triggers = {{"schedule", schedule}, {"manual", manual}};
+  std::vector<std::string> trigger_names;
+  for (const auto& plugin : registry.plugins()) {
+    for (const auto& trigger_type : plugin->trigger_types) {
+      json schema = trigger_type_schema(trigger_type);
+      triggers[trigger_type.name] = schema;
+      triggers[trigger_type.workflow_key()] = schema;
+      trigger_names.push_back(trigger_type.workflow_key());
+    }
+  }
+  std::sort(trigger_names.begin(), trigger_names.end());
+  std::string trigger_list;
+  for (const auto& name : trigger_names) trigger_list += name + ", ";
   json concurrency = {
       {"anyOf",
        json::array({{{"type", "integer"}, {"minimum", 1}},
@@ -269,8 +301,8 @@ nlohmann::json workflow_schema(const plugin_host::Registry& registry) {
          {{"type", "object"},
           {"minProperties", 1},
           {"additionalProperties", false},
-          {"description", "What starts a run: watch, schedule and/or manual."},
-          {"properties", {{"watch", watch}, {"schedule", schedule}, {"manual", manual}}}}},
+          {"description", "What starts a run: " + trigger_list + "schedule and/or manual."},
+          {"properties", triggers}}},
         {"env",
          {{"type", "object"},
           {"propertyNames", {{"pattern", "^[A-Za-z_][A-Za-z0-9_]*$"}}},

@@ -38,8 +38,8 @@ constexpr int kMaxValueDepth = 100;
 constexpr std::size_t kMaxSteps = 1000;
 
 const std::vector<std::string> kTopKeys = {"name", "on", "env", "concurrency", "steps"};
-const std::vector<std::string> kTriggerKeys = {"watch", "schedule", "manual"};
-const std::vector<std::string> kWatchKeys = {"path", "patterns", "recursive", "settle"};
+// The triggers built into the daemon; every other key of `on` names a plugin's trigger type.
+const std::vector<std::string> kBuiltinTriggers = {"schedule", "manual"};
 const std::vector<std::string> kScheduleKeys = {"cron", "timezone"};
 const std::vector<std::string> kConcurrencyKeys = {"max_runs"};
 const std::vector<std::string> kStepKeys = {"id",    "uses",     "with",
@@ -469,87 +469,214 @@ class Validator {
     }
     for (const char* required : {"name", "on", "steps"}) {
       if (!present.contains(required)) {
-        error(mark_of(root),
-              std::string("missing required key '") + required + "'" +
-                  (std::string_view(required) == "on" ? " (the triggers: watch, schedule or manual)"
-                                                      : ""));
+        error(mark_of(root), std::string("missing required key '") + required + "'" +
+                                 (std::string_view(required) == "on"
+                                      ? " (the triggers: " + trigger_list(" or ") + ")"
+                                      : ""));
       }
     }
+  }
+
+  // --- triggers -----------------------------------------------------------------------------
+
+  // "watch, schedule, manual" (or with `last_separator` " or " before the last one): the
+  // triggers a workflow can use here, plugin ones first.
+  std::string trigger_list(const std::string& last_separator = ", ") const {
+    std::vector<std::string> names;
+    for (const auto& plugin : registry_.plugins()) {
+      for (const auto& type : plugin->trigger_types) names.push_back(type.workflow_key());
+    }
+    std::sort(names.begin(), names.end());
+    names.insert(names.end(), kBuiltinTriggers.begin(), kBuiltinTriggers.end());
+    std::string text;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (i > 0) text += i + 1 == names.size() ? last_separator : ", ";
+      text += names[i];
+    }
+    return text;
+  }
+
+  // The trigger type a key of `on` names, or nullptr after reporting why there is none.
+  const plugin_host::TriggerTypeInfo* resolve_trigger(const std::string& key, Mark mark) {
+    if (const auto* type = registry_.find_trigger(key)) return type;
+    if (const auto* plugin = registry_.find_plugin(key); plugin != nullptr) {
+      if (plugin->trigger_types.size() == 1) return &plugin->trigger_types.front();  // `on.watch`
+      if (plugin->trigger_types.size() > 1) {
+        std::string types;
+        for (const auto& type : plugin->trigger_types) {
+          types += (types.empty() ? "" : ", ") + type.name;
+        }
+        error(mark, "'on." + shorten(key) + "' is ambiguous: plugin '" + key +
+                        "' provides several trigger types (" + types + "); write one of them");
+        return nullptr;
+      }
+    }
+    std::vector<std::string> candidates = kBuiltinTriggers;
+    for (const auto& plugin : registry_.plugins()) {
+      for (const auto& type : plugin->trigger_types) {
+        candidates.push_back(type.name);
+        candidates.push_back(type.workflow_key());
+      }
+    }
+    std::string hint = did_you_mean(key, candidates);
+    if (hint.empty()) hint = " (the triggers here: " + trigger_list() + ")";
+    error(mark, "unknown key '" + shorten(key) + "' in 'on'" + hint);
+    return nullptr;
   }
 
   void read_triggers(const Entry& on, Triggers& triggers) {
     if (!on.value.IsMap()) {
-      error(value_mark(on), "'on' must be a mapping of triggers (watch, schedule, manual), got " +
+      error(value_mark(on), "'on' must be a mapping of triggers (" + trigger_list() + "), got " +
                                 node_kind(on.value));
       return;
     }
-    auto found = entries(on.value, "in 'on'", kTriggerKeys);
     if (on.value.size() == 0) {
-      error(mark_of(on.key_node), "'on' needs at least one trigger: watch, schedule or manual");
+      error(mark_of(on.key_node), "'on' needs at least one trigger: " + trigger_list(" or "));
     }
-    for (const auto& entry : found) {
-      if (entry.key == "watch") {
-        read_watch(entry, triggers);
-      } else if (entry.key == "schedule") {
+    std::map<std::string, int> first_line;
+    std::map<std::string, std::pair<std::string, int>> type_first;  // trigger type -> key, line
+    for (auto it = on.value.begin(); it != on.value.end(); ++it) {
+      const YAML::Node key_node = it->first;  // a copy: it-> returns a temporary
+      if (!key_node.IsScalar()) {
+        error(mark_of(key_node),
+              "keys must be plain names, got " + node_kind(key_node) + " in 'on'");
+        continue;
+      }
+      const std::string& key = key_node.Scalar();
+      if (auto [seen, inserted] = first_line.emplace(key, mark_of(key_node).line); !inserted) {
+        error(mark_of(key_node), "duplicate key '" + shorten(key) + "' in 'on' (first on line " +
+                                     std::to_string(seen->second) + ")");
+        continue;
+      }
+      const Entry entry{key, key_node, it->second};
+      if (key == "schedule") {
         read_schedule(entry, triggers);
-      } else if (entry.key == "manual") {
-        if (entry.value.IsNull() || (entry.value.IsMap() && entry.value.size() == 0)) {
-          triggers.manual = true;
-        } else if (entry.value.IsMap()) {
-          entries(entry.value, "in 'on.manual'", {});
-        } else if (auto flag = read_bool(entry, "'on.manual'")) {
-          triggers.manual = *flag;
+      } else if (key == "manual") {
+        read_manual(entry, triggers);
+      } else if (const auto* type = resolve_trigger(key, mark_of(key_node))) {
+        auto [earlier, first] =
+            type_first.emplace(type->name, std::make_pair(key, mark_of(key_node).line));
+        if (!first) {
+          error(mark_of(key_node), "'on." + key + "' names the same trigger type (" + type->name +
+                                       ") as 'on." + earlier->second.first + "' on line " +
+                                       std::to_string(earlier->second.second) +
+                                       "; a workflow uses each trigger type once");
+          continue;
+        }
+        read_plugin_trigger(entry, *type, triggers);
+      }
+    }
+  }
+
+  void read_manual(const Entry& entry, Triggers& triggers) {
+    if (entry.value.IsNull() || (entry.value.IsMap() && entry.value.size() == 0)) {
+      triggers.manual = true;
+    } else if (entry.value.IsMap()) {
+      entries(entry.value, "in 'on.manual'", {});
+    } else if (auto flag = read_bool(entry, "'on.manual'")) {
+      triggers.manual = *flag;
+    }
+  }
+
+  // A help text as the end of a sentence in parentheses: "The folder to watch." becomes
+  // "the folder to watch".
+  static std::string as_note(std::string help) {
+    if (!help.empty() && help.back() == '.') help.pop_back();
+    if (help.size() > 1 && std::isupper(static_cast<unsigned char>(help[0])) &&
+        std::islower(static_cast<unsigned char>(help[1]))) {
+      help[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(help[0])));
+    }
+    return help;
+  }
+
+  // `on.<key>`: the options of a plugin's trigger type, checked against its option table with the
+  // same messages as the built-in triggers' keys.
+  void read_plugin_trigger(const Entry& trigger_entry, const plugin_host::TriggerTypeInfo& type,
+                           Triggers& triggers) {
+    const std::string where = "'on." + trigger_entry.key + "'";
+    TriggerConfig trigger;
+    trigger.key = trigger_entry.key;
+    trigger.type = type.name;
+    trigger.mark = mark_of(trigger_entry.key_node);
+    json written = json::object();
+    std::set<std::string> present;
+    bool valid = true;
+    if (!trigger_entry.value.IsNull()) {
+      if (!expect_map(trigger_entry, where)) return;
+      std::vector<std::string> names;
+      for (const auto& option : type.options) names.push_back(option.name);
+      for (const auto& entry : entries(trigger_entry.value, "in " + where, names)) {
+        present.insert(entry.key);
+        const plugin_host::OptionSpec* spec = type.find_option(entry.key);
+        const std::string what = "'on." + trigger_entry.key + "." + entry.key + "'";
+        auto value = read_trigger_option(entry, *spec, what);
+        if (value) {
+          written[entry.key] = std::move(*value);
+        } else {
+          valid = false;
         }
       }
     }
-  }
-
-  void read_watch(const Entry& watch_entry, Triggers& triggers) {
-    if (!expect_map(watch_entry, "'on.watch'")) return;
-    WatchTrigger watch;
-    bool has_path = false;
-    for (const auto& entry : entries(watch_entry.value, "in 'on.watch'", kWatchKeys)) {
-      if (entry.key == "path") {
-        has_path = true;
-        if (auto path = read_text(entry, "'on.watch.path'")) watch.path = *path;
-      } else if (entry.key == "patterns") {
-        read_patterns(entry, watch.patterns);
-      } else if (entry.key == "recursive") {
-        if (auto flag = read_bool(entry, "'on.watch.recursive'")) watch.recursive = *flag;
-      } else if (entry.key == "settle") {
-        if (auto seconds = read_duration(entry, "'on.watch.settle'")) watch.settle = *seconds;
+    for (const auto& option : type.options) {
+      if (option.required && !present.contains(option.name)) {
+        const Mark mark = trigger_entry.value.IsNull() ? mark_of(trigger_entry.key_node)
+                                                       : mark_of(trigger_entry.value);
+        std::string note = as_note(option.help);
+        error(mark, "missing required key '" + option.name + "' in " + where +
+                        (note.empty() ? "" : " (" + note + ")"));
+        valid = false;
       }
     }
-    if (!has_path) {
-      error(mark_of(watch_entry.value),
-            "missing required key 'path' in 'on.watch' (the folder to "
-            "watch)");
+    if (!valid) return;
+    auto normalized = plugin_host::normalize_options(type.name, type.options, written);
+    if (!normalized) {  // cannot happen: every value was checked above
+      error(mark_of(trigger_entry.key_node), normalized.error().message);
+      return;
     }
-    triggers.watch = std::move(watch);
+    trigger.options = std::move(*normalized);
+    triggers.plugin_triggers.push_back(std::move(trigger));
   }
 
-  void read_patterns(const Entry& entry, std::vector<std::string>& patterns) {
-    if (entry.value.IsScalar() && !entry.value.IsNull()) {  // one pattern written alone
-      patterns.push_back(entry.value.Scalar());
-      return;
+  // One option of a plugin trigger; nullopt after reporting what is wrong. Triggers start runs,
+  // so there is no run yet whose values a ${{ }} template could use.
+  std::optional<json> read_trigger_option(const Entry& entry, const plugin_host::OptionSpec& spec,
+                                          const std::string& what) {
+    if (entry.value.IsScalar() && has_template(entry.value.Scalar())) {
+      error(value_mark(entry), what +
+                                   " cannot use ${{ }} expressions: a trigger runs before there "
+                                   "is a run to take values from");
+      return std::nullopt;
     }
-    if (!entry.value.IsSequence()) {
-      error(value_mark(entry),
-            "'on.watch.patterns' must be a list of globs such as [\"*.mp4\"], "
-            "got " +
-                node_kind(entry.value));
-      return;
+    std::optional<json> value;
+    switch (spec.type) {
+      case RF_OPT_STRING:
+      case RF_OPT_PATH:
+        if (auto text = read_text(entry, what)) value = *text;
+        break;
+      case RF_OPT_BOOL:
+        if (auto flag = read_bool(entry, what)) value = *flag;
+        break;
+      case RF_OPT_DURATION:
+        if (auto seconds = read_duration(entry, what)) value = *seconds;
+        break;
+      case RF_OPT_LIST:
+        // One item may be written alone: `patterns: "*.mp4"`.
+        value = entry.value.IsScalar()
+                    ? std::optional<json>(json::array({scalar_value(entry.value)}))
+                    : to_json(entry.value, 0);
+        if (!value) return std::nullopt;
+        break;
+      default:
+        value = to_json(entry.value, 0);
+        if (!value) return std::nullopt;
+        break;
     }
-    for (const auto& item : entry.value) {
-      if (!item.IsScalar() || item.IsNull() || item.Scalar().empty()) {
-        error(mark_of(item),
-              "each pattern in 'on.watch.patterns' must be a glob such as \"*.mp4\", "
-              "got " +
-                  node_kind(item));
-        continue;
-      }
-      patterns.push_back(item.Scalar());
+    if (!value) return std::nullopt;
+    if (auto problem = plugin_host::check_option_value(spec, *value)) {
+      error(value_mark(entry), what + ": " + *problem);
+      return std::nullopt;
     }
+    return value;
   }
 
   void read_schedule(const Entry& schedule_entry, Triggers& triggers) {

@@ -21,6 +21,13 @@ nlohmann::json Diagnostic::to_json() const {
           {"message", message}};
 }
 
+const TriggerConfig* Triggers::find(std::string_view trigger_type) const {
+  for (const auto& trigger : plugin_triggers) {
+    if (trigger.type == trigger_type) return &trigger;
+  }
+  return nullptr;
+}
+
 const Step* Workflow::find_step(std::string_view id) const {
   for (const auto& step : steps) {
     if (step.id == id) return &step;

@@ -1,8 +1,9 @@
 // The workflow model and its loader. A workflow is a YAML file (docs/workflows.md) naming its
-// triggers (`on`), environment, concurrency and steps; each step `uses` a step type provided by a
-// plugin. load_workflow parses and validates in one pass and reports every problem it finds as a
-// Diagnostic with the file, line and column of the offending key or value, so a team sees all of
-// them before anything runs. Thread-safety: pure functions over their arguments.
+// triggers (`on`: built-in schedule and manual, or a trigger type provided by a plugin, such as
+// watch), environment, concurrency and steps; each step `uses` a step type provided by a plugin.
+// load_workflow parses and validates in one pass and reports every problem it finds as a Diagnostic
+// with the file, line and column of the offending key or value, so a team sees all of them before
+// anything runs. Thread-safety: pure functions over their arguments.
 #pragma once
 
 #include <filesystem>
@@ -65,22 +66,31 @@ struct Step {
   std::optional<Wait> wait;
 };
 
-struct WatchTrigger {
-  std::string path;
-  std::vector<std::string> patterns;  // globs; empty = every file
-  bool recursive = false;
-  double settle = 2.0;  // seconds a file must stay unchanged
+// A trigger provided by a plugin (an rf_trigger_type), e.g. `on.watch`, which names the watch
+// plugin's only trigger type, watch.folder.
+struct TriggerConfig {
+  std::string key;   // as written under `on`: "watch" or "watch.folder"
+  std::string type;  // the trigger type it names: "watch.folder"
+  // Checked against the trigger type's option table; defaults filled in, durations in seconds.
+  // Path options stay as written: the daemon resolves them against its working directory.
+  nlohmann::json options = nlohmann::json::object();
+  Mark mark;  // the key's
 };
 
+// The built-in schedule trigger (cron + time zone).
 struct ScheduleTrigger {
   std::string cron;              // five fields: minute hour day-of-month month day-of-week
   std::string timezone = "UTC";  // IANA name
 };
 
+// `on`: the built-in schedule and manual triggers, and any number of plugin triggers (each
+// trigger type at most once).
 struct Triggers {
-  std::optional<WatchTrigger> watch;
+  std::vector<TriggerConfig> plugin_triggers;  // in file order
   std::optional<ScheduleTrigger> schedule;
   bool manual = false;
+
+  const TriggerConfig* find(std::string_view trigger_type) const;
 };
 
 struct Concurrency {
@@ -108,8 +118,8 @@ LoadResult load_workflow(const std::filesystem::path& file, const plugin_host::R
 LoadResult load_workflow_text(std::string_view yaml_text, const std::string& file_name,
                               const plugin_host::Registry& registry);
 
-// A JSON Schema (draft 2020-12) of the workflow format, including every step type's options from
-// the registry, for editors' YAML extensions.
+// A JSON Schema (draft 2020-12) of the workflow format, including every step and trigger type's
+// options from the registry, for editors' YAML extensions.
 nlohmann::json workflow_schema(const plugin_host::Registry& registry);
 
 }  // namespace reelflow::workflow

@@ -21,22 +21,34 @@
  *
  * Stable across every major version: rf_plugin's first four fields (struct_size, abi_major,
  * abi_minor, name) keep their offsets, so a host can always name a plugin it refuses. Trailing
- * fields a plugin's struct_size does not cover read as zero/NULL (reconcile, item_type). Calling
+ * fields a plugin's struct_size does not cover read as zero/NULL (reconcile, item_type,
+ * trigger_types); fields added by a minor newer than the one a plugin declares are ignored. Calling
  * rf_host.fail more than once keeps the last message; a status outside rf_status is an error.
  *
  * Threading: the host calls `reelflow_plugin_entry` before anything else; it may call it more
  * than once (the same file loaded by several registries) and it must return the same descriptor
  * each time. For a
- * given instance (returned by `create`), `run` and `reconcile` are called from one thread at a time;
- * `cancel` may be called from any other thread while `run` is in progress and must return promptly
- * (set a flag; the run should notice it through rf_host.cancelled or its own flag). Different
- * instances may run concurrently on different threads, so global state in a plugin must be
- * thread-safe. Every rf_host function may be called from any thread during the run that owns the
+ * given instance (returned by `create`), `run` and `reconcile` are called from one thread at a
+ * time; `cancel` may be called from any other thread while `run` is in progress and must return
+ * promptly (set a flag; the run should notice it through rf_host.cancelled or its own flag).
+ * Different instances may run concurrently on different threads, so global state in a plugin must
+ * be thread-safe. Every rf_host function may be called from any thread during the run that owns the
  * rf_run handle; `log` may also be called during create and destroy with a NULL run.
  *
  * Failure: a plugin reports failure by returning RF_STATUS_ERROR after calling rf_host.fail with a
  * message a person can act on (what failed, on which input). The host runs plugins in worker
  * processes, so a crash fails the step rather than the daemon — but a crash is still a bug.
+ *
+ * Trigger types (ABI 1.1): a plugin may also declare trigger types (rf_trigger_type), event
+ * sources that start runs, such as a watched folder. They run inside the daemon process, on its
+ * single event loop, so their contract is different from steps': every trigger callback is called
+ * from the daemon's loop thread, one call at a time across all instances, and must return
+ * quickly without blocking. A trigger exposes what it waits for instead of waiting: a pollable
+ * file descriptor (`fd`, the host calls `on_readable` when it is readable) and/or a timer
+ * (`next_timeout`, the host calls `on_timer` when it expires); long work is cut into slices by
+ * asking for a timeout of 0 between them. It starts runs through rf_trigger_host.emit. Because a
+ * trigger shares the daemon's process, a crash in one takes the daemon down: only trusted, light
+ * code belongs in a trigger type. See the rf_trigger_type section below.
  */
 #ifndef REELFLOW_PLUGIN_H
 #define REELFLOW_PLUGIN_H
@@ -49,7 +61,7 @@ extern "C" {
 #endif
 
 #define RF_ABI_MAJOR 1
-#define RF_ABI_MINOR 0
+#define RF_ABI_MINOR 1
 
 /* The symbol every plugin exports. */
 #define RF_PLUGIN_ENTRY_SYMBOL "reelflow_plugin_entry"
@@ -190,6 +202,79 @@ typedef struct rf_step_type {
 } rf_step_type;
 
 /* ---------------------------------------------------------------------------------------------
+ * Trigger types (ABI 1.1)
+ * ------------------------------------------------------------------------------------------- */
+
+/* What the host offers one trigger instance. The host passes a distinct table to every `start`;
+   it stays valid until that instance's `stop` returns. Call its functions with the table itself
+   as first argument, only from inside a callback of the same instance (start, on_readable,
+   on_timer), never from another thread and never after stop. */
+typedef struct rf_trigger_host rf_trigger_host;
+struct rf_trigger_host {
+  uint32_t struct_size;
+  uint16_t abi_major;
+  uint16_t abi_minor;
+
+  /* A log line attributed to this trigger and its workflow. Never log secrets. */
+  void (*log)(const rf_trigger_host* host, rf_log_level level, const char* message);
+
+  /* Starts a run of the workflow. trigger_json: a JSON object, what the run sees as `trigger` in
+     expressions (e.g. {"event": "file", "file": "/srv/inbox/a.mp4", ...}). key: the event's
+     idempotency key, non-empty UTF-8 text of at most 4096 bytes that is the same whenever the
+     same event is seen again (e.g. after a restart): the host's store starts at most one run per
+     workflow and key, across restarts. Prefix keys with what they are about ("file:..."); the
+     prefixes "manual:" and "schedule:" belong to the built-in triggers. Returns 0 when the host
+     took the event (a key seen before then starts no second run), -1 when it refused it (not a
+     JSON object, a bad key, called outside a callback); a refusal is logged by the host. Both
+     strings are copied before the call returns. */
+  int (*emit)(const rf_trigger_host* host, const char* trigger_json, const char* key);
+};
+
+typedef struct rf_trigger_type {
+  uint32_t struct_size; /* sizeof(rf_trigger_type) as compiled by the plugin */
+  /* "<plugin>.<trigger>", e.g. "watch.folder"; unique among trigger types. A workflow names it
+     under `on:` by this name, or by the plugin's name alone when the plugin has exactly one
+     trigger type (`on: {watch: ...}` for watch.folder). */
+  const char* name;
+  const char* summary;      /* one line for listings */
+  uint32_t flags;           /* none defined yet: set 0 */
+  const rf_option* options; /* the keys of the workflow's `on.<trigger>` mapping; array of
+                               option_count entries (stride: options[0].struct_size) */
+  size_t option_count;
+
+  /* Starts one instance for one workflow. config_json: the plugin's daemon-level configuration
+     (an object, "{}" if none). options_json: the trigger's options from the workflow, validated,
+     defaults filled in, durations in seconds, RF_OPT_PATH values absolute (resolved against the
+     daemon's working directory). May emit (e.g. for what it finds at start-up). Returns the
+     instance, or NULL after logging why through host->log. Required. */
+  void* (*start)(const rf_trigger_host* host, const char* config_json, const char* options_json);
+
+  /* The file descriptor the instance waits on (non-blocking, e.g. an inotify or socket fd), or
+     -1 for none. Asked once, right after start; it must stay open and the same until stop, and
+     the plugin closes it in stop (the host only watches it). May be NULL: no descriptor. */
+  int (*fd)(void* instance);
+
+  /* Called when fd is readable (level-triggered: again while it stays readable). Read what is
+     there without blocking (EAGAIN is normal). Required when fd is set. */
+  void (*on_readable)(void* instance);
+
+  /* Milliseconds until the host should call on_timer: 0 for "as soon as the loop is free" (to
+     continue work in slices), negative for no timer. Asked after start and after every
+     on_readable and on_timer call, so a changed answer takes effect at once. May be NULL: no
+     timer. */
+  int64_t (*next_timeout)(void* instance);
+
+  /* Called once the timeout asked for has passed (possibly later, never earlier than the whole
+     milliseconds asked for). Required when next_timeout is set. */
+  void (*on_timer)(void* instance);
+
+  /* Ends the instance: close the fd, free everything. No host function may be called from here
+     on. Called exactly once per started instance (workflow reloaded or removed, shutdown).
+     Required. */
+  void (*stop)(void* instance);
+} rf_trigger_type;
+
+/* ---------------------------------------------------------------------------------------------
  * The plugin descriptor
  * ------------------------------------------------------------------------------------------- */
 
@@ -197,12 +282,15 @@ typedef struct rf_plugin {
   uint32_t struct_size; /* sizeof(rf_plugin) as compiled by the plugin */
   uint16_t abi_major;   /* RF_ABI_MAJOR the plugin was built against */
   uint16_t abi_minor;   /* RF_ABI_MINOR the plugin was built against */
-  const char* name;     /* [a-z][a-z0-9_]*: the prefix of its step type names */
+  const char* name;     /* [a-z][a-z0-9_]*: the prefix of its step and trigger type names */
   const char* version;  /* the plugin's own version, e.g. "1.2.0" */
   const char* license;  /* SPDX identifier, e.g. "Apache-2.0" */
   const char* summary;  /* one line */
   const rf_step_type* step_types; /* array (stride: step_types[0].struct_size) */
   size_t step_type_count;
+  /* ABI 1.1. A plugin built for 1.0 lacks these; the host reads them as NULL/0. */
+  const rf_trigger_type* trigger_types; /* array (stride: trigger_types[0].struct_size) */
+  size_t trigger_type_count;
 } rf_plugin;
 
 /* The entry point. host_major/host_minor are the host's ABI version; a plugin may use them to

@@ -8,6 +8,8 @@
 //                                reelflow::json_string<"text"> quotes a default at compile time.
 //   reelflow::step_type<Step>()  an rf_step_type whose callbacks construct and call your class
 //                                Step; no exception ever crosses the C boundary.
+//   reelflow::trigger_type<T>()  an rf_trigger_type (ABI 1.1) whose callbacks construct and call
+//                                your class T, an event source on the daemon's loop.
 //   reelflow::plugin()           the rf_plugin descriptor; REELFLOW_PLUGIN(descriptor) defines the
 //                                entry function.
 //   reelflow::Run                the host services of one step execution as C++ calls (log,
@@ -25,6 +27,25 @@
 //     rf_status reconcile(reelflow::Run& run, std::string_view intent_json);  // irreversible steps
 //   };
 //
+// A trigger class (see plugins/watch for a complete one; plugin.h for the contract):
+//
+//   class Ticker {
+//    public:
+//     // Required; throw to refuse to start.
+//     Ticker(const reelflow::TriggerHost& host, std::string_view config_json,
+//            std::string_view options_json);
+//     int fd() const;                // with on_readable: a pollable descriptor
+//     void on_readable();
+//     std::int64_t next_timeout();   // with on_timer: ms until on_timer, -1 for none
+//     void on_timer();
+//     ~Ticker();                     // stop: close the fd
+//   };
+//
+// It needs fd + on_readable, next_timeout + on_timer, or both. It starts runs with
+// host.emit(trigger_object, key). An exception escaping the constructor makes start return NULL
+// (the message is logged through the host); one escaping another member is logged and the call
+// returns (next_timeout and fd then answer -1).
+//
 // Contract: run/reconcile report failure by returning run.fail("what failed, on which input"),
 // which records the message and returns RF_STATUS_ERROR. An exception escaping Step's constructor
 // makes create return NULL (the message is logged); one escaping run/reconcile fails the step with
@@ -32,10 +53,11 @@
 //
 // Thread-safety: a Step instance serves many runs, one at a time (run and reconcile are never
 // concurrent on one instance), but cancel() is called from another thread while run() is in
-// progress: make what it touches atomic. Different instances may run concurrently, so any state
-// shared between instances must be thread-safe. A Run is a handle valid only during the call it
-// was made for; its member functions may be called from any thread during that call. json::
-// values are plain values: one thread at a time per object.
+// progress: make what it touches atomic. A trigger instance is only ever called from the daemon's
+// loop thread, one call at a time; it must never block. Different instances may run concurrently,
+// so any state shared between instances must be thread-safe. A Run is a handle valid only during
+// the call it was made for; its member functions may be called from any thread during that call.
+// json:: values are plain values: one thread at a time per object.
 //
 // JSON limits (by design; use a full JSON library if you need more): the writer escapes strings
 // correctly (quotes, backslashes, control characters; valid UTF-8 passes through unchanged and
@@ -713,6 +735,40 @@ class Host {
   const rf_host* host_;
 };
 
+// What one trigger instance may do: log, and start runs. Valid from the trigger's constructor
+// until its destructor starts; use it only inside the trigger's own member functions.
+class TriggerHost {
+ public:
+  explicit TriggerHost(const rf_trigger_host* host) noexcept : host_(host) {}
+
+  // Never log secrets.
+  void log(rf_log_level level, std::string_view message) const {
+    if (host_ != nullptr && host_->log != nullptr) {
+      host_->log(host_, level, std::string(message).c_str());
+    }
+  }
+  void debug(std::string_view message) const { log(RF_LOG_DEBUG, message); }
+  void info(std::string_view message) const { log(RF_LOG_INFO, message); }
+  void warn(std::string_view message) const { log(RF_LOG_WARN, message); }
+  void error(std::string_view message) const { log(RF_LOG_ERROR, message); }
+
+  // Starts a run: trigger_json is a JSON object (the run's `trigger`), key its idempotency key
+  // (the same event must always give the same key). False when the host refused the event; it
+  // logs why.
+  bool emit(const std::string& trigger_json, std::string_view key) const {
+    return host_ != nullptr && host_->emit != nullptr &&
+           host_->emit(host_, trigger_json.c_str(), std::string(key).c_str()) == 0;
+  }
+  bool emit(const json::ObjectBuilder& trigger, std::string_view key) const {
+    return emit(trigger.str(), key);
+  }
+
+  const rf_trigger_host* raw() const noexcept { return host_; }
+
+ private:
+  const rf_trigger_host* host_;
+};
+
 // One execution of one step: the options and context the host passed, and its services.
 class Run {
  public:
@@ -970,7 +1026,7 @@ constexpr Spec object(const char* name, const char* default_json, const char* he
 }  // namespace option
 
 // =================================================================================================
-// Step types and the plugin descriptor
+// Step types
 // =================================================================================================
 
 struct StepDescription {
@@ -980,7 +1036,7 @@ struct StepDescription {
 };
 
 struct PluginDescription {
-  const char* name = nullptr;     // [a-z][a-z0-9_]*, the prefix of its step type names
+  const char* name = nullptr;     // [a-z][a-z0-9_]*, the prefix of its step and trigger type names
   const char* version = nullptr;  // the plugin's own version, e.g. "1.2.0"
   const char* license = nullptr;  // SPDX identifier
   const char* summary = nullptr;  // one line
@@ -1132,9 +1188,160 @@ constexpr rf_step_type step_type(const StepDescription& description) {
   return step_type<Step>(description, nullptr, 0);
 }
 
-template <std::size_t N>
-constexpr rf_plugin plugin(const PluginDescription& description,
-                           const rf_step_type (&step_types)[N]) {
+// =================================================================================================
+// Trigger types (ABI 1.1)
+// =================================================================================================
+
+struct TriggerDescription {
+  const char* name = nullptr;     // "<plugin>.<trigger>", e.g. "watch.folder"
+  const char* summary = nullptr;  // one line for listings
+  std::uint32_t flags = 0;        // none defined yet
+};
+
+template <typename T>
+concept TriggerWithDescriptor = requires(T& trigger) {
+  { trigger.fd() } -> std::convertible_to<int>;
+  trigger.on_readable();
+};
+
+template <typename T>
+concept TriggerWithTimer = requires(T& trigger) {
+  { trigger.next_timeout() } -> std::convertible_to<std::int64_t>;
+  trigger.on_timer();
+};
+
+template <typename T>
+concept TriggerClass =
+    std::is_constructible_v<T, const TriggerHost&, std::string_view, std::string_view> &&
+    (TriggerWithDescriptor<T> || TriggerWithTimer<T>);
+
+namespace detail {
+
+// What start returns: the host table (for logging from the callbacks) and the trigger.
+template <typename T>
+struct TriggerInstance {
+  TriggerInstance(const rf_trigger_host* host_table, std::string_view config_json,
+                  std::string_view options_json)
+      : host(host_table), trigger(TriggerHost(host_table), config_json, options_json) {}
+  const rf_trigger_host* host;
+  T trigger;
+};
+
+inline void log_trigger_error(const rf_trigger_host* host, const char* prefix,
+                              const char* what) noexcept {
+  try {
+    TriggerHost(host).error(std::string(prefix) + what);
+  } catch (...) {
+  }
+}
+
+// Runs body; an exception is logged through the host and fallback returned instead.
+template <typename Result, typename Body>
+Result trigger_guarded(const rf_trigger_host* host, Result fallback, Body&& body) noexcept {
+  try {
+    return std::forward<Body>(body)();
+  } catch (const std::exception& error) {
+    log_trigger_error(host, "unexpected error: ", error.what());
+  } catch (...) {
+    log_trigger_error(host, "unexpected error: ", "an exception that is not a std::exception");
+  }
+  return fallback;
+}
+
+template <typename T>
+struct TriggerCallbacks {
+  static void* start(const rf_trigger_host* host, const char* config_json,
+                     const char* options_json) noexcept {
+    try {
+      return new TriggerInstance<T>(host, or_empty_object(config_json),
+                                    or_empty_object(options_json));
+    } catch (const std::exception& error) {
+      log_trigger_error(host, "cannot start: ", error.what());
+    } catch (...) {
+      log_trigger_error(host, "cannot start: ", "an exception that is not a std::exception");
+    }
+    return nullptr;
+  }
+
+  static int fd(void* instance) noexcept {
+    auto* self = static_cast<TriggerInstance<T>*>(instance);
+    return trigger_guarded(self->host, -1, [&] { return static_cast<int>(self->trigger.fd()); });
+  }
+
+  static void on_readable(void* instance) noexcept {
+    auto* self = static_cast<TriggerInstance<T>*>(instance);
+    trigger_guarded(self->host, 0, [&] {
+      self->trigger.on_readable();
+      return 0;
+    });
+  }
+
+  static std::int64_t next_timeout(void* instance) noexcept {
+    auto* self = static_cast<TriggerInstance<T>*>(instance);
+    return trigger_guarded(self->host, std::int64_t{-1},
+                           [&] { return static_cast<std::int64_t>(self->trigger.next_timeout()); });
+  }
+
+  static void on_timer(void* instance) noexcept {
+    auto* self = static_cast<TriggerInstance<T>*>(instance);
+    trigger_guarded(self->host, 0, [&] {
+      self->trigger.on_timer();
+      return 0;
+    });
+  }
+
+  static void stop(void* instance) noexcept { delete static_cast<TriggerInstance<T>*>(instance); }
+};
+
+}  // namespace detail
+
+// An rf_trigger_type whose callbacks construct T (in start), call its members and destroy it (in
+// stop). fd/on_readable and next_timeout/on_timer are set only when T has them.
+template <TriggerClass T>
+constexpr rf_trigger_type trigger_type(const TriggerDescription& description,
+                                       const rf_option* options, std::size_t option_count) {
+  using Callbacks = detail::TriggerCallbacks<T>;
+  rf_trigger_type type{};
+  type.struct_size = static_cast<std::uint32_t>(sizeof(rf_trigger_type));
+  type.name = description.name;
+  type.summary = description.summary;
+  type.flags = description.flags;
+  type.options = options;
+  type.option_count = option_count;
+  type.start = &Callbacks::start;
+  type.stop = &Callbacks::stop;
+  if constexpr (TriggerWithDescriptor<T>) {
+    type.fd = &Callbacks::fd;
+    type.on_readable = &Callbacks::on_readable;
+  }
+  if constexpr (TriggerWithTimer<T>) {
+    type.next_timeout = &Callbacks::next_timeout;
+    type.on_timer = &Callbacks::on_timer;
+  }
+  return type;
+}
+
+template <TriggerClass T, std::size_t N>
+constexpr rf_trigger_type trigger_type(const TriggerDescription& description,
+                                       const rf_option (&options)[N]) {
+  return trigger_type<T>(description, options, N);
+}
+
+template <TriggerClass T>
+constexpr rf_trigger_type trigger_type(const TriggerDescription& description) {
+  return trigger_type<T>(description, nullptr, 0);
+}
+
+// =================================================================================================
+// The plugin descriptor
+// =================================================================================================
+
+namespace detail {
+
+constexpr rf_plugin make_plugin(const PluginDescription& description,
+                                const rf_step_type* step_types, std::size_t step_type_count,
+                                const rf_trigger_type* trigger_types,
+                                std::size_t trigger_type_count) {
   rf_plugin descriptor{};
   descriptor.struct_size = static_cast<std::uint32_t>(sizeof(rf_plugin));
   descriptor.abi_major = RF_ABI_MAJOR;
@@ -1144,8 +1351,34 @@ constexpr rf_plugin plugin(const PluginDescription& description,
   descriptor.license = description.license;
   descriptor.summary = description.summary;
   descriptor.step_types = step_types;
-  descriptor.step_type_count = N;
+  descriptor.step_type_count = step_type_count;
+  descriptor.trigger_types = trigger_types;
+  descriptor.trigger_type_count = trigger_type_count;
   return descriptor;
+}
+
+}  // namespace detail
+
+// A plugin with step types.
+template <std::size_t N>
+constexpr rf_plugin plugin(const PluginDescription& description,
+                           const rf_step_type (&step_types)[N]) {
+  return detail::make_plugin(description, step_types, N, nullptr, 0);
+}
+
+// A plugin with trigger types only.
+template <std::size_t M>
+constexpr rf_plugin plugin(const PluginDescription& description,
+                           const rf_trigger_type (&trigger_types)[M]) {
+  return detail::make_plugin(description, nullptr, 0, trigger_types, M);
+}
+
+// A plugin with both.
+template <std::size_t N, std::size_t M>
+constexpr rf_plugin plugin(const PluginDescription& description,
+                           const rf_step_type (&step_types)[N],
+                           const rf_trigger_type (&trigger_types)[M]) {
+  return detail::make_plugin(description, step_types, N, trigger_types, M);
 }
 
 }  // namespace reelflow

@@ -157,11 +157,38 @@ TEST_F(CliTest, PluginsListsHelloWithItsOptions) {
   EXPECT_TRUE(found) << result.out;
 }
 
+TEST_F(CliTest, PluginsListsTheWatchTriggerType) {
+  auto text = reelflow({"plugins"});
+  EXPECT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("watch.folder"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("[trigger, on.watch]"), std::string::npos) << text.out;
+
+  auto result = reelflow({"plugins", "--json"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  const json listing = json::parse(result.out);
+  bool found = false;
+  for (const auto& plugin : listing["plugins"]) {
+    if (plugin["name"] != "watch") continue;
+    found = true;
+    EXPECT_EQ(plugin["abi"], "1.1");
+    EXPECT_TRUE(plugin["step_types"].empty());
+    ASSERT_EQ(plugin["trigger_types"].size(), 1u);
+    const json& folder = plugin["trigger_types"][0];
+    EXPECT_EQ(folder["name"], "watch.folder");
+    EXPECT_EQ(folder["key"], "watch");
+    std::vector<std::string> options;
+    for (const auto& option : folder["options"]) options.push_back(option["name"]);
+    EXPECT_EQ(options, (std::vector<std::string>{"path", "patterns", "recursive", "settle"}));
+  }
+  EXPECT_TRUE(found) << result.out;
+}
+
 TEST_F(CliTest, SchemaIsJsonWithEveryStepType) {
   auto result = reelflow({"schema"});
   ASSERT_EQ(result.status, 0) << result.err;
   auto schema = json::parse(result.out);
   EXPECT_NE(schema.dump().find("hello.stamp"), std::string::npos);
+  EXPECT_EQ(schema["properties"]["on"]["properties"]["watch"]["required"], json({"path"}));
   auto out = dir_ / "schema.json";
   auto to_file = reelflow({"schema", "--output", out.string()});
   EXPECT_EQ(to_file.status, 0);

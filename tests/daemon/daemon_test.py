@@ -290,6 +290,15 @@ steps:
         self.pipeline()
         self.daemon.start()
         status, before = self.daemon.api("GET", "/v1/workflows")
+        # The watch trigger as the daemon runs it: the watch plugin's watch.folder, with the
+        # folder resolved against the daemon's working directory.
+        inbox = os.path.realpath(self.inbox)  # as getcwd(3) gives it
+        self.assertEqual(before["workflows"][0]["triggers"], [
+            {"type": "watch", "trigger_type": "watch.folder",
+             "options": {"path": inbox, "patterns": ["*.mp4"], "recursive": False,
+                         "settle": 0.2},
+             "summary": inbox + " *.mp4 settle=0.2s"},
+            {"type": "manual"}])
         self.daemon.write_workflow("pipeline", "name: pipeline\non:\n  manual: {}\nsteps:\n"
                                    "  - id: a\n    uses: dtest.efect\n")
         self.daemon.process.send_signal(signal.SIGHUP)
@@ -300,6 +309,43 @@ steps:
         drop(self.inbox, "still.mp4", "still watched")
         runs = self.wait_finished(1)
         self.assertEqual(runs[0]["state"], "succeeded")
+
+    def test_a_misbehaving_trigger_plugin_is_logged_and_the_daemon_carries_on(self):
+        for name, mode in (("refuses", "fail_start"), ("garbage", "garbage")):
+            self.daemon.write_workflow(name, f"""
+name: {name}
+on:
+  dtest.misbehave: {{mode: {mode}}}
+  manual: {{}}
+steps:
+  - id: effect
+    uses: dtest.effect
+    with: {{log: "{self.effects}"}}
+""")
+        self.daemon.start()
+        runs = self.wait_finished(1)
+        self.assertEqual([(r["workflow"], r["trigger"]) for r in runs],
+                         [("garbage", {"event": "misbehave"})])
+        log = self.daemon.log()
+        self.assertIn("cannot start: refusing to start, as the test asked", log)
+        self.assertIn("trigger dtest.misbehave of workflow 'refuses' did not start", log)
+        for refusal in ("emitted trigger JSON that is not valid JSON: not json",
+                        "emitted trigger JSON that is not an object: [1, 2]",
+                        "keys starting with 'manual:' belong to the built-in triggers",
+                        "emitted an event with an empty key",
+                        "emitted an event without trigger JSON"):
+            self.assertIn(refusal, log)
+        # The workflow whose trigger did not start still runs by hand.
+        status, body = self.daemon.api("POST", "/v1/workflows/refuses/trigger", {})
+        self.assertEqual(status, 200, body)
+        self.wait_finished(2)
+        # A reload starts the triggers again: the same key starts no second run.
+        self.daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: self.daemon.log().count("trigger dtest.misbehave of workflow 'refuses' "
+                                                 "did not start") == 2, 10, "the reload")
+        time.sleep(0.5)
+        self.assertEqual(len(self.daemon.runs(workflow="garbage")), 1)
+        self.assertEqual(self.daemon.stop(), 0)
 
     def test_control_api_pause_resume_cancel_and_errors(self):
         self.pipeline(first_millis=2000)

@@ -7,12 +7,15 @@
 //                  fake platform), then sleeps `after_millis` (the gap between "published" and
 //                  "recorded"); reconcile looks the key up on the platform
 //   dtest.crash    dereferences a null pointer
+// and a misbehaving trigger type, dtest.misbehave (mode fail_start: start fails; mode garbage:
+// emits events the daemon must refuse, then one good event, key misbehave:1, each time it starts).
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <fstream>
 #include <reelflow/plugin.hpp>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -128,9 +131,46 @@ constexpr rf_step_type kStepTypes[] = {
     reelflow::step_type<Crash>({.name = "dtest.crash", .summary = "Segfaults", .flags = 0}),
 };
 
+class Misbehave {
+ public:
+  Misbehave(const reelflow::TriggerHost& host, std::string_view, std::string_view options_json)
+      : host_(host) {
+    auto options = json::Object::parse(options_json);
+    if (options && options->get_string("mode") == "fail_start") {
+      throw std::runtime_error("refusing to start, as the test asked");
+    }
+  }
+  std::int64_t next_timeout() const { return done_ ? -1 : 0; }
+  void on_timer() {
+    const rf_trigger_host* raw = host_.raw();
+    raw->emit(raw, "not json", "garbage:1");
+    raw->emit(raw, "[1, 2]", "garbage:2");
+    raw->emit(raw, "{}", "manual:forged");
+    raw->emit(raw, "{}", "");
+    raw->emit(raw, nullptr, "garbage:3");
+    host_.emit(json::ObjectBuilder().add("event", "misbehave"), "misbehave:1");
+    done_ = true;
+  }
+
+ private:
+  reelflow::TriggerHost host_;
+  bool done_ = false;
+};
+
+constexpr const char* kMisbehaveModes[] = {"fail_start", "garbage", nullptr};
+constexpr rf_option kMisbehaveOptions[] = {
+    option::enumeration("mode", kMisbehaveModes, reelflow::no_default, "How to misbehave.")
+        .required(),
+};
+
+constexpr rf_trigger_type kTriggerTypes[] = {
+    reelflow::trigger_type<Misbehave>({.name = "dtest.misbehave", .summary = "Misbehaves"},
+                                      kMisbehaveOptions),
+};
+
 constexpr rf_plugin kPlugin = reelflow::plugin(
     {.name = "dtest", .version = "1.0.0", .license = "Apache-2.0", .summary = "Daemon tests"},
-    kStepTypes);
+    kStepTypes, kTriggerTypes);
 
 }  // namespace
 

@@ -105,8 +105,17 @@ const rf_step_type kSteps[] = {
      create, secret_log_run, nullptr, destroy, nullptr},
 };
 
-const rf_plugin kPlugin = {sizeof(rf_plugin), RF_ABI_MAJOR, RF_ABI_MINOR, "enginetest", "1.0.0",
-                           "Apache-2.0", "Steps for the engine's tests", kSteps, 4};
+const rf_plugin kPlugin = {sizeof(rf_plugin),
+                           RF_ABI_MAJOR,
+                           RF_ABI_MINOR,
+                           "enginetest",
+                           "1.0.0",
+                           "Apache-2.0",
+                           "Steps for the engine's tests",
+                           kSteps,
+                           4,
+                           nullptr,
+                           0};
 
 }  // namespace
 

@@ -175,5 +175,31 @@ TEST(CheckOptionValue, HandMadeSpecs) {
             "expected a list with a length of at least 2, got 1 items");
 }
 
+// A trigger's options: normalised like a step's, and path options made absolute against the
+// daemon's working directory (the base given), so plugin and listing agree on the folder.
+TEST(NormalizeTriggerOptions, DefaultsDurationsAndAbsolutePaths) {
+  Registry registry;
+  ASSERT_TRUE(registry.load_file(test_plugin("phtest_trig")).has_value());
+  const TriggerTypeInfo* inbox = registry.find_trigger("phtest_trig.inbox");
+  ASSERT_NE(inbox, nullptr);
+
+  auto relative = normalize_trigger_options(*inbox, {{"path", "in/./box/"}}, "/srv/reelflow");
+  ASSERT_TRUE(relative.has_value()) << relative.error().message;
+  EXPECT_EQ(*relative,
+            (json{{"path", "/srv/reelflow/in/box"}, {"patterns", json::array()}, {"settle", 2.0}}));
+
+  auto absolute = normalize_trigger_options(
+      *inbox, {{"path", "/data/inbox"}, {"patterns", {"*.mp4"}}, {"settle", "1m"}}, "/elsewhere");
+  ASSERT_TRUE(absolute.has_value()) << absolute.error().message;
+  EXPECT_EQ(*absolute, (json{{"path", "/data/inbox"}, {"patterns", {"*.mp4"}}, {"settle", 60.0}}));
+
+  auto missing = normalize_trigger_options(*inbox, json::object(), "/");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().message, "phtest_trig.inbox: required option 'path' is missing");
+  auto unknown = normalize_trigger_options(*inbox, {{"path", "/x"}, {"nope", 1}}, "/");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().message, "phtest_trig.inbox: unknown option 'nope'");
+}
+
 }  // namespace
 }  // namespace reelflow::plugin_host

@@ -239,6 +239,91 @@ TEST(RegistryAbi, OlderSmallerLayoutLoadsAndMissingFieldsReadAsZero) {
   EXPECT_EQ(outcome->status, RF_STATUS_OK);
 }
 
+// The same plugin's rf_plugin has the ABI 1.0 layout, followed in memory by bytes that would make
+// a garbage trigger type array if the host read past struct_size.
+TEST(RegistryAbi, PluginBuiltForAbi10HasNoTriggerTypes) {
+  Registry registry;
+  auto loaded = registry.load_file(test_plugin("abi_older_layout"));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_TRUE((*loaded)->trigger_types.empty());
+  EXPECT_TRUE(registry.trigger_type_names().empty());
+}
+
+// Trigger types came with minor 1: a descriptor that declares minor 0 is read without them, even
+// when its struct is long enough to hold the fields and they hold garbage.
+TEST(RegistryAbi, TriggerFieldsOfAMinorZeroPluginAreIgnored) {
+  Registry registry;
+  auto loaded = registry.load_file(test_plugin("abi_minor0_trigger_fields"));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_EQ((*loaded)->abi_minor, 0);
+  EXPECT_TRUE((*loaded)->trigger_types.empty());
+  EXPECT_NE(registry.find("abi_minor0_trigger_fields.step"), nullptr);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Trigger types (ABI 1.1)
+
+TEST(RegistryTriggers, ReadsTriggerTypesWithTheirOptionsNextToStepTypes) {
+  Registry registry;
+  auto loaded = registry.load_file(test_plugin("phtest_trig"));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  const PluginInfo& plugin = **loaded;
+  EXPECT_EQ(plugin.abi_minor, RF_ABI_MINOR);
+  ASSERT_EQ(plugin.step_types.size(), 1u);
+  ASSERT_EQ(plugin.trigger_types.size(), 2u);
+  EXPECT_THAT(registry.trigger_type_names(), ElementsAre("phtest_trig.clock", "phtest_trig.inbox"));
+  EXPECT_EQ(registry.find_plugin("phtest_trig"), &plugin);
+  EXPECT_EQ(registry.find_plugin("nope"), nullptr);
+
+  const TriggerTypeInfo* inbox = registry.find_trigger("phtest_trig.inbox");
+  ASSERT_NE(inbox, nullptr);
+  EXPECT_EQ(inbox->plugin, &plugin);
+  EXPECT_EQ(inbox->summary, "Files in a folder");
+  EXPECT_EQ(inbox->callbacks.struct_size, sizeof(rf_trigger_type));
+  EXPECT_NE(inbox->callbacks.start, nullptr);
+  EXPECT_NE(inbox->callbacks.fd, nullptr);
+  EXPECT_NE(inbox->callbacks.on_readable, nullptr);
+  EXPECT_NE(inbox->callbacks.next_timeout, nullptr);
+  EXPECT_NE(inbox->callbacks.stop, nullptr);
+  ASSERT_EQ(inbox->options.size(), 3u);
+  const OptionSpec* path = inbox->find_option("path");
+  ASSERT_NE(path, nullptr);
+  EXPECT_EQ(path->type, RF_OPT_PATH);
+  EXPECT_TRUE(path->required);
+  const OptionSpec* settle = inbox->find_option("settle");
+  ASSERT_NE(settle, nullptr);
+  EXPECT_EQ(settle->default_value, nlohmann::json("2s"));
+  EXPECT_EQ(settle->max, 3600.0);
+  EXPECT_EQ(inbox->find_option("nope"), nullptr);
+
+  const TriggerTypeInfo* clock = registry.find_trigger("phtest_trig.clock");
+  ASSERT_NE(clock, nullptr);
+  EXPECT_EQ(clock->callbacks.fd, nullptr);
+  EXPECT_NE(clock->callbacks.on_timer, nullptr);
+  EXPECT_TRUE(clock->options.empty());
+
+  // Step types and trigger types are separate name spaces.
+  EXPECT_EQ(registry.find("phtest_trig.inbox"), nullptr);
+  EXPECT_EQ(registry.find_trigger("phtest_trig.step"), nullptr);
+  EXPECT_THAT(registry.step_type_names(), ElementsAre("phtest_trig.step"));
+}
+
+TEST(RegistryTriggers, TriggerTypeProvidedTwiceRefusesTheWholeSecondPlugin) {
+  fs::path first = test_plugin("phtest_tdup_first");
+  fs::path second = test_plugin("phtest_tdup_second");
+  Registry registry;
+  ASSERT_TRUE(registry.load_file(first).has_value());
+  auto refused = registry.load_file(second);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().message, second.string() +
+                                         ": trigger type 'phtest_tdup.inbox' is already "
+                                         "provided by " +
+                                         first.string());
+  EXPECT_EQ(registry.find("phtest_tdup.other"), nullptr);
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  EXPECT_EQ(registry.find_trigger("phtest_tdup.inbox")->plugin->path, first);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Files that are not plugins
 
@@ -386,6 +471,43 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"garbage_descriptor", "the plugin's descriptor is not readable memory"},
         MalformedCase{"entry_not_function",
                       "not a reelflow plugin: reelflow_plugin_entry is not a function"}),
+    [](const ::testing::TestParamInfo<MalformedCase>& param) { return param.param.variant; });
+
+class RegistryMalformedTrigger : public ::testing::TestWithParam<MalformedCase> {};
+
+TEST_P(RegistryMalformedTrigger, IsRefusedNamingFileAndReason) {
+  const MalformedCase& c = GetParam();
+  expect_refused(test_plugin(std::string("phtest_trig_") + c.variant), c.reason);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    TriggerTypes, RegistryMalformedTrigger,
+    ::testing::Values(
+        MalformedCase{"size_small",
+                      "plugin 'phtest_trig_size_small': malformed rf_trigger_type: struct_size "
+                      "is 16 but ABI 1.1 needs at least"},
+        MalformedCase{"bad_name",
+                      "trigger type #1: name 'someone_else.inbox' is not valid: it must be "
+                      "'phtest_trig_bad_name.<trigger>'"},
+        MalformedCase{"null_start", "trigger type 'phtest_trig_null_start.inbox': start is NULL"},
+        MalformedCase{"null_stop", "trigger type 'phtest_trig_null_stop.inbox': stop is NULL"},
+        MalformedCase{"fd_without_readable",
+                      "trigger type 'phtest_trig_fd_without_readable.inbox': has fd but no "
+                      "on_readable callback"},
+        MalformedCase{"timeout_without_timer",
+                      "trigger type 'phtest_trig_timeout_without_timer.inbox': has next_timeout "
+                      "but no on_timer callback"},
+        MalformedCase{"no_wakeup",
+                      "trigger type 'phtest_trig_no_wakeup.inbox': has neither fd nor "
+                      "next_timeout"},
+        MalformedCase{"declared_twice",
+                      "plugin 'phtest_trig_declared_twice': trigger type "
+                      "'phtest_trig_declared_twice.inbox' is declared twice"},
+        MalformedCase{"bad_option",
+                      "trigger type 'phtest_trig_bad_option.inbox': option 'settle': default_json "
+                      "\"2h\" does not fit the option"},
+        MalformedCase{"null_array",
+                      "trigger_types must point to an array of trigger_type_count (2) entries"}),
     [](const ::testing::TestParamInfo<MalformedCase>& param) { return param.param.variant; });
 
 // ------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // <reelflow/plugin.hpp> on its own: the JSON writer and reader, the option builders, and the
-// step-type callbacks driven through a fake rf_host, as a host would call them.
+// step-type and trigger-type callbacks driven through fake host tables, as a host would call them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -349,9 +349,66 @@ constexpr rf_step_type kStepTypes[] = {
     reelflow::step_type<Minimal>({.name = "sdk.minimal", .summary = "Nothing"}),
     reelflow::step_type<ThrowsOnCreate>({.name = "sdk.throws", .summary = "Throws"}),
 };
+// ------------------------------------------------------------------------------------------------
+// Trigger types
+
+// A timer-only trigger: emits `count` ticks, one per on_timer; options {"count": N}.
+class Ticker {
+ public:
+  Ticker(const reelflow::TriggerHost& host, std::string_view config_json,
+         std::string_view options_json)
+      : host_(host) {
+    auto options = json::Object::parse(options_json);
+    if (!options) throw std::runtime_error("options are not an object");
+    remaining_ = options->get_int("count").value_or(1);
+    if (remaining_ < 0) throw std::invalid_argument("count must not be negative");
+    if (options->get_bool("throw_on_timer").value_or(false)) throw_on_timer_ = true;
+    if (config_json.empty()) throw std::invalid_argument("no config");
+    host_.info("ticking " + std::to_string(remaining_) + " times");
+  }
+  std::int64_t next_timeout() const { return remaining_ > 0 ? 0 : -1; }
+  void on_timer() {
+    if (throw_on_timer_) throw std::runtime_error("tick failed");
+    const std::int64_t tick = remaining_--;
+    accepted_ += host_.emit(json::ObjectBuilder().add("event", "tick").add("tick", tick),
+                            "tick:" + std::to_string(tick))
+                     ? 1
+                     : 0;
+  }
+  int accepted() const { return accepted_; }
+
+ private:
+  reelflow::TriggerHost host_;
+  std::int64_t remaining_ = 0;
+  int accepted_ = 0;
+  bool throw_on_timer_ = false;
+};
+
+// A descriptor-only trigger.
+class Reader {
+ public:
+  Reader(const reelflow::TriggerHost&, std::string_view, std::string_view) {}
+  int fd() const { return 42; }
+  void on_readable() { ++reads; }
+  int reads = 0;
+};
+
+constexpr rf_option kTickerOptions[] = {
+    option::integer("count", "1", "How many ticks."),
+    option::boolean("throw_on_timer", "false", "Throw from on_timer."),
+};
+
+constexpr rf_trigger_type kTriggerTypes[] = {
+    reelflow::trigger_type<Ticker>({.name = "sdk.ticker", .summary = "Ticks"}, kTickerOptions),
+    reelflow::trigger_type<Reader>({.name = "sdk.reader", .summary = "Reads"}),
+};
+
 constexpr rf_plugin kPlugin = reelflow::plugin(
-    {.name = "sdk", .version = "0.0.1", .license = "Apache-2.0", .summary = "SDK test"},
-    kStepTypes);
+    {.name = "sdk", .version = "0.0.1", .license = "Apache-2.0", .summary = "SDK test"}, kStepTypes,
+    kTriggerTypes);
+constexpr rf_plugin kTriggersOnly = reelflow::plugin(
+    {.name = "sdk2", .version = "0.0.1", .license = "Apache-2.0", .summary = "SDK test"},
+    kTriggerTypes);
 
 }  // namespace
 
@@ -375,6 +432,111 @@ TEST(StepType, DescriptorAndEntry) {
   EXPECT_EQ(kStepTypes[1].option_count, 0u);
   EXPECT_EQ(kStepTypes[1].cancel, nullptr);
   EXPECT_EQ(kStepTypes[1].reconcile, nullptr);
+}
+
+// A trigger host that records logs and emitted events, refusing keys that start with "no:".
+struct FakeTriggerHost {
+  rf_trigger_host table{};
+  std::vector<std::string> logs;
+  std::vector<std::pair<std::string, std::string>> events;
+
+  FakeTriggerHost() {
+    table.struct_size = sizeof(rf_trigger_host);
+    table.abi_major = RF_ABI_MAJOR;
+    table.abi_minor = RF_ABI_MINOR;
+    table.log = [](const rf_trigger_host* host, rf_log_level, const char* message) {
+      of(host).logs.emplace_back(message);
+    };
+    table.emit = [](const rf_trigger_host* host, const char* trigger_json, const char* key) {
+      if (std::string_view(key).starts_with("no:")) return -1;
+      of(host).events.emplace_back(trigger_json, key);
+      return 0;
+    };
+  }
+  // The table is the first member: the host finds itself from the pointer it handed out.
+  static FakeTriggerHost& of(const rf_trigger_host* host) {
+    return *reinterpret_cast<FakeTriggerHost*>(const_cast<rf_trigger_host*>(host));
+  }
+};
+
+TEST(TriggerType, DescriptorHasOnlyTheCallbacksTheClassProvides) {
+  EXPECT_EQ(kPlugin.trigger_type_count, 2u);
+  EXPECT_EQ(kPlugin.trigger_types, kTriggerTypes);
+  EXPECT_EQ(kTriggersOnly.step_type_count, 0u);
+  EXPECT_EQ(kTriggersOnly.step_types, nullptr);
+  EXPECT_EQ(kTriggersOnly.trigger_type_count, 2u);
+
+  const rf_trigger_type& ticker = kTriggerTypes[0];
+  EXPECT_EQ(ticker.struct_size, sizeof(rf_trigger_type));
+  EXPECT_STREQ(ticker.name, "sdk.ticker");
+  EXPECT_EQ(ticker.option_count, std::size(kTickerOptions));
+  EXPECT_NE(ticker.start, nullptr);
+  EXPECT_NE(ticker.stop, nullptr);
+  EXPECT_NE(ticker.next_timeout, nullptr);
+  EXPECT_NE(ticker.on_timer, nullptr);
+  EXPECT_EQ(ticker.fd, nullptr);
+  EXPECT_EQ(ticker.on_readable, nullptr);
+
+  const rf_trigger_type& reader = kTriggerTypes[1];
+  EXPECT_NE(reader.fd, nullptr);
+  EXPECT_NE(reader.on_readable, nullptr);
+  EXPECT_EQ(reader.next_timeout, nullptr);
+  EXPECT_EQ(reader.on_timer, nullptr);
+  EXPECT_EQ(reader.options, nullptr);
+}
+
+TEST(TriggerType, StartTimerEmitAndStop) {
+  FakeTriggerHost fake;
+  const rf_trigger_type& ticker = kTriggerTypes[0];
+  void* instance = ticker.start(&fake.table, R"({"x":1})", R"({"count":2})");
+  ASSERT_NE(instance, nullptr);
+  EXPECT_EQ(fake.logs, std::vector<std::string>{"ticking 2 times"});
+  EXPECT_EQ(ticker.next_timeout(instance), 0);
+  ticker.on_timer(instance);
+  EXPECT_EQ(ticker.next_timeout(instance), 0);
+  ticker.on_timer(instance);
+  EXPECT_EQ(ticker.next_timeout(instance), -1);
+  ASSERT_EQ(fake.events.size(), 2u);
+  EXPECT_EQ(fake.events[0].first, R"({"event":"tick","tick":2})");
+  EXPECT_EQ(fake.events[0].second, "tick:2");
+  EXPECT_EQ(fake.events[1].second, "tick:1");
+  EXPECT_EQ(static_cast<reelflow::detail::TriggerInstance<Ticker>*>(instance)->trigger.accepted(),
+            2);
+  ticker.stop(instance);
+
+  const rf_trigger_type& reader = kTriggerTypes[1];
+  void* read_instance = reader.start(&fake.table, nullptr, nullptr);
+  ASSERT_NE(read_instance, nullptr);
+  EXPECT_EQ(reader.fd(read_instance), 42);
+  reader.on_readable(read_instance);
+  EXPECT_EQ(static_cast<reelflow::detail::TriggerInstance<Reader>*>(read_instance)->trigger.reads,
+            1);
+  reader.stop(read_instance);
+}
+
+TEST(TriggerType, ExceptionsAreLoggedAndNeverCrossTheBoundary) {
+  FakeTriggerHost fake;
+  const rf_trigger_type& ticker = kTriggerTypes[0];
+  EXPECT_EQ(ticker.start(&fake.table, "{}", R"({"count":-1})"), nullptr);
+  EXPECT_EQ(ticker.start(&fake.table, "{}", "not json"), nullptr);
+  EXPECT_EQ(fake.logs, (std::vector<std::string>{"cannot start: count must not be negative",
+                                                 "cannot start: options are not an object"}));
+  fake.logs.clear();
+  void* instance = ticker.start(&fake.table, "{}", R"({"throw_on_timer":true})");
+  ASSERT_NE(instance, nullptr);
+  ticker.on_timer(instance);
+  EXPECT_EQ(fake.logs.back(), "unexpected error: tick failed");
+  EXPECT_TRUE(fake.events.empty());
+  ticker.stop(instance);
+}
+
+TEST(TriggerType, EmitReportsARefusal) {
+  FakeTriggerHost fake;
+  const reelflow::TriggerHost host(&fake.table);
+  EXPECT_TRUE(host.emit(R"({"a":1})", "yes:1"));
+  EXPECT_FALSE(host.emit(R"({"a":1})", "no:1"));
+  EXPECT_FALSE(reelflow::TriggerHost(nullptr).emit("{}", "k"));
+  EXPECT_EQ(fake.events.size(), 1u);
 }
 
 TEST(StepType, RunsThroughTheHostServices) {

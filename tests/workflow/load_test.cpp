@@ -85,11 +85,15 @@ TEST(Load, FullWorkflowModel) {
   EXPECT_EQ(workflow.file, "test.yaml");
   EXPECT_EQ(workflow.content_hash, sha256_hex(kFullWorkflow));
 
-  ASSERT_TRUE(workflow.on.watch);
-  EXPECT_EQ(workflow.on.watch->path, "/srv/inbox");
-  EXPECT_EQ(workflow.on.watch->patterns, (std::vector<std::string>{"*.mp4", "*.mov"}));
-  EXPECT_TRUE(workflow.on.watch->recursive);
-  EXPECT_DOUBLE_EQ(workflow.on.watch->settle, 90.0);
+  ASSERT_EQ(workflow.on.plugin_triggers.size(), 1u);
+  const TriggerConfig* watch = workflow.on.find("watch.folder");
+  ASSERT_NE(watch, nullptr);
+  EXPECT_EQ(watch->key, "watch");
+  EXPECT_EQ(watch->mark.line, 3);
+  EXPECT_EQ(watch->options, (json{{"path", "/srv/inbox"},
+                                  {"patterns", {"*.mp4", "*.mov"}},
+                                  {"recursive", true},
+                                  {"settle", 90.0}}));
   ASSERT_TRUE(workflow.on.schedule);
   EXPECT_EQ(workflow.on.schedule->cron, "0 9 * * mon-fri");
   EXPECT_EQ(workflow.on.schedule->timezone, "Europe/Paris");
@@ -154,7 +158,7 @@ steps:
 )");
   const Workflow& workflow = loaded(result);
   EXPECT_TRUE(workflow.on.manual);
-  EXPECT_FALSE(workflow.on.watch);
+  EXPECT_TRUE(workflow.on.plugin_triggers.empty());
   EXPECT_FALSE(workflow.on.schedule);
   EXPECT_EQ(workflow.concurrency.max_runs, 2);
   ASSERT_EQ(workflow.steps.size(), 1u);
@@ -169,11 +173,117 @@ steps:
 TEST(Load, WatchDefaults) {
   auto result = load("name: w\non:\n  watch: {path: in}\nsteps: [{id: a, uses: wft.noop}]\n");
   const Workflow& workflow = loaded(result);
-  ASSERT_TRUE(workflow.on.watch);
-  EXPECT_EQ(workflow.on.watch->path, "in");
-  EXPECT_TRUE(workflow.on.watch->patterns.empty());
-  EXPECT_FALSE(workflow.on.watch->recursive);
-  EXPECT_DOUBLE_EQ(workflow.on.watch->settle, 2.0);
+  const TriggerConfig* watch = workflow.on.find("watch.folder");
+  ASSERT_NE(watch, nullptr);
+  // The path stays as written: the daemon resolves it against its working directory.
+  EXPECT_EQ(
+      watch->options,
+      (json{{"path", "in"}, {"patterns", json::array()}, {"recursive", false}, {"settle", 2.0}}));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Plugin triggers: `on.<key>` names a trigger type by its full name, or by its plugin's name when
+// it is that plugin's only trigger type.
+
+LoadResult load_with_triggers(const std::string& on) {
+  return load_workflow_text("name: t\non:\n" + on + "steps: [{id: a, uses: wft.noop}]\n",
+                            "test.yaml", testing::trigger_test_registry());
+}
+
+std::vector<std::string> messages(const LoadResult& result) {
+  std::vector<std::string> out;
+  for (const auto& diagnostic : result.diagnostics) {
+    out.push_back(std::to_string(diagnostic.mark.line) + ":" +
+                  std::to_string(diagnostic.mark.column) + ": " + diagnostic.message);
+  }
+  return out;
+}
+
+TEST(LoadTriggers, FullNameAndPluginNameNameTheSameTriggerType) {
+  auto full = load_with_triggers("  watch.folder: {path: in, patterns: \"*.mov\"}\n");
+  const TriggerConfig* watch = loaded(full).on.find("watch.folder");
+  ASSERT_NE(watch, nullptr);
+  EXPECT_EQ(watch->key, "watch.folder");
+  // One pattern written alone is a list of one.
+  EXPECT_EQ(watch->options["patterns"], json({"*.mov"}));
+
+  auto both = load_with_triggers("  watch: {path: a}\n  watch.folder: {path: b}\n");
+  EXPECT_EQ(messages(both),
+            std::vector<std::string>{"4:3: 'on.watch.folder' names the same trigger type "
+                                     "(watch.folder) as 'on.watch' on line 3; a workflow uses "
+                                     "each trigger type once"});
+}
+
+TEST(LoadTriggers, PluginNameOfSeveralTriggerTypesIsAmbiguous) {
+  auto result = load_with_triggers("  wftrig: {}\n");
+  EXPECT_EQ(messages(result),
+            std::vector<std::string>{"3:3: 'on.wftrig' is ambiguous: plugin 'wftrig' provides "
+                                     "several trigger types (wftrig.poll, wftrig.hook); write one "
+                                     "of them"});
+  auto hook = load_with_triggers("  wftrig.hook:\n");
+  EXPECT_NE(loaded(hook).on.find("wftrig.hook"), nullptr);
+}
+
+TEST(LoadTriggers, UnknownTriggersGetASuggestionOrTheList) {
+  EXPECT_EQ(messages(load_with_triggers("  wacth: {path: in}\n")),
+            std::vector<std::string>{"3:3: unknown key 'wacth' in 'on'; did you mean 'watch'?"});
+  EXPECT_EQ(messages(load_with_triggers("  webhook: {}\n")),
+            std::vector<std::string>{"3:3: unknown key 'webhook' in 'on' (the triggers here: "
+                                     "watch, wftrig.hook, wftrig.poll, schedule, manual)"});
+}
+
+TEST(LoadTriggers, WatchWithoutTheWatchPluginIsUnknown) {
+  plugin_host::Registry wft_only;
+  ASSERT_TRUE(wft_only.load_dir(WFT_PLUGIN_DIR).empty());
+  auto result = load_workflow_text(
+      "name: t\non:\n  watch: {path: in}\nsteps: [{id: a, uses: "
+      "wft.noop}]\n",
+      "test.yaml", wft_only);
+  EXPECT_EQ(messages(result),
+            std::vector<std::string>{
+                "3:3: unknown key 'watch' in 'on' (the triggers here: schedule, manual)"});
+}
+
+TEST(LoadTriggers, OptionsAreCheckedAgainstTheOptionTable) {
+  auto result = load_with_triggers(
+      "  wftrig.poll:\n"
+      "    every: 500ms\n"
+      "    count: 42\n"
+      "    mode: turbo\n"
+      "    tags: [1]\n"
+      "    meta: [not, a, mapping]\n"
+      "    label: ${{ trigger.name }}\n"
+      "    colour: red\n");
+  EXPECT_EQ(messages(result),
+            (std::vector<std::string>{
+                "4:5: missing required key 'url' in 'on.wftrig.poll' (URL of the feed)",
+                "4:12: 'on.wftrig.poll.every': expected a duration of at least 1 seconds, got 0.5",
+                "5:12: 'on.wftrig.poll.count': expected an integer between 1 and 10, got 42",
+                "6:11: 'on.wftrig.poll.mode': expected one of fast, slow, got \"turbo\"",
+                "7:11: 'on.wftrig.poll.tags': item 1: expected a string, got 1",
+                "8:11: 'on.wftrig.poll.meta': expected a mapping, got [\"not\",\"a\",\"mapping\"]",
+                "9:12: 'on.wftrig.poll.label' cannot use ${{ }} expressions: a trigger runs "
+                "before there is a run to take values from",
+                "10:5: unknown key 'colour' in 'on.wftrig.poll'"}));
+}
+
+TEST(LoadTriggers, ValidOptionsAreNormalised) {
+  auto result = load_with_triggers(
+      "  wftrig.poll: {every: 1m30s, url: \"https://example.com/feed\", meta: {a: 1}}\n");
+  const TriggerConfig* poll = loaded(result).on.find("wftrig.poll");
+  ASSERT_NE(poll, nullptr);
+  EXPECT_EQ(poll->options, (json{{"every", 90.0},
+                                 {"url", "https://example.com/feed"},
+                                 {"meta", {{"a", 1}}},
+                                 {"count", 3},
+                                 {"mode", "fast"},
+                                 {"tags", json::array()}}));
+}
+
+TEST(LoadTriggers, AnEmptyTriggerStillNeedsItsRequiredOptions) {
+  EXPECT_EQ(messages(load_with_triggers("  watch:\n")),
+            std::vector<std::string>{
+                "3:3: missing required key 'path' in 'on.watch' (the folder to watch)"});
 }
 
 TEST(Load, YamlCoreSchemaTyping) {

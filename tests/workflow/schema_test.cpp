@@ -32,7 +32,16 @@ TEST(Schema, IsValidJsonWithTheTopLevelShape) {
   }
   const json& on = document["properties"]["on"];
   EXPECT_EQ(on["additionalProperties"], false);
+  // Plugin triggers: the watch plugin's watch.folder, also under the plugin's name.
   EXPECT_EQ(on["properties"]["watch"]["required"], json({"path"}));
+  EXPECT_EQ(on["properties"]["watch"], on["properties"]["watch.folder"]);
+  EXPECT_EQ(on["properties"]["watch"]["additionalProperties"], false);
+  const json& settle = on["properties"]["watch"]["properties"]["settle"];
+  EXPECT_EQ(settle["default"], "2s");
+  EXPECT_EQ(settle["anyOf"].size(), 2u);  // "2s" or a number: no ${{ }} template in triggers
+  const json& patterns = on["properties"]["watch"]["properties"]["patterns"];
+  EXPECT_EQ(patterns["anyOf"][0]["type"], "array");
+  EXPECT_EQ(patterns["anyOf"][1]["type"], "string");  // one glob written alone
   EXPECT_EQ(on["properties"]["schedule"]["required"], json({"cron"}));
   EXPECT_EQ(document["properties"]["steps"]["items"]["$ref"], "#/$defs/step");
 }

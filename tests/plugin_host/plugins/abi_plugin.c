@@ -3,11 +3,17 @@
  * ABI_NEWER_MAJOR   declares ABI 2.0: refused, major versions must match.
  * ABI_NEWER_MINOR   declares ABI 1.(host minor + 5): refused, newer minor than the host.
  * ABI_REFUSES       the entry function returns NULL.
- * ABI_OLDER_LAYOUT  stands in for a plugin built against an older minor: a host compiled at minor 0
- *                   cannot be paired with a real older header, so this plugin uses local copies of
- *                   rf_step_type without its trailing `reconcile` and rf_option without its
- * trailing `item_type`, with struct_size set accordingly, and declares minor 0. The host must read
- * both arrays with the smaller stride and see the missing fields as 0. */
+ * ABI_OLDER_LAYOUT  stands in for a plugin built against an older header: this plugin uses local
+ *                   copies of rf_plugin as ABI 1.0 defined it (no trigger_types and
+ *                   trigger_type_count), of rf_step_type without its trailing `reconcile` and of
+ *                   rf_option without its trailing `item_type`, with struct_size set accordingly,
+ *                   and declares minor 0. The host must read both arrays with the smaller stride,
+ *                   see the missing fields as 0, and read nothing past the descriptor's
+ *                   struct_size: the bytes right after it look like a trigger type array of
+ *                   garbage.
+ * ABI_MINOR0_TRIGGER_FIELDS  the current rf_plugin layout, but declaring minor 0 while its
+ *                   trigger fields hold garbage: trigger types came with minor 1, so the host
+ *                   ignores them. */
 #include <reelflow/plugin.h>
 
 static void* create_instance(const rf_host* host, const char* config_json) {
@@ -73,15 +79,30 @@ static const older_step_type step_types[] = {
      run_step, NULL, destroy_instance},
 };
 
-static const rf_plugin plugin = {sizeof(rf_plugin),
-                                 RF_ABI_MAJOR,
-                                 0,
-                                 PH_PLUGIN_NAME,
-                                 "0.1.0",
-                                 "Apache-2.0",
-                                 "older layout",
-                                 (const rf_step_type*)step_types,
-                                 2};
+/* rf_plugin as ABI 1.0 defined it. */
+typedef struct older_plugin {
+  uint32_t struct_size;
+  uint16_t abi_major;
+  uint16_t abi_minor;
+  const char* name;
+  const char* version;
+  const char* license;
+  const char* summary;
+  const older_step_type* step_types;
+  size_t step_type_count;
+} older_plugin;
+
+/* The descriptor followed by what a 1.1 host would take for trigger_types and trigger_type_count
+   if it read past struct_size. */
+static const struct {
+  older_plugin plugin;
+  const void* trailing_pointer;
+  size_t trailing_count;
+} descriptor = {{sizeof(older_plugin), RF_ABI_MAJOR, 0, PH_PLUGIN_NAME, "0.1.0", "Apache-2.0",
+                 "older layout", step_types, 2},
+                (const void*)(size_t)0x10,
+                7};
+#define PLUGIN_DESCRIPTOR ((const rf_plugin*)&descriptor.plugin)
 
 #else
 
@@ -96,14 +117,27 @@ static const rf_step_type step_types[] = {
 #elif defined(ABI_NEWER_MINOR)
 #define PLUGIN_MAJOR RF_ABI_MAJOR
 #define PLUGIN_MINOR (RF_ABI_MINOR + 5)
+#elif defined(ABI_MINOR0_TRIGGER_FIELDS)
+#define PLUGIN_MAJOR RF_ABI_MAJOR
+#define PLUGIN_MINOR 0
 #else
 #define PLUGIN_MAJOR RF_ABI_MAJOR
 #define PLUGIN_MINOR RF_ABI_MINOR
 #endif
 
-static const rf_plugin plugin = {sizeof(rf_plugin), PLUGIN_MAJOR, PLUGIN_MINOR,
-                                 PH_PLUGIN_NAME,    "0.1.0",      "Apache-2.0",
-                                 "ABI test",        step_types,   1};
+#if defined(ABI_MINOR0_TRIGGER_FIELDS)
+#define TRIGGER_TYPES ((const rf_trigger_type*)(size_t)0x10) /* the zero page is never mapped */
+#define TRIGGER_TYPE_COUNT 7
+#else
+#define TRIGGER_TYPES NULL
+#define TRIGGER_TYPE_COUNT 0
+#endif
+
+static const rf_plugin plugin = {sizeof(rf_plugin), PLUGIN_MAJOR,      PLUGIN_MINOR,
+                                 PH_PLUGIN_NAME,    "0.1.0",           "Apache-2.0",
+                                 "ABI test",        step_types,        1,
+                                 TRIGGER_TYPES,     TRIGGER_TYPE_COUNT};
+#define PLUGIN_DESCRIPTOR (&plugin)
 
 #endif
 
@@ -113,6 +147,6 @@ RF_EXPORT const rf_plugin* reelflow_plugin_entry(uint16_t host_major, uint16_t h
 #if defined(ABI_REFUSES)
   return NULL;
 #else
-  return &plugin;
+  return PLUGIN_DESCRIPTOR;
 #endif
 }

@@ -1,5 +1,6 @@
-#include "triggers/watch_trigger.hpp"
-
+// watch.folder end to end: watch.so loaded by the daemon's registry, started and driven by its
+// trigger host (PluginTrigger) on a real io_context, on real temporary folders. The settle time is
+// 0.2 s and every wait is bounded.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -15,15 +16,26 @@
 #include <vector>
 
 #include "common/sha256.hpp"
+#include "plugin_host/options.hpp"
+#include "triggers/plugin_trigger.hpp"
 
 namespace reelflow::triggers {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 using std::chrono::milliseconds;
 
 class WatchTriggerTest : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    registry_ = new plugin_host::Registry();  // plugins are never unloaded: keep it for good
+    auto loaded = registry_->load_file(WATCH_PLUGIN_PATH);
+    ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+    folder_ = registry_->find_trigger("watch.folder");
+    ASSERT_NE(folder_, nullptr);
+  }
+
   void SetUp() override {
     std::string pattern = (fs::temp_directory_path() / "reelflow-watch-XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
@@ -36,8 +48,7 @@ class WatchTriggerTest : public ::testing::Test {
     log_fd_ = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     ASSERT_GE(log_fd_, 0);
     log_.emplace(LogLevel::debug, log_fd_);
-    config_.path = inbox_.string();
-    config_.settle = 0.2;
+    options_ = {{"path", inbox_.string()}, {"settle", "200ms"}};
   }
 
   void TearDown() override {
@@ -47,10 +58,13 @@ class WatchTriggerTest : public ::testing::Test {
     fs::remove_all(base_, ignored);
   }
 
-  Result<void> start(WatchOptions options = {}) {
-    auto started = WatchTrigger::start(
-        io_, *log_, "wf", config_,
-        [this](TriggerEvent event) { events_.push_back(std::move(event)); }, options);
+  // config: the plugin's daemon-level settings (retry_interval, hash_chunk, remembered_keys).
+  Result<void> start(const json& config = json::object()) {
+    auto options = plugin_host::normalize_trigger_options(*folder_, options_, base_);
+    if (!options) return tl::unexpected(options.error());
+    auto started =
+        PluginTrigger::start(io_, *log_, "wf", *folder_, config, *options,
+                             [this](TriggerEvent event) { events_.push_back(std::move(event)); });
     if (!started) return tl::unexpected(started.error());
     trigger_.emplace(std::move(*started));
     return {};
@@ -91,14 +105,32 @@ class WatchTriggerTest : public ::testing::Test {
     return out;
   }
 
+  static plugin_host::Registry* registry_;
+  static const plugin_host::TriggerTypeInfo* folder_;
   boost::asio::io_context io_;
   fs::path base_, inbox_, outside_, log_path_;
   int log_fd_ = -1;
   std::optional<Logger> log_;
-  workflow::WatchTrigger config_;
-  std::optional<WatchTrigger> trigger_;
+  json options_;
+  std::optional<PluginTrigger> trigger_;
   std::vector<TriggerEvent> events_;
 };
+
+plugin_host::Registry* WatchTriggerTest::registry_ = nullptr;
+const plugin_host::TriggerTypeInfo* WatchTriggerTest::folder_ = nullptr;
+
+TEST_F(WatchTriggerTest, DescriptorOptionsAndDefaults) {
+  EXPECT_EQ(folder_->plugin->name, "watch");
+  EXPECT_EQ(folder_->plugin->trigger_types.size(), 1u);  // so `on: {watch: ...}` names it
+  EXPECT_TRUE(folder_->plugin->step_types.empty());
+  auto normalized = plugin_host::normalize_trigger_options(*folder_, {{"path", "in"}}, "/srv");
+  ASSERT_TRUE(normalized.has_value()) << normalized.error().message;
+  EXPECT_EQ(*normalized, (json{{"path", "/srv/in"},
+                               {"patterns", json::array()},
+                               {"recursive", false},
+                               {"settle", 2.0}}));
+  EXPECT_TRUE(folder_->find_option("path")->required);
+}
 
 TEST_F(WatchTriggerTest, WrittenFileFiresOnceAfterSettle) {
   ASSERT_TRUE(start());
@@ -198,8 +230,6 @@ TEST_F(WatchTriggerTest, TempPartialAndDotfilesNeverFire) {
   fs::create_directory(inbox_ / "folder.mp4");
   run_for(milliseconds(700));
   EXPECT_TRUE(events_.empty());
-  EXPECT_TRUE(is_ignored_file_name("x.Tmp"));
-  EXPECT_FALSE(is_ignored_file_name("partial.mp4"));
 }
 
 TEST_F(WatchTriggerTest, PartRenamedToMp4Fires) {
@@ -213,7 +243,7 @@ TEST_F(WatchTriggerTest, PartRenamedToMp4Fires) {
 }
 
 TEST_F(WatchTriggerTest, PatternsFilter) {
-  config_.patterns = {"*.mp4", "*.MOV"};
+  options_["patterns"] = {"*.mp4", "*.MOV"};
   ASSERT_TRUE(start());
   write_file(inbox_ / "a.mp4", "a");
   write_file(inbox_ / "b.txt", "b");
@@ -224,7 +254,7 @@ TEST_F(WatchTriggerTest, PatternsFilter) {
 }
 
 TEST_F(WatchTriggerTest, RecursivePicksUpNewSubdirectories) {
-  config_.recursive = true;
+  options_["recursive"] = true;
   fs::create_directories(inbox_ / "old");
   write_file(inbox_ / "old" / "before.mp4", "before");
   ASSERT_TRUE(start());
@@ -284,23 +314,50 @@ TEST_F(WatchTriggerTest, SameContentWithNewMtimeGivesNewKey) {
   EXPECT_NE(events_[0].trigger["mtime"], events_[1].trigger["mtime"]);
 }
 
-TEST_F(WatchTriggerTest, MissingDirectoryIsAnError) {
-  config_.path = (base_ / "nowhere").string();
-  auto started = start();
-  ASSERT_FALSE(started);
-  EXPECT_NE(started.error().message.find((base_ / "nowhere").string()), std::string::npos)
-      << started.error().message;
+TEST_F(WatchTriggerTest, MissingFolderIsCreatedAndAFileInItsPlaceIsAnError) {
+  options_["path"] = (base_ / "new" / "inbox").string();
+  ASSERT_TRUE(start());
+  EXPECT_TRUE(fs::is_directory(base_ / "new" / "inbox"));
+  write_file(base_ / "new" / "inbox" / "first.mp4", "first");
+  ASSERT_TRUE(await_events(1));
+  trigger_.reset();
+
   write_file(base_ / "plain", "x");
-  config_.path = (base_ / "plain").string();
+  options_["path"] = (base_ / "plain").string();
   auto not_dir = start();
   ASSERT_FALSE(not_dir);
-  EXPECT_NE(not_dir.error().message.find("not a directory"), std::string::npos);
+  EXPECT_NE(not_dir.error().message.find("trigger watch.folder of workflow 'wf' did not start"),
+            std::string::npos)
+      << not_dir.error().message;
+  const std::string log = log_text();
+  EXPECT_NE(
+      log.find("cannot start: watch folder " + (base_ / "plain").string() + ": not a directory"),
+      std::string::npos)
+      << log;
+}
+
+TEST_F(WatchTriggerTest, ConfigWithAnUnknownOrWrongKeyDoesNotStart) {
+  EXPECT_FALSE(start({{"retry_intervall", 1}}));
+  EXPECT_FALSE(start({{"hash_chunk", "big"}}));
+  const std::string log = log_text();
+  EXPECT_NE(log.find("cannot start: unknown key 'retry_intervall' in the watch plugin's config"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("cannot start: config hash_chunk must be a positive integer"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(WatchTriggerTest, RelativePathIsTakenFromTheBaseDirectory) {
+  options_["path"] = "inbox";
+  ASSERT_TRUE(start());
+  write_file(inbox_ / "relative.mp4", "relative");
+  ASSERT_TRUE(await_events(1));
+  EXPECT_EQ(events_[0].trigger["file"], (inbox_ / "relative.mp4").string());
 }
 
 TEST_F(WatchTriggerTest, DeletedFolderIsReAdded) {
-  WatchOptions options;
-  options.retry_interval = milliseconds(100);
-  ASSERT_TRUE(start(options));
+  ASSERT_TRUE(start({{"retry_interval", 0.1}}));
   run_for(milliseconds(50));
   fs::remove_all(inbox_);
   run_for(milliseconds(150));
@@ -321,9 +378,7 @@ TEST_F(WatchTriggerTest, FileDeletedBeforeSettlingIsDropped) {
 }
 
 TEST_F(WatchTriggerTest, LargeFileHashesInChunks) {
-  WatchOptions options;
-  options.hash_chunk = 4096;
-  ASSERT_TRUE(start(options));
+  ASSERT_TRUE(start({{"hash_chunk", 4096}}));
   std::string content(1 << 20, 'v');
   for (std::size_t i = 0; i < content.size(); i += 997) content[i] = static_cast<char>(i);
   write_file(inbox_ / "big.mp4", content);
@@ -355,6 +410,18 @@ TEST_F(WatchTriggerTest, StopEndsEvents) {
   trigger_->stop();
   run_for(milliseconds(400));
   EXPECT_TRUE(events_.empty());
+}
+
+TEST_F(WatchTriggerTest, IdleWatchHasNoTimerArmed) {
+  ASSERT_TRUE(start());
+  write_file(inbox_ / "once.mp4", "once");
+  ASSERT_TRUE(await_events(1));
+  // Only the inotify descriptor is waited on: no handler is ready and none becomes ready.
+  io_.restart();
+  EXPECT_EQ(io_.poll(), 0u);
+  io_.restart();
+  EXPECT_EQ(io_.run_for(milliseconds(300)), 0u);
+  EXPECT_EQ(events_.size(), 1u);
 }
 
 }  // namespace

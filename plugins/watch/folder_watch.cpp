@@ -1,6 +1,5 @@
-#include "triggers/watch_trigger.hpp"
+#include "folder_watch.hpp"
 
-// Boost 1.74 Asio under GCC 12 in C++20 mode needs <utility> first.
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/inotify.h>
@@ -9,9 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -19,18 +15,21 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <reelflow/plugin.hpp>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
-#include <vector>
 
+#include "common/iso_time.hpp"
 #include "common/sha256.hpp"
-#include "triggers/time_zone.hpp"
 
-namespace reelflow::triggers {
+namespace reelflow::watch {
 
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -63,6 +62,17 @@ std::optional<std::string> real_path(const std::string& path) {
   return std::string(resolved);
 }
 
+std::string hex(const std::array<std::uint8_t, 32>& digest) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (std::uint8_t byte : digest) {
+    out += kHex[byte >> 4];
+    out += kHex[byte & 15];
+  }
+  return out;
+}
+
 }  // namespace
 
 bool is_ignored_file_name(std::string_view name) {
@@ -73,44 +83,92 @@ bool is_ignored_file_name(std::string_view name) {
   return false;
 }
 
-class WatchTrigger::State : public std::enable_shared_from_this<State> {
+class FolderWatch::State {
  public:
-  State(boost::asio::io_context& io, const Logger& log, std::string workflow,
-        const workflow::WatchTrigger& config, TriggerSink sink, WatchOptions options, fs::path root,
-        int inotify_fd)
-      : io_(io),
-        log_(log),
-        workflow_(std::move(workflow)),
-        root_(std::move(root)),
-        patterns_(config.patterns),
-        recursive_(config.recursive),
-        settle_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(std::max(0.0, config.settle)))),
-        sink_(std::move(sink)),
-        options_(options),
-        inotify_fd_(inotify_fd),
-        stream_(io, inotify_fd),
-        retry_timer_(io) {}
+  State(FolderOptions options, FolderHost host)
+      : options_(std::move(options)),
+        host_(std::move(host)),
+        root_(options_.path),
+        settle_(std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(std::max(0.0, options_.settle)))) {}
 
-  // Watches the root (an error names it), then schedules the start-up scan and starts reading.
-  Result<void> begin() {
-    if (auto attached = attach_root(); !attached) return attached;
-    boost::asio::post(io_, [self = shared_from_this()] {
-      if (!self->stopped_) self->rescan();
-    });
-    read();
-    return {};
+  ~State() {
+    abort_hash();
+    if (inotify_fd_ >= 0) ::close(inotify_fd_);
+  }
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  void begin() {
+    if (root_.empty() || root_.is_relative()) {
+      throw std::runtime_error("watch folder '" + root_.string() + "' is not an absolute path");
+    }
+    for (const auto& pattern : options_.patterns) {
+      if (pattern.empty())
+        throw std::runtime_error("an empty pattern in 'patterns' matches no file");
+    }
+    std::error_code error;
+    if (!fs::exists(root_, error)) {
+      fs::create_directories(root_, error);
+      if (error) {
+        throw std::runtime_error("watch folder " + root_.string() +
+                                 " does not exist and cannot be created: " + error.message());
+      }
+      log(Level::info, "created the watch folder " + root_.string());
+    }
+    inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (inotify_fd_ < 0) {
+      throw std::runtime_error("watch folder " + root_.string() +
+                               ": inotify: " + errno_text(errno));
+    }
+    if (auto problem = attach_root()) throw std::runtime_error(*problem);
+    scan_pending_ = true;  // files that arrived while the daemon was down
   }
 
-  void stop() {
-    if (stopped_) return;
-    stopped_ = true;
-    boost::system::error_code ignored;
-    stream_.close(ignored);  // also closes the inotify descriptor, dropping every watch
-    retry_timer_.cancel();
-    candidates_.clear();
-    hash_queue_.clear();
-    abort_hash();
+  int fd() const { return inotify_fd_; }
+
+  void on_readable() {
+    const ssize_t got = ::read(inotify_fd_, buffer_.data(), buffer_.size());
+    if (got > 0) {
+      dispatch(static_cast<std::size_t>(got));
+      return;
+    }
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (!read_failed_) {
+      read_failed_ = true;
+      log(Level::error,
+          "inotify read failed: " + (got < 0 ? errno_text(errno) : std::string("end of file")));
+    }
+  }
+
+  std::int64_t next_timeout() const {
+    if (scan_pending_ || job_) return 0;
+    std::optional<Clock::time_point> earliest;
+    if (!settle_queue_.empty()) earliest = settle_queue_.begin()->first;
+    if (retry_due_ && (!earliest || *retry_due_ < *earliest)) earliest = retry_due_;
+    if (!earliest) return -1;
+    const auto left = *earliest - Clock::now();
+    if (left <= Clock::duration::zero()) return 0;
+    // Rounded up: woken a little late rather than early and asked again.
+    return std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  }
+
+  void on_timer() {
+    if (scan_pending_) {
+      scan_pending_ = false;
+      if (root_present_) rescan();
+    }
+    const auto now = Clock::now();
+    if (retry_due_ && *retry_due_ <= now) {
+      retry_due_.reset();
+      retry_root();
+    }
+    while (!settle_queue_.empty() && settle_queue_.begin()->first <= now) {
+      auto [path, armed] = settle_queue_.begin()->second;
+      settle_queue_.erase(settle_queue_.begin());
+      on_settled(path, armed);
+    }
+    if (job_) hash_step();
   }
 
  private:
@@ -123,12 +181,11 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
   };
 
   struct Candidate {
-    explicit Candidate(boost::asio::io_context& io) : timer(io) {}
-    boost::asio::steady_timer timer;
     FileState state;
-    std::uint64_t generation = 0;
-    bool hashing = false;  // queued for or under hashing
-    bool dirty = false;    // an event arrived while hashing
+    std::uint64_t generation = 0;  // which candidate this is (a path may come back later)
+    std::uint64_t armed = 0;       // which settle timer is the live one
+    bool hashing = false;          // queued for or under hashing
+    bool dirty = false;            // an event arrived while hashing
   };
 
   struct HashJob {
@@ -138,33 +195,32 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
     Sha256 digest;
   };
 
-  LogFields fields() const {
-    LogFields fields;
-    fields.workflow = workflow_;
-    return fields;
+  void log(Level level, const std::string& message) const {
+    if (host_.log) host_.log(level, message);
   }
 
   // ---- the watched tree ----
 
-  Result<void> attach_root() {
+  // nullopt when the root is watched; otherwise what is wrong.
+  std::optional<std::string> attach_root() {
     struct stat info {};
     if (::stat(root_.c_str(), &info) != 0) {
-      return fail("watch folder " + root_.string() + ": " + errno_text(errno));
+      return "watch folder " + root_.string() + ": " + errno_text(errno);
     }
-    if (!S_ISDIR(info.st_mode)) return fail("watch folder " + root_.string() + ": not a directory");
+    if (!S_ISDIR(info.st_mode)) return "watch folder " + root_.string() + ": not a directory";
     const int wd = ::inotify_add_watch(inotify_fd_, root_.c_str(), kDirectoryMask);
-    if (wd < 0)
-      return fail("watch folder " + root_.string() + ": cannot watch: " + errno_text(errno));
+    if (wd < 0) return "watch folder " + root_.string() + ": cannot watch: " + errno_text(errno);
     auto canonical = real_path(root_.string());
     if (!canonical) {
+      const int error = errno;
       ::inotify_rm_watch(inotify_fd_, wd);
-      return fail("watch folder " + root_.string() + ": " + errno_text(errno));
+      return "watch folder " + root_.string() + ": " + errno_text(error);
     }
     canonical_root_ = *canonical;
     root_wd_ = wd;
     directories_[wd] = root_;
     root_present_ = true;
-    return {};
+    return std::nullopt;
   }
 
   void rescan() { watch_tree(root_, 0); }
@@ -177,8 +233,8 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
           ::inotify_add_watch(inotify_fd_, directory.c_str(), kDirectoryMask | IN_DONT_FOLLOW);
       if (wd < 0) {
         if (errno != ENOENT && errno != ENOTDIR) {
-          log_.error("cannot watch subfolder " + directory.string() + ": " + errno_text(errno),
-                     fields());
+          log(Level::error,
+              "cannot watch subfolder " + directory.string() + ": " + errno_text(errno));
         }
         return;
       }
@@ -191,7 +247,7 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
       entries.push_back(*it);
     }
     if (error && error != std::errc::no_such_file_or_directory) {
-      log_.warn("cannot list " + directory.string() + ": " + error.message(), fields());
+      log(Level::warn, "cannot list " + directory.string() + ": " + error.message());
     }
     std::sort(entries.begin(), entries.end(),
               [](const auto& a, const auto& b) { return a.path() < b.path(); });
@@ -201,7 +257,7 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
       const auto status = entry.symlink_status(status_error);
       if (status_error) continue;
       if (fs::is_directory(status)) {
-        if (recursive_ && name.front() != '.' && depth < kMaxDepth) {
+        if (options_.recursive && name.front() != '.' && depth < kMaxDepth) {
           watch_tree(entry.path(), depth + 1);
         }
       } else if (wanted_name(name)) {
@@ -235,50 +291,30 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
   void root_lost() {
     if (!root_present_) return;
     root_present_ = false;
-    log_.error("watch folder " + root_.string() + " disappeared; retrying every " +
-                   std::to_string(options_.retry_interval.count()) + " ms",
-               fields());
+    log(Level::error, "watch folder " + root_.string() + " disappeared; retrying every " +
+                          std::to_string(options_.retry_interval.count()) + " ms");
     for (const auto& [wd, path] : directories_) ::inotify_rm_watch(inotify_fd_, wd);
     directories_.clear();
     root_wd_ = -1;
     candidates_.clear();
+    settle_queue_.clear();
     hash_queue_.clear();
     hash_cache_.clear();
     refused_.clear();
     abort_hash();
-    retry_root();
+    retry_due_ = Clock::now() + options_.retry_interval;
   }
 
   void retry_root() {
-    retry_timer_.expires_after(options_.retry_interval);
-    retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
-      if (error || self->stopped_) return;
-      if (auto attached = self->attach_root(); !attached) {
-        self->retry_root();
-        return;
-      }
-      self->log_.info("watch folder " + self->root_.string() + " is back; scanning it",
-                      self->fields());
-      self->rescan();
-    });
+    if (attach_root()) {
+      retry_due_ = Clock::now() + options_.retry_interval;
+      return;
+    }
+    log(Level::info, "watch folder " + root_.string() + " is back; scanning it");
+    rescan();
   }
 
   // ---- inotify events ----
-
-  void read() {
-    stream_.async_read_some(
-        boost::asio::buffer(buffer_),
-        [self = shared_from_this()](const boost::system::error_code& error, std::size_t size) {
-          if (self->stopped_ || error == boost::asio::error::operation_aborted) return;
-          if (error) {
-            self->log_.error("inotify read failed: " + error.message() + "; watch stopped",
-                             self->fields());
-            return;
-          }
-          self->dispatch(size);
-          if (!self->stopped_) self->read();
-        });
-  }
 
   void dispatch(std::size_t size) {
     std::size_t offset = 0;
@@ -290,13 +326,12 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
       if (offset > size) break;
       std::string_view name(name_start, ::strnlen(name_start, event.len));
       handle(event.wd, event.mask, name);
-      if (stopped_) return;
     }
   }
 
   void handle(int wd, std::uint32_t mask, std::string_view name) {
     if (mask & IN_Q_OVERFLOW) {
-      log_.warn("inotify queue overflowed; rescanning " + root_.string(), fields());
+      log(Level::warn, "inotify queue overflowed; rescanning " + root_.string());
       if (root_present_) rescan();
       return;
     }
@@ -315,7 +350,7 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
     const fs::path path = directory->second / std::string(name);
     if (mask & IN_ISDIR) {
       if (mask & (IN_CREATE | IN_MOVED_TO)) {
-        if (recursive_ && name.front() != '.') watch_tree(path, 1);
+        if (options_.recursive && name.front() != '.') watch_tree(path, 1);
       } else if (mask & (IN_DELETE | IN_MOVED_FROM)) {
         forget_tree(path);
       }
@@ -341,11 +376,12 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
 
   bool wanted_name(std::string_view name) const {
     if (is_ignored_file_name(name)) return false;
-    if (patterns_.empty()) return true;
+    if (options_.patterns.empty()) return true;
     const std::string name_text(name);
-    return std::any_of(patterns_.begin(), patterns_.end(), [&](const std::string& pattern) {
-      return ::fnmatch(pattern.c_str(), name_text.c_str(), 0) == 0;
-    });
+    return std::any_of(options_.patterns.begin(), options_.patterns.end(),
+                       [&](const std::string& pattern) {
+                         return ::fnmatch(pattern.c_str(), name_text.c_str(), 0) == 0;
+                       });
   }
 
   // ---- settling ----
@@ -364,9 +400,8 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
         auto [known, inserted] = refused_.try_emplace(path, *target);
         if (inserted || known->second != *target) {
           known->second = *target;
-          log_.warn("refusing symlink " + path + " -> " + *target +
-                        ": the target is outside the watched folder " + canonical_root_,
-                    fields());
+          log(Level::warn, "refusing symlink " + path + " -> " + *target +
+                               ": the target is outside the watched folder " + canonical_root_);
         }
         return std::nullopt;
       }
@@ -379,63 +414,60 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
 
   void consider(const std::string& path) {
     if (auto known = candidates_.find(path); known != candidates_.end()) {
-      known->second->dirty = true;  // the settle check or the hash verification re-reads it
+      known->second.dirty = true;  // the settle check or the hash verification re-reads it
       return;
     }
     auto state = inspect(path);
     if (!state) return;
-    auto candidate = std::make_unique<Candidate>(io_);
-    candidate->state = *state;
-    candidate->generation = ++generation_;
-    Candidate& ref = *candidate;
-    candidates_.emplace(path, std::move(candidate));
-    arm_settle(path, ref);
+    Candidate candidate;
+    candidate.state = *state;
+    candidate.generation = ++generation_;
+    auto [entry, inserted] = candidates_.emplace(path, candidate);
+    arm_settle(path, entry->second);
   }
 
   void arm_settle(const std::string& path, Candidate& candidate) {
     candidate.hashing = false;
     candidate.dirty = false;
-    candidate.timer.expires_after(settle_);
-    candidate.timer.async_wait([self = shared_from_this(), path, generation = candidate.generation](
-                                   const boost::system::error_code& error) {
-      if (!error && !self->stopped_) self->on_settled(path, generation);
-    });
+    candidate.armed = ++timer_serial_;
+    settle_queue_.emplace(Clock::now() + settle_, std::make_pair(path, candidate.armed));
   }
 
   Candidate* find_candidate(const std::string& path, std::uint64_t generation) {
     auto it = candidates_.find(path);
-    if (it == candidates_.end() || it->second->generation != generation) return nullptr;
-    return it->second.get();
+    if (it == candidates_.end() || it->second.generation != generation) return nullptr;
+    return &it->second;
   }
 
-  void on_settled(const std::string& path, std::uint64_t generation) {
-    Candidate* candidate = find_candidate(path, generation);
-    if (candidate == nullptr) return;
+  void on_settled(const std::string& path, std::uint64_t armed) {
+    auto it = candidates_.find(path);
+    if (it == candidates_.end() || it->second.armed != armed || it->second.hashing) return;
+    Candidate& candidate = it->second;
     auto state = inspect(path);
     if (!state) {  // deleted (or turned into something else) before settling
-      candidates_.erase(path);
+      candidates_.erase(it);
       return;
     }
-    if (*state != candidate->state) {
-      candidate->state = *state;
-      arm_settle(path, *candidate);
+    if (*state != candidate.state) {
+      candidate.state = *state;
+      arm_settle(path, candidate);
       return;
     }
     if (state->size == 0) {
-      log_.debug("waiting for content: " + path + " is empty", fields());
-      candidates_.erase(path);
+      log(Level::debug, "waiting for content: " + path + " is empty");
+      candidates_.erase(it);
       return;
     }
-    candidate->hashing = true;
-    candidate->dirty = false;
-    hash_queue_.push_back({path, generation});
+    candidate.hashing = true;
+    candidate.dirty = false;
+    hash_queue_.emplace_back(path, candidate.generation);
     pump_hash();
   }
 
-  // ---- hashing, one file at a time, one chunk per handler ----
+  // ---- hashing, one file at a time, one chunk per on_timer ----
 
   void pump_hash() {
-    while (!job_ && !hash_queue_.empty() && !stopped_) {
+    while (!job_ && !hash_queue_.empty()) {
       auto [path, generation] = hash_queue_.front();
       hash_queue_.pop_front();
       Candidate* candidate = find_candidate(path, generation);
@@ -447,7 +479,7 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
       }
       const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
       if (fd < 0) {
-        if (errno != ENOENT) log_.warn("cannot open " + path + ": " + errno_text(errno), fields());
+        if (errno != ENOENT) log(Level::warn, "cannot open " + path + ": " + errno_text(errno));
         candidates_.erase(path);
         continue;
       }
@@ -456,14 +488,7 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
       job_->state = candidate->state;
       job_->fd = fd;
       job_generation_ = generation;
-      post_hash_step();
     }
-  }
-
-  void post_hash_step() {
-    boost::asio::post(io_, [self = shared_from_this(), job = job_serial_] {
-      if (!self->stopped_ && self->job_ && self->job_serial_ == job) self->hash_step();
-    });
   }
 
   void hash_step() {
@@ -472,36 +497,27 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
       pump_hash();
       return;
     }
-    if (chunk_.size() != options_.hash_chunk)
-      chunk_.resize(std::max<std::size_t>(options_.hash_chunk, 4096));
+    const std::size_t chunk_size = std::max<std::size_t>(options_.hash_chunk, 4096);
+    if (chunk_.size() != chunk_size) chunk_.resize(chunk_size);
     const ssize_t got = ::read(job_->fd, chunk_.data(), chunk_.size());
-    if (got < 0 && errno == EINTR) {
-      post_hash_step();
-      return;
-    }
+    if (got < 0 && errno == EINTR) return;  // the next on_timer tries again
     if (got > 0) {
       job_->digest.update(chunk_.data(), static_cast<std::size_t>(got));
-      post_hash_step();
       return;
     }
     const std::string path = job_->path;
     if (got < 0) {
-      log_.warn("cannot read " + path + ": " + errno_text(errno), fields());
+      log(Level::warn, "cannot read " + path + ": " + errno_text(errno));
       abort_hash();
       candidates_.erase(path);
       pump_hash();
       return;
     }
-    const auto digest = job_->digest.finish();
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (std::uint8_t byte : digest) {
-      hex += kHex[byte >> 4];
-      hex += kHex[byte & 15];
-    }
+    const std::string sha256 = hex(job_->digest.finish());
     const FileState hashed = job_->state;
+    const std::uint64_t generation = job_generation_;
     abort_hash();
-    Candidate* candidate = find_candidate(path, job_generation_);
+    Candidate* candidate = find_candidate(path, generation);
     auto now = inspect(path);
     if (!now) {
       candidates_.erase(path);
@@ -511,8 +527,8 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
       candidate->state = *now;
       arm_settle(path, *candidate);
     } else {
-      hash_cache_[path] = {hashed, hex};
-      finish(path, hashed, hex);
+      hash_cache_[path] = {hashed, sha256};
+      finish(path, hashed, sha256);
     }
     pump_hash();
   }
@@ -521,7 +537,6 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
     if (!job_) return;
     ::close(job_->fd);
     job_.reset();
-    ++job_serial_;
   }
 
   // ---- events ----
@@ -533,7 +548,7 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
     std::string key = "file:" + path + ":" + std::to_string(state.size) + ":" +
                       std::to_string(state.mtime_ns) + ":" + sha256;
     if (emitted_.count(key) != 0) {
-      log_.debug("already triggered for " + path + " with this content", fields());
+      log(Level::debug, "already triggered for " + path + " with this content");
       return;
     }
     emitted_.insert(key);
@@ -542,88 +557,63 @@ class WatchTrigger::State : public std::enable_shared_from_this<State> {
       emitted_.erase(emitted_order_.front());
       emitted_order_.pop_front();
     }
-    const auto mtime = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::nanoseconds(state.mtime_ns)));
-    TriggerEvent event;
-    event.workflow = workflow_;
-    event.trigger = {{"event", "file"},
-                     {"file", path},
-                     {"name", fs::path(path).filename().string()},
-                     {"size", static_cast<std::int64_t>(state.size)},
-                     {"mtime", format_utc_iso(mtime, /*with_millis=*/true)},
-                     {"sha256", sha256}};
-    event.key = std::move(key);
-    log_.info("file ready: " + path, fields());
-    sink_(std::move(event));
+    // Milliseconds, rounded down also before 1970.
+    std::int64_t mtime_ms = state.mtime_ns / 1'000'000;
+    if (state.mtime_ns % 1'000'000 < 0) --mtime_ms;
+    const std::string trigger = json::ObjectBuilder()
+                                    .add("event", "file")
+                                    .add("file", path)
+                                    .add("name", fs::path(path).filename().string())
+                                    .add("size", static_cast<std::int64_t>(state.size))
+                                    .add("mtime", format_iso_time(mtime_ms))
+                                    .add("sha256", sha256)
+                                    .str();
+    log(Level::info, "file ready: " + path);
+    if (!host_.emit(trigger, key)) log(Level::error, "the daemon refused the event for " + path);
   }
 
-  boost::asio::io_context& io_;
-  const Logger& log_;
-  std::string workflow_;
+  FolderOptions options_;
+  FolderHost host_;
   fs::path root_;               // absolute, lexically normal: the prefix of reported paths
   std::string canonical_root_;  // symlinks resolved: what symlink targets must stay inside
-  std::vector<std::string> patterns_;
-  bool recursive_;
-  std::chrono::steady_clock::duration settle_;
-  TriggerSink sink_;
-  WatchOptions options_;
+  Clock::duration settle_;
 
-  int inotify_fd_;
-  boost::asio::posix::stream_descriptor stream_;
+  int inotify_fd_ = -1;
   alignas(inotify_event) std::array<char, 64 * 1024> buffer_{};
+  bool read_failed_ = false;
   std::unordered_map<int, fs::path> directories_;  // watch descriptor -> folder
   int root_wd_ = -1;
   bool root_present_ = false;
-  boost::asio::steady_timer retry_timer_;
+  bool scan_pending_ = false;
+  std::optional<Clock::time_point> retry_due_;
 
-  std::unordered_map<std::string, std::unique_ptr<Candidate>> candidates_;
+  std::unordered_map<std::string, Candidate> candidates_;
   std::uint64_t generation_ = 0;
+  // When each candidate's settle period ends: (path, Candidate::armed). Entries of candidates
+  // gone or re-armed since are skipped when they come up.
+  std::multimap<Clock::time_point, std::pair<std::string, std::uint64_t>> settle_queue_;
+  std::uint64_t timer_serial_ = 0;
   std::deque<std::pair<std::string, std::uint64_t>> hash_queue_;
   std::optional<HashJob> job_;
   std::uint64_t job_generation_ = 0;
-  std::uint64_t job_serial_ = 0;
   std::vector<char> chunk_;
   // path -> (state, sha256) of files hashed and still present: rescans do not hash them again.
   std::unordered_map<std::string, std::pair<FileState, std::string>> hash_cache_;
   std::unordered_map<std::string, std::string> refused_;  // symlink -> target already logged
   std::unordered_set<std::string> emitted_;
   std::deque<std::string> emitted_order_;
-  bool stopped_ = false;
 };
 
-Result<WatchTrigger> WatchTrigger::start(boost::asio::io_context& io, const Logger& log,
-                                         std::string workflow, const workflow::WatchTrigger& config,
-                                         TriggerSink sink, WatchOptions options) {
-  if (config.path.empty()) return fail("workflow " + workflow + ": watch path is empty");
-  std::error_code error;
-  fs::path root = fs::absolute(config.path, error).lexically_normal();
-  if (error) return fail("watch folder " + config.path + ": " + error.message());
-  if (!root.has_filename() && root != root.root_path()) root = root.parent_path();
-  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return fail("watch folder " + root.string() + ": inotify: " + errno_text(errno));
-  auto state = std::make_shared<State>(io, log, std::move(workflow), config, std::move(sink),
-                                       options, std::move(root), fd);
-  if (auto begun = state->begin(); !begun) {
-    state->stop();
-    return tl::unexpected(begun.error());
-  }
-  return WatchTrigger(std::move(state));
+FolderWatch::FolderWatch(FolderOptions options, FolderHost host)
+    : state_(std::make_unique<State>(std::move(options), std::move(host))) {
+  state_->begin();
 }
 
-WatchTrigger::WatchTrigger(std::shared_ptr<State> state) : state_(std::move(state)) {}
-WatchTrigger::WatchTrigger(WatchTrigger&&) noexcept = default;
-WatchTrigger& WatchTrigger::operator=(WatchTrigger&& other) noexcept {
-  if (this != &other) {
-    stop();
-    state_ = std::move(other.state_);
-  }
-  return *this;
-}
-WatchTrigger::~WatchTrigger() { stop(); }
+FolderWatch::~FolderWatch() = default;
 
-void WatchTrigger::stop() {
-  if (state_) state_->stop();
-}
+int FolderWatch::fd() const { return state_->fd(); }
+void FolderWatch::on_readable() { state_->on_readable(); }
+std::int64_t FolderWatch::next_timeout() const { return state_->next_timeout(); }
+void FolderWatch::on_timer() { state_->on_timer(); }
 
-}  // namespace reelflow::triggers
+}  // namespace reelflow::watch
