@@ -1,6 +1,8 @@
 // The `reelflow` executable as a user runs it: a real process, the real built-in plugin directory,
 // the repository's workflows, files on disk.
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -196,7 +198,14 @@ TEST_F(CliTest, SchemaIsJsonWithEveryStepType) {
 }
 
 TEST_F(CliTest, RunStampsTheInputAndPrintsTheRunRecord) {
-  auto input = write("clip.mp4", std::string(1234, 'x'));
+  // A real (small) video: demo.yaml also extracts and scores clips.
+  const fs::path input = dir_ / "clip.mp4";
+  const std::string make = "ffmpeg -nostdin -loglevel error -y -f lavfi -i "
+                           "testsrc2=size=160x90:rate=15 -t 4 -c:v libx264 -preset veryfast -crf 35 '" +
+                           input.string() + "'";
+  ASSERT_EQ(std::system(make.c_str()), 0) << make;
+  const auto size = static_cast<std::int64_t>(fs::file_size(input));
+  ASSERT_LT(size, 100000);  // so that big_file_note is skipped
   auto result = reelflow({"run", REELFLOW_SOURCE_DIR "/workflows/demo.yaml", "--input",
                           input.string(), "--artifacts", (dir_ / "runs").string(), "--json"});
   ASSERT_EQ(result.status, 0) << result.err;
@@ -205,14 +214,16 @@ TEST_F(CliTest, RunStampsTheInputAndPrintsTheRunRecord) {
   EXPECT_EQ(record["workflow"], "demo");
   const auto& stamp_step = record["steps"][0];
   EXPECT_EQ(stamp_step["id"], "stamp");
-  EXPECT_EQ(stamp_step["outputs"]["size"], 1234);
+  EXPECT_EQ(stamp_step["outputs"]["size"], size);
   auto stamp = json::parse(read_file(stamp_step["outputs"]["stamp"].get<std::string>()));
   EXPECT_EQ(stamp["greeting"], "New video for winter-launch: clip.mp4");
-  EXPECT_EQ(stamp["size"], 1234);
+  EXPECT_EQ(stamp["size"], size);
   EXPECT_EQ(record["steps"][1]["items"], 2);
   EXPECT_EQ(record["steps"][2]["state"], "skipped");  // the input is small
+  EXPECT_EQ(record["steps"][3]["outputs"]["clips"].size(), 1U);  // one 4 s shot
+  EXPECT_EQ(record["steps"][4]["outputs"]["model"], "prior");
   // Progress goes to stderr, one line per step when not on a terminal.
-  EXPECT_NE(result.err.find("[1/3] stamp (hello.stamp)"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("[1/5] stamp (hello.stamp)"), std::string::npos) << result.err;
 }
 
 TEST_F(CliTest, RunWithAMissingInputSaysWhich) {
