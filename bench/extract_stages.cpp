@@ -1,11 +1,12 @@
-// extract_stages FILE — where the time of a video.extract pass goes: the same file decoded four
-// times (decode only; + shot detection; + features and audio; everything), each reported as
-// wall time, CPU time (user + system, all threads) and CPU milliseconds per frame. Run by
-// bench/extract.sh; useful alone when tuning a stage.
+// extract_stages FILE [DECODER_THREADS] — where the time of a video.extract pass goes: the same
+// file decoded four times (decode only; + shot detection; + features and audio; everything), each
+// reported as wall time, CPU time (user + system, all threads) and CPU milliseconds per frame. Run
+// by bench/extract.sh; useful alone when tuning a stage.
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "features/accumulator.hpp"
@@ -27,10 +28,11 @@ double cpu_seconds() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: extract_stages FILE\n");
+    std::fprintf(stderr, "usage: extract_stages FILE [DECODER_THREADS]\n");
     return 2;
   }
   const std::string path = argv[1];
+  const int threads = argc > 2 ? std::atoi(argv[2]) : DecodeOptions{}.threads;
   std::printf("%-22s %8s %8s %12s\n", "stage", "wall s", "cpu s", "cpu ms/frame");
   for (int stage = 0; stage < 4; ++stage) {
     const bool shots = stage == 1 || stage == 3;
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
     ShotDetector detector;
     DecodeOptions options;
     options.decode_audio = features;
+    options.threads = threads;
     const auto wall_start = std::chrono::steady_clock::now();
     const double cpu_start = cpu_seconds();
     auto summary = decode(

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <future>
 
 #include "clips/clip_selection.hpp"
 #include "features/accumulator.hpp"
@@ -161,6 +162,30 @@ rf_status Extract::run(reelflow::Run& run) {
       known.push_back({entry["id"].get<std::string>(), entry["hash"].get<std::string>()});
     }
   }
+  // Covers: of the whole video, and the best moment inside each clip. Their full-resolution
+  // frames are fetched in one pass over the file on a second thread while the clips are cut.
+  const TimeRange whole{0, decoded->duration};
+  CoverOptions cover_options;
+  cover_options.count = cover_count;
+  const std::vector<CoverChoice> covers =
+      cover_count > 0 ? select_covers(*features, shot_ranges, whole, cover_options, transitions)
+                      : std::vector<CoverChoice>{};
+  for (const ClipChoice& choice : choices) {
+    CoverOptions one;
+    one.count = 1;
+    const auto cover =
+        select_covers(*features, shot_ranges, {choice.start, choice.end}, one, transitions);
+    clip_cover_times.push_back(cover.empty() ? -1.0 : cover.front().time);
+  }
+  std::vector<double> wanted;
+  for (const auto& cover : covers) wanted.push_back(cover.time);
+  for (const double time : clip_cover_times) {
+    if (time >= 0) wanted.push_back(time);
+  }
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  auto fetch = std::async(std::launch::async, [&] { return frames_at(path, wanted); });
+
   json clips_json = json::array();
   std::vector<ClipChoice> written;
   for (std::size_t rank = 0; rank < choices.size(); ++rank) {
@@ -171,11 +196,6 @@ rf_status Extract::run(reelflow::Run& run) {
     if (!clip) return run.fail("video.extract: " + clip.error());
     const TimeRange range{choice.start, choice.end};
     const RangeFeatures f = features->features(range, shot_ranges);
-    // The clip's cover: the best moment inside it (fetched below with the video's covers).
-    CoverOptions one;
-    one.count = 1;
-    const auto cover = select_covers(*features, shot_ranges, range, one, transitions);
-    clip_cover_times.push_back(cover.empty() ? -1.0 : cover.front().time);
     // Near-duplicates of clips made before (other videos, or other clips of this one).
     const ClipHash hash = features->clip_hash(range);
     const std::string id =
@@ -213,24 +233,7 @@ rf_status Extract::run(reelflow::Run& run) {
     run.warn("video.extract: could not store the clip hashes for near-duplicate checks");
   }
 
-  const double clips_seconds = seconds_since(clips_start);
-  const auto covers_start = Clock::now();
-  // Covers of the whole video, then every cover (the clips' too) fetched in one pass over the
-  // file at full resolution.
-  const TimeRange whole{0, decoded->duration};
-  CoverOptions cover_options;
-  cover_options.count = cover_count;
-  const std::vector<CoverChoice> covers =
-      cover_count > 0 ? select_covers(*features, shot_ranges, whole, cover_options, transitions)
-                      : std::vector<CoverChoice>{};
-  std::vector<double> wanted;
-  for (const auto& cover : covers) wanted.push_back(cover.time);
-  for (const double time : clip_cover_times) {
-    if (time >= 0) wanted.push_back(time);
-  }
-  std::sort(wanted.begin(), wanted.end());
-  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-  auto pictures = frames_at(path, wanted);
+  auto pictures = fetch.get();
   if (!pictures) return run.fail("video.extract: " + pictures.error());
   const auto picture_at = [&](double time) -> const cv::Mat& {
     const auto at = std::lower_bound(wanted.begin(), wanted.end(), time) - wanted.begin();
@@ -257,7 +260,7 @@ rf_status Extract::run(reelflow::Run& run) {
     clips_json[i]["cover_time"] = clip_cover_times[i];
   }
 
-  const double covers_seconds = seconds_since(covers_start);
+  const double clips_seconds = seconds_since(clips_start);
   json output = {{"input", path},
                  {"duration", decoded->duration},
                  {"frames", decoded->frames},
@@ -297,8 +300,8 @@ rf_status Extract::run(reelflow::Run& run) {
   run.info("video.extract: '" + path + "': " + std::to_string(shots.size()) + " shots, " +
            std::to_string(clips_json.size()) + " clips, " + std::to_string(covers_json.size()) +
            " covers; " + std::to_string(decoded->frames) + " frames analysed in " +
-           std::to_string(analysis_seconds) + " s, clips cut in " + std::to_string(clips_seconds) +
-           " s, covers in " + std::to_string(covers_seconds) + " s");
+           std::to_string(analysis_seconds) + " s, clips cut and covers written in " +
+           std::to_string(clips_seconds) + " s");
   if (!run.set_output(output.dump())) return run.fail("video.extract: the host refused the output");
   return RF_STATUS_OK;
 }

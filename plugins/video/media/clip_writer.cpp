@@ -209,7 +209,7 @@ Result<void> ClipCut::open_encoder(const AVCodecContext& decoder, unsigned param
   e.thread_count = 2;
   e.flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   AVDictionary* settings = nullptr;
-  av_dict_set(&settings, "preset", "veryfast", 0);
+  av_dict_set(&settings, "preset", "superfast", 0);
   av_dict_set(&settings, "crf", "16", 0);  // a few frames: spend bits, stay indistinguishable
   const std::string params = "sps-id=" + std::to_string(parameter_id);
   av_dict_set(&settings, "x264-params", params.c_str(), 0);

@@ -7,7 +7,9 @@ extern "C" {
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 namespace reelflow::video {
 
@@ -68,27 +70,35 @@ float hable(float x) {
 }
 
 // The mean of every factor × factor block of an 8- or 16-bit plane (cropped to whole blocks),
-// as CV_32F code values. Halving steps go through cv::resize's INTER_AREA 2× path, which is
-// vectorised; an odd factor left over is summed here on the already reduced plane. This is the
-// one per-frame cost of the analysis that grows with the input resolution.
-void area_downscale(const cv::Mat& plane, int factor, cv::Size out_size, cv::Mat& out,
-                    cv::Mat (&scratch)[2]) {
-  cv::Mat current = plane(cv::Rect(0, 0, out_size.width * factor, out_size.height * factor));
-  int step = 0;
-  while (factor % 2 == 0) {
-    cv::resize(current, scratch[step % 2], cv::Size(current.cols / 2, current.rows / 2), 0, 0,
-               cv::INTER_AREA);
-    current = scratch[step % 2];
-    factor /= 2;
-    ++step;
+// as CV_32F code values. This is the one per-frame cost of the analysis that grows with the input
+// resolution, and it is bound by reading the planes the decoder's threads just wrote. So for
+// factors of 4 and more only every other row is read (each output pixel averages factor/2 rows ×
+// factor columns: enough for analysis frames, and half the memory traffic). The row sums are
+// plain loops that the compiler vectorises (convert.cpp is built with -O3).
+template <typename T>
+void box_average(const cv::Mat& plane, int factor, cv::Size out_size, cv::Mat& out,
+                 std::vector<std::uint32_t>& sums) {
+  out.create(out_size, CV_32F);
+  const int row_step = factor >= 4 ? 2 : 1;
+  const int used_width = out_size.width * factor;
+  sums.resize(static_cast<std::size_t>(used_width));
+  const float scale = 1.0F / static_cast<float>(factor * (factor / row_step));
+  for (int oy = 0; oy < out_size.height; ++oy) {
+    std::uint32_t* sum = sums.data();
+    const T* first = plane.ptr<T>(oy * factor);
+    for (int x = 0; x < used_width; ++x) sum[x] = first[x];
+    for (int dy = row_step; dy < factor; dy += row_step) {
+      const T* row = plane.ptr<T>(oy * factor + dy);
+      for (int x = 0; x < used_width; ++x) sum[x] += row[x];
+    }
+    auto* o = out.ptr<float>(oy);
+    for (int ox = 0; ox < out_size.width; ++ox) {
+      std::uint32_t total = 0;
+      const std::uint32_t* block = sum + static_cast<std::ptrdiff_t>(ox) * factor;
+      for (int dx = 0; dx < factor; ++dx) total += block[dx];
+      o[ox] = static_cast<float>(total) * scale;
+    }
   }
-  if (factor == 1) {
-    current.convertTo(out, CV_32F);
-    return;
-  }
-  cv::Mat wide;
-  current.convertTo(wide, CV_32F);
-  cv::resize(wide, out, out_size, 0, 0, cv::INTER_AREA);
 }
 
 enum class Transfer { sdr, pq, hlg };
@@ -206,7 +216,11 @@ Result<void> FrameConverter::convert_planar(const AVFrame& frame, cv::Mat& out) 
     const int block_h = factor >> shift_h;
     if (block_w >= 1 && block_h >= 1 && block_w << shift_w == factor &&
         block_h << shift_h == factor && block_w == block_h) {
-      area_downscale(plane, block_w, out_size, small_[p], scratch_);
+      if (type == CV_8UC1) {
+        box_average<std::uint8_t>(plane, block_w, out_size, small_[p], sums_);
+      } else {
+        box_average<std::uint16_t>(plane, block_w, out_size, small_[p], sums_);
+      }
     } else {
       // Full resolution (covers), or chroma subsampled in one direction only: resampled.
       cv::resize(plane, planes_[p], out_size, 0, 0,

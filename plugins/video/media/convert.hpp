@@ -4,8 +4,10 @@
 #ifndef REELFLOW_VIDEO_MEDIA_CONVERT_HPP
 #define REELFLOW_VIDEO_MEDIA_CONVERT_HPP
 
+#include <cstdint>
 #include <opencv2/core.hpp>
 #include <string>
+#include <vector>
 
 #include "media/libav.hpp"
 
@@ -35,7 +37,7 @@ class FrameConverter {
   std::string tonemap_;
   SwsContext* sws_ = nullptr;
   cv::Mat planes_[3];
-  cv::Mat scratch_[2];
+  std::vector<std::uint32_t> sums_;
   cv::Mat small_[3];
   cv::Mat upright_;
 };

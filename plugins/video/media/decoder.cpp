@@ -7,8 +7,12 @@ extern "C" {
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <numeric>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "media/convert.hpp"
@@ -235,6 +239,129 @@ class AudioPath {
 
 }  // namespace
 
+namespace {
+
+// Conversion and the callbacks run on one analysis thread, in order, so that they overlap with
+// decoding: the thread that feeds the decoder never waits for the analysis of a frame. The queue
+// holds at most kCapacity decoded frames (references to the decoder's buffers), so memory stays
+// bounded; a full queue makes the feeding thread wait.
+class AnalysisThread {
+ public:
+  AnalysisThread(const std::string& path, FrameConverter& converter, const FrameSink& on_frame,
+                 const AudioSink& on_audio)
+      : path_(path),
+        converter_(converter),
+        on_frame_(on_frame),
+        on_audio_(on_audio),
+        thread_([this] { loop(); }) {}
+  ~AnalysisThread() { static_cast<void>(finish()); }
+  AnalysisThread(const AnalysisThread&) = delete;
+  AnalysisThread& operator=(const AnalysisThread&) = delete;
+
+  // Takes the frame's reference. False once the analysis has failed (see finish()).
+  bool push_video(AVFrame& frame, const AnalysisFrame& meta) {
+    Item item;
+    item.frame.reset(av_frame_alloc());
+    if (!item.frame) return false;
+    av_frame_move_ref(item.frame.get(), &frame);
+    item.meta = meta;
+    return push(std::move(item));
+  }
+  // Copies the samples.
+  bool push_audio(const AudioChunk& chunk) {
+    Item item;
+    item.chunk = chunk;
+    item.samples.assign(chunk.samples,
+                        chunk.samples + static_cast<std::ptrdiff_t>(chunk.frames) * chunk.channels);
+    return push(std::move(item));
+  }
+  // Waits until everything pushed is analysed; the first error, if any.
+  Result<void> finish() {
+    {
+      const std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (!error_.empty()) return error(error_);
+    return {};
+  }
+
+ private:
+  static constexpr std::size_t kCapacity = 8;
+  struct Item {
+    av::Frame frame;  // set: a video frame; empty: audio
+    AnalysisFrame meta;
+    AudioChunk chunk;
+    std::vector<float> samples;
+  };
+
+  bool push(Item item) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return queue_.size() < kCapacity || failed_; });
+    if (failed_) return false;
+    queue_.push_back(std::move(item));
+    lock.unlock();
+    changed_.notify_all();
+    return true;
+  }
+
+  void loop() {
+    AnalysisFrame analysis;
+    while (true) {
+      Item item;
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      changed_.notify_all();
+      if (failed_) continue;  // drain without work
+      std::string problem;
+      try {
+        if (item.frame) {
+          if (auto converted = converter_.convert(*item.frame, analysis.bgr); !converted) {
+            problem = "'" + path_ + "': " + converted.error();
+          } else {
+            item.frame.reset();  // give the decoder its buffer back before the analysis
+            analysis.index = item.meta.index;
+            analysis.time = item.meta.time;
+            analysis.duration = item.meta.duration;
+            analysis.keyframe = item.meta.keyframe;
+            if (on_frame_) on_frame_(analysis);
+          }
+        } else if (on_audio_) {
+          item.chunk.samples = item.samples.data();
+          on_audio_(item.chunk);
+        }
+      } catch (const std::exception& thrown) {
+        problem = "'" + path_ + "': the analysis failed: " + thrown.what();
+      }
+      if (!problem.empty()) {
+        const std::lock_guard lock(mutex_);
+        error_ = problem;
+        failed_ = true;
+      }
+    }
+  }
+
+  const std::string& path_;
+  FrameConverter& converter_;
+  const FrameSink& on_frame_;
+  const AudioSink& on_audio_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Item> queue_;
+  bool closed_ = false;
+  bool failed_ = false;  // written under the mutex; read by the loop's own thread
+  std::string error_;
+  std::thread thread_;  // last: starts once everything above is constructed
+};
+
+}  // namespace
+
 Result<DecodeSummary> decode(const std::string& path, const DecodeOptions& options,
                              const FrameSink& on_frame, const AudioSink& on_audio) {
   auto input = av::open_input(path);
@@ -274,7 +401,11 @@ Result<DecodeSummary> decode(const std::string& path, const DecodeOptions& optio
   if (!packet || !frame) return error("'" + path + "': out of memory");
 
   DecodeSummary summary;
-  AnalysisFrame analysis;
+  AnalysisThread analysis_thread(path, converter, on_frame, on_audio);
+  bool audio_failed = false;
+  const AudioSink to_analysis = [&](const AudioChunk& chunk) {
+    if (!audio_failed && !analysis_thread.push_audio(chunk)) audio_failed = true;
+  };
   const double fallback_duration =
       video->avg_frame_rate.num > 0 ? 1.0 / av_q2d(video->avg_frame_rate) : 1.0 / 25.0;
   std::int64_t first_pts = AV_NOPTS_VALUE;
@@ -303,16 +434,15 @@ Result<DecodeSummary> decode(const std::string& path, const DecodeOptions& optio
       const double duration = frame->pkt_duration > 0
                                   ? seconds(frame->pkt_duration, video->time_base)
                                   : fallback_duration;
-      if (auto converted = converter.convert(*frame, analysis.bgr); !converted) {
+      AnalysisFrame meta;
+      meta.index = summary.frames;
+      meta.time = time;
+      meta.duration = duration;
+      meta.keyframe = frame->key_frame != 0;
+      if (!analysis_thread.push_video(*frame, meta)) {
         av_frame_unref(frame.get());
-        return error("'" + path + "': " + converted.error());
+        return analysis_thread.finish();
       }
-      analysis.index = summary.frames;
-      analysis.time = time;
-      analysis.duration = duration;
-      analysis.keyframe = frame->key_frame != 0;
-      av_frame_unref(frame.get());
-      if (on_frame) on_frame(analysis);
       ++summary.frames;
       last_time = time;
       summary.duration = time + duration;
@@ -346,14 +476,19 @@ Result<DecodeSummary> decode(const std::string& path, const DecodeOptions& optio
       }
       if (auto received = receive(); !received) return tl::unexpected(received.error());
     } else if (audio && packet->stream_index == audio_index) {
-      audio->feed(packet.get(), origin, on_audio, summary.audio_frames);
+      audio->feed(packet.get(), origin, to_analysis, summary.audio_frames);
+      if (audio_failed) {
+        auto analysed = analysis_thread.finish();
+        return error(analysed ? "'" + path + "': the analysis stopped" : analysed.error());
+      }
     }
     av_packet_unref(packet.get());
   }
   // Drain the decoders.
   avcodec_send_packet(decoder->get(), nullptr);
   if (auto received = receive(); !received) return tl::unexpected(received.error());
-  if (audio) audio->feed(nullptr, origin, on_audio, summary.audio_frames);
+  if (audio) audio->feed(nullptr, origin, to_analysis, summary.audio_frames);
+  if (auto analysed = analysis_thread.finish(); !analysed) return tl::unexpected(analysed.error());
   summary.tonemap = converter.tonemap();
 
   if (summary.frames == 0) {

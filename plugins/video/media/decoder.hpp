@@ -8,8 +8,10 @@
 // rotation metadata is applied, and 10-bit/HDR input is converted to 8-bit SDR BT.709
 // deliberately (PQ and HLG are tonemapped; DecodeSummary says so).
 //
-// Thread-safety: the functions share no state; call them from any thread. A decode runs its
-// callbacks on the calling thread.
+// Thread-safety: the functions share no state; call them from any thread. decode() runs its
+// callbacks (frames and audio alike) on one analysis thread of its own, in stream order and never
+// concurrently, so that the analysis overlaps with decoding; it returns after the last callback.
+// An exception escaping a callback ends the decode with an error naming the file.
 #ifndef REELFLOW_VIDEO_MEDIA_DECODER_HPP
 #define REELFLOW_VIDEO_MEDIA_DECODER_HPP
 
