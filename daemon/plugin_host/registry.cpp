@@ -436,29 +436,47 @@ class DescriptorReader {
     return quoted + "'";
   }
 
-  Result<std::vector<StepTypeInfo>> read_step_types(const rf_plugin& plugin, const PluginInfo& info,
-                                                    const std::string& context) {
-    std::vector<StepTypeInfo> out;
-    if (plugin.step_type_count == 0) return out;
-    if (plugin.step_types == nullptr || plugin.step_type_count > kMaxArrayCount) {
-      return fail(context + ": step_types must point to an array of step_type_count (" +
-                  std::to_string(plugin.step_type_count) + ") entries, at most " +
-                  std::to_string(kMaxArrayCount));
+  // An array of size-tagged descriptors (step or trigger types): its pointer and count checked,
+  // every entry read with the first entry's stride by read_one, and duplicate names refused.
+  // `what` names an entry in messages ("step type"); `field` and `count_field` name the
+  // rf_plugin members ("step_types", "step_type_count"); since_minor is the ABI minor that
+  // introduced the struct (for read_stride's message).
+  template <typename Info, typename ReadOne>
+  Result<std::vector<Info>> read_entries(const void* array, std::size_t count, uint32_t min_size,
+                                         const char* struct_name, const char* what,
+                                         const char* field, const char* count_field,
+                                         const std::string& context, ReadOne read_one,
+                                         unsigned since_minor = 0) {
+    std::vector<Info> out;
+    if (count == 0) return out;
+    if (array == nullptr || count > kMaxArrayCount) {
+      return fail(context + ": " + field + " must point to an array of " + count_field + " (" +
+                  std::to_string(count) + ") entries, at most " + std::to_string(kMaxArrayCount));
     }
-    auto stride = read_stride(plugin.step_types, kStepTypeMinSize, context, "rf_step_type");
+    auto stride = read_stride(array, min_size, context, struct_name, since_minor);
     if (!stride) return tl::unexpected(stride.error());
-    auto* base = reinterpret_cast<const char*>(plugin.step_types);
-    for (std::size_t i = 0; i < plugin.step_type_count; ++i) {
-      auto step = read_step_type(base + i * *stride, *stride, i, info, context);
-      if (!step) return tl::unexpected(step.error());
+    auto* base = reinterpret_cast<const char*>(array);
+    for (std::size_t i = 0; i < count; ++i) {
+      auto entry = read_one(base + i * *stride, *stride, i);
+      if (!entry) return tl::unexpected(entry.error());
       for (const auto& earlier : out) {
-        if (earlier.name == step->name) {
-          return fail(context + ": step type '" + step->name + "' is declared twice");
+        if (earlier.name == entry->name) {
+          return fail(context + ": " + what + " '" + entry->name + "' is declared twice");
         }
       }
-      out.push_back(std::move(*step));
+      out.push_back(std::move(*entry));
     }
     return out;
+  }
+
+  Result<std::vector<StepTypeInfo>> read_step_types(const rf_plugin& plugin, const PluginInfo& info,
+                                                    const std::string& context) {
+    return read_entries<StepTypeInfo>(
+        plugin.step_types, plugin.step_type_count, kStepTypeMinSize, "rf_step_type", "step type",
+        "step_types", "step_type_count", context,
+        [&](const char* address, uint32_t stride, std::size_t index) {
+          return read_step_type(address, stride, index, info, context);
+        });
   }
 
   Result<StepTypeInfo> read_step_type(const char* address, uint32_t stride, std::size_t index,
@@ -532,28 +550,13 @@ class DescriptorReader {
   Result<std::vector<TriggerTypeInfo>> read_trigger_types(const rf_plugin& plugin,
                                                           const PluginInfo& info,
                                                           const std::string& context) {
-    std::vector<TriggerTypeInfo> out;
-    if (plugin.trigger_type_count == 0) return out;
-    if (plugin.trigger_types == nullptr || plugin.trigger_type_count > kMaxArrayCount) {
-      return fail(context + ": trigger_types must point to an array of trigger_type_count (" +
-                  std::to_string(plugin.trigger_type_count) + ") entries, at most " +
-                  std::to_string(kMaxArrayCount));
-    }
-    auto stride =
-        read_stride(plugin.trigger_types, kTriggerTypeMinSize, context, "rf_trigger_type", 1);
-    if (!stride) return tl::unexpected(stride.error());
-    auto* base = reinterpret_cast<const char*>(plugin.trigger_types);
-    for (std::size_t i = 0; i < plugin.trigger_type_count; ++i) {
-      auto trigger = read_trigger_type(base + i * *stride, *stride, i, info, context);
-      if (!trigger) return tl::unexpected(trigger.error());
-      for (const auto& earlier : out) {
-        if (earlier.name == trigger->name) {
-          return fail(context + ": trigger type '" + trigger->name + "' is declared twice");
-        }
-      }
-      out.push_back(std::move(*trigger));
-    }
-    return out;
+    return read_entries<TriggerTypeInfo>(
+        plugin.trigger_types, plugin.trigger_type_count, kTriggerTypeMinSize, "rf_trigger_type",
+        "trigger type", "trigger_types", "trigger_type_count", context,
+        [&](const char* address, uint32_t stride, std::size_t index) {
+          return read_trigger_type(address, stride, index, info, context);
+        },
+        1);
   }
 
   Result<TriggerTypeInfo> read_trigger_type(const char* address, uint32_t stride, std::size_t index,
