@@ -25,6 +25,7 @@
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <type_traits>
 
 #include "plugin_host/options.hpp"
 
@@ -921,40 +922,47 @@ std::vector<Error> Registry::load_dir(const fs::path& dir) {
   return errors;
 }
 
-const StepTypeInfo* Registry::find(std::string_view step_type) const {
-  for (const auto& plugin : plugins_) {
-    for (const auto& step : plugin->step_types) {
-      if (step.name == step_type) return &step;
+namespace {
+
+// The entry named `name` among every plugin's Member list (step or trigger types), or nullptr.
+template <auto Member, typename Plugins>
+auto find_named(const Plugins& plugins, std::string_view name) -> const
+    typename std::remove_reference_t<decltype((*plugins.front()).*Member)>::value_type* {
+  for (const auto& plugin : plugins) {
+    for (const auto& entry : (*plugin).*Member) {
+      if (entry.name == name) return &entry;
     }
   }
   return nullptr;
+}
+
+// The names of every plugin's Member list, sorted.
+template <auto Member, typename Plugins>
+std::vector<std::string> sorted_names(const Plugins& plugins) {
+  std::vector<std::string> names;
+  for (const auto& plugin : plugins) {
+    for (const auto& entry : (*plugin).*Member) names.push_back(entry.name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+const StepTypeInfo* Registry::find(std::string_view step_type) const {
+  return find_named<&PluginInfo::step_types>(plugins_, step_type);
 }
 
 std::vector<std::string> Registry::step_type_names() const {
-  std::vector<std::string> names;
-  for (const auto& plugin : plugins_) {
-    for (const auto& step : plugin->step_types) names.push_back(step.name);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return sorted_names<&PluginInfo::step_types>(plugins_);
 }
 
 const TriggerTypeInfo* Registry::find_trigger(std::string_view trigger_type) const {
-  for (const auto& plugin : plugins_) {
-    for (const auto& trigger : plugin->trigger_types) {
-      if (trigger.name == trigger_type) return &trigger;
-    }
-  }
-  return nullptr;
+  return find_named<&PluginInfo::trigger_types>(plugins_, trigger_type);
 }
 
 std::vector<std::string> Registry::trigger_type_names() const {
-  std::vector<std::string> names;
-  for (const auto& plugin : plugins_) {
-    for (const auto& trigger : plugin->trigger_types) names.push_back(trigger.name);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return sorted_names<&PluginInfo::trigger_types>(plugins_);
 }
 
 const PluginInfo* Registry::find_plugin(std::string_view plugin_name) const {
