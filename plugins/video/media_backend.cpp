@@ -2,6 +2,7 @@
 #include <reelflow/plugin.hpp>
 
 #include "options.hpp"
+#include "render_options.hpp"
 #include "steps.hpp"
 #include "support/backend.hpp"
 
@@ -16,6 +17,9 @@ constexpr rf_step_type kStepTypes[] = {
     reelflow::step_type<video::Extract>(
         {.name = "video.extract", .summary = "Extract clips", .flags = RF_STEP_RERUN_SAFE},
         video::kExtractOptions),
+    reelflow::step_type<video::Render>(
+        {.name = "video.render", .summary = "Render a video", .flags = RF_STEP_RERUN_SAFE},
+        video::kRenderOptions),
 };
 
 constexpr rf_plugin kBackend = reelflow::plugin(

@@ -1,4 +1,5 @@
-// The step classes of the media backend (video.d/media.so): video.probe and video.extract.
+// The step classes of the media backend (video.d/media.so): video.probe, video.extract and
+// video.render.
 // Each run reads its options and context as JSON and writes its output object; one instance
 // serves runs one at a time (plugin.h threading contract).
 #ifndef REELFLOW_VIDEO_STEPS_HPP
@@ -26,6 +27,11 @@ class Probe {
 };
 
 class Extract {
+ public:
+  rf_status run(reelflow::Run& run);
+};
+
+class Render {
  public:
   rf_status run(reelflow::Run& run);
 };

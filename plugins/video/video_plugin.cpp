@@ -4,6 +4,7 @@
 #include <reelflow/plugin.hpp>
 
 #include "options.hpp"
+#include "render_options.hpp"
 #include "score/score_options.hpp"
 #include "support/backend.hpp"
 
@@ -19,6 +20,9 @@ constexpr rf_step_type kStepTypes[] = {
     forwarding_step<"video.d/media.so", "video.extract">(
         "Find shots, measure quality, cut ranked highlight clips and choose covers",
         RF_STEP_RERUN_SAFE, video::kExtractOptions),
+    forwarding_step<"video.d/media.so", "video.render">(
+        "Render a platform-ready MP4: reframe, grade, logo, captions, fades, speed, loudness",
+        RF_STEP_RERUN_SAFE, video::kRenderOptions),
     forwarding_step<"video.d/score.so", "video.score">(
         "Score clips 0..1 for engagement with a small LibTorch model", RF_STEP_RERUN_SAFE,
         video::kScoreOptions),
