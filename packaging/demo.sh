@@ -25,6 +25,23 @@ ffmpeg -hide_banner -loglevel error -y \
   -map "[v]" -map 4:a -c:v libx264 -preset veryfast -c:a aac -movflags +faststart \
   "$DEMO/inbox/sample.mp4"
 
+# Captions for video.render: a sidecar with the video's name, English and Chinese.
+cat > "$DEMO/inbox/sample.srt" <<'SRT'
+1
+00:00:00,300 --> 00:00:03,000
+Meet the new collection
+认识我们的新系列
+
+2
+00:00:03,000 --> 00:00:06,000
+Made for winter, light as air
+为冬天而生，轻盈如风
+
+3
+00:00:06,000 --> 00:00:11,500
+Order today — 今天下单
+SRT
+
 say "validating every workflow in workflows/"
 "$REELFLOW" validate "$ROOT"/workflows/*.yaml
 
@@ -60,7 +77,7 @@ for _ in $(seq 1 100); do
 done
 "$REELFLOW" status
 daemon_run=""
-for _ in $(seq 1 300); do
+for _ in $(seq 1 1200); do
   daemon_run=$("$REELFLOW" runs --state succeeded --json 2>/dev/null \
     | python3 -c 'import json,sys; runs=json.load(sys.stdin)["runs"]; print(runs[0]["id"] if runs else "")')
   [ -n "$daemon_run" ] && break
@@ -80,6 +97,7 @@ cat >&2 <<TXT
   a stamp:           ${run_dir}stamp/stamp.json
   contact sheet:     ${run_dir}extract/contact_sheet.png (shots, clips, covers: open it)
   clips and covers:  ${run_dir}extract/clips/, ${run_dir}extract/covers/
+  Douyin versions:   ${run_dir}render/ (1080x1920, title card, captions from sample.srt)
   daemon state:      $DEMO/state (SQLite: reelflow.db; artifacts/$daemon_run/)
   daemon log:        $DEMO/reelflowd.log
 

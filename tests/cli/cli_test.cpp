@@ -198,7 +198,7 @@ TEST_F(CliTest, SchemaIsJsonWithEveryStepType) {
 }
 
 TEST_F(CliTest, RunStampsTheInputAndPrintsTheRunRecord) {
-  // A real (small) video: demo.yaml also extracts and scores clips.
+  // A real (small) video: demo.yaml also extracts, scores and renders clips.
   const fs::path input = dir_ / "clip.mp4";
   const std::string make = "ffmpeg -nostdin -loglevel error -y -f lavfi -i "
                            "testsrc2=size=160x90:rate=15 -t 4 -c:v libx264 -preset veryfast -crf 35 '" +
@@ -222,8 +222,15 @@ TEST_F(CliTest, RunStampsTheInputAndPrintsTheRunRecord) {
   EXPECT_EQ(record["steps"][2]["state"], "skipped");  // the input is small
   EXPECT_EQ(record["steps"][3]["outputs"]["clips"].size(), 1U);  // one 4 s shot
   EXPECT_EQ(record["steps"][4]["outputs"]["model"], "prior");
+  const auto& render_step = record["steps"][5];
+  EXPECT_EQ(render_step["id"], "render");
+  EXPECT_EQ(render_step["items"], 1);  // one clip, one Douyin version
+  const auto& rendered = render_step["outputs"]["items"][0];
+  EXPECT_EQ(rendered["width"], 1080);
+  EXPECT_EQ(rendered["height"], 1920);
+  EXPECT_TRUE(fs::is_regular_file(rendered["path"].get<std::string>())) << rendered.dump();
   // Progress goes to stderr, one line per step when not on a terminal.
-  EXPECT_NE(result.err.find("[1/5] stamp (hello.stamp)"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("[1/6] stamp (hello.stamp)"), std::string::npos) << result.err;
 }
 
 TEST_F(CliTest, RunWithAMissingInputSaysWhich) {

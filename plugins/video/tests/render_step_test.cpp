@@ -400,9 +400,18 @@ TEST_F(RenderStep, LimitsFailNamingTheLimitOrTrim) {
   EXPECT_TRUE(cut.outputs["trimmed"].get<bool>());
   expect_platform_ready(cut.outputs["path"].get<std::string>(), 180, 320, 2.0, "30/1");
 
+  // A 10 fps source under Douyin's 24 fps minimum: each frame shown 3 times (30 fps).
   const fs::path slow = sample("slow.mp4", 1, "320x180", 10);
-  StepOutcome low_rate = render(
+  StepOutcome raised = render(
       {{"input", slow.string()}, {"preset", "douyin"}, {"width", 180}, {"height", 320}}, "slow");
+  ASSERT_EQ(raised.status, RF_STATUS_OK) << raised.error;
+  EXPECT_DOUBLE_EQ(raised.outputs["fps"].get<double>(), 30.0);
+  expect_platform_ready(raised.outputs["path"].get<std::string>(), 180, 320, 1.0, "30/1");
+  // 5 fps shown 4 times is still under it: the render fails naming the limit.
+  const fs::path slower = sample("slower.mp4", 1, "320x180", 5);
+  StepOutcome low_rate = render(
+      {{"input", slower.string()}, {"preset", "douyin"}, {"width", 180}, {"height", 320}},
+      "slower");
   EXPECT_EQ(low_rate.status, RF_STATUS_ERROR);
   EXPECT_NE(low_rate.error.find("min_fps"), std::string::npos) << low_rate.error;
 

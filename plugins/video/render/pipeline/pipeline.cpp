@@ -129,14 +129,20 @@ Result<RenderResult> render(const RenderRequest& request) {
   result.fps = std::min(clip_fps * request.speed, max_fps);
   int clip_repeat = 1;
   if (request.limits.min_fps > 0) {
-    // A source below the minimum fails (its motion would not improve); slow motion that falls
-    // below it repeats frames.
-    if (clip_fps < request.limits.min_fps - 0.01) {
-      return error("frame rate " + fps_text(clip_fps) + " of '" + request.input + "' is below " +
-                   limit_owner + " min_fps limit of " + fps_text(request.limits.min_fps));
-    }
+    // Below the platform's minimum (a 15 fps screen recording, or slow motion): each frame is
+    // shown 2, 3 or 4 times, as FFmpeg's fps filter would; the motion stays what it was.
     while (result.fps * clip_repeat < request.limits.min_fps - 0.01 && clip_repeat < 4) {
       ++clip_repeat;
+    }
+    if (result.fps * clip_repeat < request.limits.min_fps - 0.01) {
+      return error("frame rate " + fps_text(clip_fps) + " of '" + request.input + "' is below " +
+                   limit_owner + " min_fps limit of " + fps_text(request.limits.min_fps) +
+                   " even with each frame shown 4 times");
+    }
+    if (clip_repeat > 1 && request.warn) {
+      request.warn("'" + request.input + "' plays at " + fps_text(result.fps) + "; each frame is " +
+                   "shown " + std::to_string(clip_repeat) + " times to meet " + limit_owner +
+                   " min_fps of " + fps_text(request.limits.min_fps));
     }
     result.fps *= clip_repeat;
     result.checked.push_back("min_fps " + fps_text(request.limits.min_fps) + ": " +
