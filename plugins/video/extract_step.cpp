@@ -96,6 +96,7 @@ rf_status Extract::run(reelflow::Run& run) {
   DecodeOptions decode_options;
   decode_options.analysis_width = options.value("analysis_width", 256);
   decode_options.keep_partial = options.value("keep_partial", false);
+  decode_options.deblock = false;  // small frames: the deblocking filter is not worth its cost
   decode_options.cancelled = [&run] { return run.cancelled(); };
   double next_progress = 0;
   const double duration_hint = std::max(info->duration, 1e-3);

@@ -377,6 +377,7 @@ Result<DecodeSummary> decode(const std::string& path, const DecodeOptions& optio
   }
   auto decoder = av::open_decoder(path, *video, options.threads);
   if (!decoder) return tl::unexpected(decoder.error());
+  if (!options.deblock) (*decoder)->skip_loop_filter = AVDISCARD_ALL;
 
   std::optional<AudioPath> audio;
   if (options.decode_audio) {
@@ -560,6 +561,8 @@ Result<std::vector<cv::Mat>> frames_at(const std::string& path, const std::vecto
     av_seek_frame(&context, video->index, std::max(start, target), AVSEEK_FLAG_BACKWARD);
     avcodec_flush_buffers(decoder->get());
     av_frame_unref(last.get());
+    // Frames before the target that nothing refers to (most B-frames) need not be decoded.
+    (*decoder)->skip_frame = AVDISCARD_NONREF;
     std::optional<cv::Mat> found;
     bool draining = false;
     for (int packets = 0; !found && packets < 100000; ++packets) {
@@ -570,6 +573,9 @@ Result<std::vector<cv::Mat>> frames_at(const std::string& path, const std::vecto
           avcodec_send_packet(decoder->get(), nullptr);
         } else {
           if (packet->stream_index == video->index) {
+            if (packet->pts == AV_NOPTS_VALUE || packet->pts + tolerance >= target) {
+              (*decoder)->skip_frame = AVDISCARD_DEFAULT;
+            }
             avcodec_send_packet(decoder->get(), packet.get());
           }
           av_packet_unref(packet.get());

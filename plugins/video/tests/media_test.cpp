@@ -342,5 +342,32 @@ TEST_F(Media, FrameAtReturnsTheFrameShownAtThatTime) {
   EXPECT_GT(mean_difference(*other, at_two), 2.0);
 }
 
+
+TEST_F(Media, FramesAtSkipsOnlyFramesNothingShows) {
+  // B-frames (3, pyramid): frames_at skips decoding the unreferenced frames before each target.
+  // Every frame it returns must still be bit-identical to the one a full decode shows then.
+  const fs::path path = sample("bframes.mp4", 4, "320x180", 30, "-preset veryfast -bf 3 -g 60");
+  const std::vector<std::int64_t> indices = {15, 31, 57, 62, 75, 119};
+  DecodeOptions options;
+  options.analysis_width = 320;
+  std::vector<cv::Mat> expected(indices.size());
+  auto summary = decode(path.string(), options, [&](const AnalysisFrame& frame) {
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      if (frame.index == indices[i]) expected[i] = frame.bgr.clone();
+    }
+  });
+  ASSERT_TRUE(summary) << summary.error();
+  std::vector<double> times;
+  for (const std::int64_t index : indices) times.push_back(static_cast<double>(index) / 30.0);
+  auto pictures = frames_at(path.string(), times);
+  ASSERT_TRUE(pictures) << pictures.error();
+  ASSERT_EQ(pictures->size(), indices.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    ASSERT_FALSE(expected[i].empty()) << "frame " << indices[i];
+    ASSERT_EQ((*pictures)[i].size(), expected[i].size());
+    EXPECT_EQ(cv::norm((*pictures)[i], expected[i], cv::NORM_INF), 0.0) << "frame " << indices[i];
+  }
+}
+
 }  // namespace
 }  // namespace reelflow::video
