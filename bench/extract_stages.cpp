@@ -1,7 +1,8 @@
-// extract_stages FILE [DECODER_THREADS] — where the time of a video.extract pass goes: the same
+// extract_stages FILE [DECODER_THREADS [deblock]] — where the time of a video.extract pass goes: the same
 // file decoded four times (decode only; + shot detection; + features and audio; everything), each
 // reported as wall time, CPU time (user + system, all threads) and CPU milliseconds per frame. Run
-// by bench/extract.sh; useful alone when tuning a stage.
+// by bench/extract.sh; useful alone when tuning a stage. As video.extract does, the decoder skips
+// the in-loop deblocking filter unless the third argument is "deblock".
 #include <sys/resource.h>
 
 #include <chrono>
@@ -28,11 +29,12 @@ double cpu_seconds() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: extract_stages FILE [DECODER_THREADS]\n");
+    std::fprintf(stderr, "usage: extract_stages FILE [DECODER_THREADS [deblock]]\n");
     return 2;
   }
   const std::string path = argv[1];
   const int threads = argc > 2 ? std::atoi(argv[2]) : DecodeOptions{}.threads;
+  const bool deblock = argc > 3 && std::string(argv[3]) == "deblock";
   std::printf("%-22s %8s %8s %12s\n", "stage", "wall s", "cpu s", "cpu ms/frame");
   for (int stage = 0; stage < 4; ++stage) {
     const bool shots = stage == 1 || stage == 3;
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     DecodeOptions options;
     options.decode_audio = features;
     options.threads = threads;
+    options.deblock = deblock;
     const auto wall_start = std::chrono::steady_clock::now();
     const double cpu_start = cpu_seconds();
     auto summary = decode(

@@ -96,6 +96,7 @@ rf_status Extract::run(reelflow::Run& run) {
   DecodeOptions decode_options;
   decode_options.analysis_width = options.value("analysis_width", 256);
   decode_options.keep_partial = options.value("keep_partial", false);
+  decode_options.deblock = false;  // small frames: the deblocking filter is not worth its cost
   decode_options.cancelled = [&run] { return run.cancelled(); };
   double next_progress = 0;
   const double duration_hint = std::max(info->duration, 1e-3);
@@ -162,8 +163,9 @@ rf_status Extract::run(reelflow::Run& run) {
       known.push_back({entry["id"].get<std::string>(), entry["hash"].get<std::string>()});
     }
   }
-  // Covers: of the whole video, and the best moment inside each clip. Their full-resolution
-  // frames are fetched in one pass over the file on a second thread while the clips are cut.
+  // Covers: of the whole video, and the best moment inside each clip. A second thread fetches
+  // their full-resolution frames in one pass over the file and writes the JPEGs while the clips
+  // are cut.
   const TimeRange whole{0, decoded->duration};
   CoverOptions cover_options;
   cover_options.count = cover_count;
@@ -177,14 +179,31 @@ rf_status Extract::run(reelflow::Run& run) {
         select_covers(*features, shot_ranges, {choice.start, choice.end}, one, transitions);
     clip_cover_times.push_back(cover.empty() ? -1.0 : cover.front().time);
   }
-  std::vector<double> wanted;
-  for (const auto& cover : covers) wanted.push_back(cover.time);
-  for (const double time : clip_cover_times) {
-    if (time >= 0) wanted.push_back(time);
+  std::vector<std::pair<double, fs::path>> jpegs;  // (time, file) for every cover to write
+  for (std::size_t i = 0; i < covers.size(); ++i) {
+    jpegs.emplace_back(covers[i].time, artifacts / "covers" / ("cover-" + two_digits(i) + ".jpg"));
   }
-  std::sort(wanted.begin(), wanted.end());
-  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-  auto fetch = std::async(std::launch::async, [&] { return frames_at(path, wanted); });
+  for (std::size_t i = 0; i < clip_cover_times.size(); ++i) {
+    if (clip_cover_times[i] < 0) continue;
+    jpegs.emplace_back(clip_cover_times[i],
+                       artifacts / "clips" / ("clip-" + two_digits(i) + ".jpg"));
+  }
+  auto fetch = std::async(std::launch::async, [&path, &jpegs]() -> Result<void> {
+    std::vector<double> wanted;
+    for (const auto& [time, file] : jpegs) wanted.push_back(time);
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    auto pictures = frames_at(path, wanted);
+    if (!pictures) return tl::unexpected(pictures.error());
+    for (const auto& [time, file] : jpegs) {
+      const auto at = std::lower_bound(wanted.begin(), wanted.end(), time) - wanted.begin();
+      if (auto wrote = write_cover((*pictures)[static_cast<std::size_t>(at)], file.string());
+          !wrote) {
+        return wrote;
+      }
+    }
+    return {};
+  });
 
   json clips_json = json::array();
   std::vector<ClipChoice> written;
@@ -233,30 +252,17 @@ rf_status Extract::run(reelflow::Run& run) {
     run.warn("video.extract: could not store the clip hashes for near-duplicate checks");
   }
 
-  auto pictures = fetch.get();
-  if (!pictures) return run.fail("video.extract: " + pictures.error());
-  const auto picture_at = [&](double time) -> const cv::Mat& {
-    const auto at = std::lower_bound(wanted.begin(), wanted.end(), time) - wanted.begin();
-    return (*pictures)[static_cast<std::size_t>(at)];
-  };
+  if (auto fetched = fetch.get(); !fetched) return run.fail("video.extract: " + fetched.error());
   json covers_json = json::array();
   for (std::size_t i = 0; i < covers.size(); ++i) {
-    const fs::path jpeg = artifacts / "covers" / ("cover-" + two_digits(i) + ".jpg");
-    if (auto wrote = write_cover(picture_at(covers[i].time), jpeg.string()); !wrote) {
-      return run.fail("video.extract: " + wrote.error());
-    }
-    covers_json.push_back({{"path", jpeg.string()},
+    covers_json.push_back({{"path", jpegs[i].second.string()},
                            {"time", covers[i].time},
                            {"score", covers[i].score},
                            {"passed_filters", covers[i].passed_filters}});
   }
-  for (std::size_t i = 0; i < clip_cover_times.size(); ++i) {
+  for (std::size_t i = 0, next = covers.size(); i < clip_cover_times.size(); ++i) {
     if (clip_cover_times[i] < 0) continue;
-    const fs::path jpeg = artifacts / "clips" / ("clip-" + two_digits(i) + ".jpg");
-    if (auto wrote = write_cover(picture_at(clip_cover_times[i]), jpeg.string()); !wrote) {
-      return run.fail("video.extract: " + wrote.error());
-    }
-    clips_json[i]["cover"] = jpeg.string();
+    clips_json[i]["cover"] = jpegs[next++].second.string();
     clips_json[i]["cover_time"] = clip_cover_times[i];
   }
 

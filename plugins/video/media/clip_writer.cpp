@@ -508,6 +508,10 @@ Result<ClipResult> ClipCut::run(double start, double end) {
       done = true;
       continue;
     }
+    // Frames before the start that nothing refers to (most B-frames) need not be decoded.
+    const bool before_start =
+        packet->pts != AV_NOPTS_VALUE && packet->pts < start_ticks - half_frame;
+    decoder->skip_frame = before_start ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
     avcodec_send_packet(decoder.get(), packet.get());
     if (auto received = receive_frames(); !received) return tl::unexpected(received.error());
   }

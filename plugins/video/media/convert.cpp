@@ -72,23 +72,26 @@ float hable(float x) {
 // The mean of every factor × factor block of an 8- or 16-bit plane (cropped to whole blocks),
 // as CV_32F code values. This is the one per-frame cost of the analysis that grows with the input
 // resolution, and it is bound by reading the planes the decoder's threads just wrote. So for
-// factors of 4 and more only every other row is read (each output pixel averages factor/2 rows ×
-// factor columns: enough for analysis frames, and half the memory traffic). The row sums are
-// plain loops that the compiler vectorises (convert.cpp is built with -O3).
+// factors of 4 and more only two rows of each block are read, at a quarter and three quarters of
+// its height (each output pixel averages 2 rows × factor columns: enough for analysis frames, and
+// at 1080p a quarter of the memory traffic). The row sums are plain loops that the compiler
+// vectorises (convert.cpp is built with -O3).
 template <typename T>
 void box_average(const cv::Mat& plane, int factor, cv::Size out_size, cv::Mat& out,
                  std::vector<std::uint32_t>& sums) {
   out.create(out_size, CV_32F);
-  const int row_step = factor >= 4 ? 2 : 1;
+  const int rows = factor >= 4 ? 2 : factor;
+  const int row_step = factor / rows;
+  const int first_row = row_step / 2;
   const int used_width = out_size.width * factor;
   sums.resize(static_cast<std::size_t>(used_width));
-  const float scale = 1.0F / static_cast<float>(factor * (factor / row_step));
+  const float scale = 1.0F / static_cast<float>(factor * rows);
   for (int oy = 0; oy < out_size.height; ++oy) {
     std::uint32_t* sum = sums.data();
-    const T* first = plane.ptr<T>(oy * factor);
+    const T* first = plane.ptr<T>(oy * factor + first_row);
     for (int x = 0; x < used_width; ++x) sum[x] = first[x];
-    for (int dy = row_step; dy < factor; dy += row_step) {
-      const T* row = plane.ptr<T>(oy * factor + dy);
+    for (int r = 1; r < rows; ++r) {
+      const T* row = plane.ptr<T>(oy * factor + first_row + r * row_step);
       for (int x = 0; x < used_width; ++x) sum[x] += row[x];
     }
     auto* o = out.ptr<float>(oy);
