@@ -346,6 +346,7 @@ Result<CropPath> plan_crop(const std::string& path, double start, double end, in
   DecodeOptions decode_options;
   decode_options.analysis_width = plan.analysis_width;
   decode_options.decode_audio = false;
+  decode_options.deblock = false;  // small frames, as in video.extract (media/decoder.hpp)
   decode_options.cancelled = [&] {
     return past_end.load() || (plan.cancelled && plan.cancelled());
   };
