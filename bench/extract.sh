@@ -5,7 +5,8 @@
 # Usage: bench/extract.sh BUILD_DIR [SECONDS]   (length of the generated video, default 60)
 #
 # The video: SECONDS of generated 1080p30 H.264 + AAC (bench/lib/video_common.sh; about 6 Mb/s,
-# shots of 3-8 s). Each program runs 3 times; the median wall time is reported. The run is the
+# shots of 3-8 s). Each program runs 3 times, each run started when the machine is quiet
+# (bench/lib/measure.py); the median wall time is reported. The run is the
 # offline runner (`reelflow run`), so the figure includes starting the CLI, loading the plugins
 # and LibTorch, cutting the clips and writing the covers and the contact sheet.
 set -euo pipefail
@@ -27,21 +28,9 @@ BITRATE=$(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$WORK/in.m
 
 bench_extract_workflow "$WORK/extract.yaml"
 
-# Median wall seconds and peak RSS (MB) of a command over 3 runs.
+# Median wall seconds and peak RSS (MB) of a command over 3 quiet-gated runs (bench/lib/measure.py).
 measure() {
-  python3 - "$@" <<'PY'
-import resource, statistics, subprocess, sys, time
-walls = []
-for _ in range(3):
-    start = time.monotonic()
-    done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    walls.append(time.monotonic() - start)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr.decode(errors="replace")[-3000:])
-        sys.exit(f"extract: {sys.argv[1]} failed ({done.returncode})")
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{statistics.median(walls):.3f} {rss:.0f}")
-PY
+  python3 "$(dirname "${BASH_SOURCE[0]}")/lib/measure.py" --runs 3 -- "$@" | cut -d' ' -f1,2
 }
 
 read -r FLOOR FLOOR_RSS < <(measure ffmpeg -nostdin -threads 2 -i "$WORK/in.mp4" -an -f null -)
