@@ -63,12 +63,21 @@ json plugins_json(const plugin_host::Registry& registry) {
     for (const auto& step_type : plugin->step_types) {
       json options = json::array();
       for (const auto& option : step_type.options) options.push_back(option_json(option));
-      step_types.push_back({{"name", step_type.name},
-                            {"summary", step_type.summary},
-                            {"rerun_safe", step_type.rerun_safe()},
-                            {"irreversible", step_type.irreversible()},
-                            {"in_process", (step_type.flags & RF_STEP_IN_PROCESS) != 0},
-                            {"options", std::move(options)}});
+      json entry = {{"name", step_type.name},
+                    {"summary", step_type.summary},
+                    {"rerun_safe", step_type.rerun_safe()},
+                    {"irreversible", step_type.irreversible()},
+                    {"in_process", (step_type.flags & RF_STEP_IN_PROCESS) != 0},
+                    {"options", std::move(options)}};
+      if (step_type.publisher != nullptr) {
+        json account_options = json::array();
+        for (const auto& option : step_type.publisher->account_options) {
+          account_options.push_back(option_json(option));
+        }
+        entry["publisher"] = {{"platform", step_type.publisher->platform},
+                              {"account_options", std::move(account_options)}};
+      }
+      step_types.push_back(std::move(entry));
     }
     json trigger_types = json::array();
     for (const auto& trigger_type : plugin->trigger_types) {
@@ -138,9 +147,16 @@ void print_plugins_text(const plugin_host::Registry& registry) {
       if (step_type.flags & RF_STEP_IN_PROCESS) {
         traits += std::string(traits.empty() ? "" : ", ") + "in-process";
       }
+      if (step_type.publisher != nullptr) {
+        traits = "publisher, platform " + step_type.publisher->platform;
+      }
       std::printf("\n  %s  %s%s\n", step_type.name.c_str(), step_type.summary.c_str(),
                   traits.empty() ? "" : ("  [" + traits + "]").c_str());
       print_options_text(step_type.options);
+      if (step_type.publisher != nullptr && !step_type.publisher->account_options.empty()) {
+        std::printf("    account options (accounts.<name>.options):\n");
+        print_options_text(step_type.publisher->account_options);
+      }
     }
     for (const auto& trigger_type : plugin->trigger_types) {
       std::printf("\n  %s  %s  [trigger, on.%s]\n", trigger_type.name.c_str(),

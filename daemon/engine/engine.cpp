@@ -577,6 +577,16 @@ void Engine::execute(const std::string& run_id, workflow::Workflow workflow,
                          : store_.plugin_state_erase(plugin, key);
     return written.has_value();
   };
+  options.checkpoint_get = [this](std::string_view key) -> std::optional<json> {
+    auto value = store_.get_checkpoint(key);
+    if (!value) return std::nullopt;
+    return *value;
+  };
+  options.checkpoint_set = [this, run_id](std::string_view key, const json& checkpoint) {
+    auto written = store_.set_checkpoint(run_id, key, checkpoint, now_millis());
+    if (!written) logger_.error("cannot record a checkpoint: " + written.error().message);
+    return written.has_value();
+  };
   auto record = run_workflow(workflow, registry_, (*run)->trigger, options, journal);
 
   store::RunState final_state = record.state == "succeeded"   ? store::RunState::succeeded

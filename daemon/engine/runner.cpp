@@ -1,4 +1,5 @@
 #include "engine/runner.hpp"
+#include "engine/publish_time.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -175,6 +176,61 @@ class Run {
     return std::nullopt;
   }
 
+  // A publisher step holds the run until its publish_at (resolved once per step, in its time
+  // zone; kept durably by the daemon like a `wait`). nullopt: go on.
+  std::optional<std::pair<StepState, std::string>> wait_for_publish_time(
+      const workflow::Step& step) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    std::optional<std::int64_t> due;
+    bool recorded = false;
+    if (options_.resume != nullptr) {
+      if (auto found = options_.resume->wait_due.find(step.id);
+          found != options_.resume->wait_due.end()) {
+        due = found->second;
+        recorded = true;
+      }
+    }
+    if (!due) {
+      auto text_of = [&](const char* key, const char* fallback) -> Result<std::string> {
+        auto found = step.with.find(key);
+        if (found == step.with.end()) return std::string(fallback);
+        auto value = workflow::interpolate_value(*found, scope_);
+        if (!value) {
+          return fail(std::string(key) + ": " + value.error().message +
+                      " (it is resolved once for the step, before for_each: it cannot use item)");
+        }
+        if (!value->is_string()) return fail(std::string(key) + " must be text, got " + value->dump());
+        return value->get<std::string>();
+      };
+      auto text = text_of("publish_at", "");
+      if (!text) return std::pair{StepState::failed, text.error().message};
+      auto zone = text_of("time_zone", "UTC");
+      if (!zone) return std::pair{StepState::failed, zone.error().message};
+      auto instant = resolve_publish_at(*text, *zone, now);
+      if (!instant) return std::pair{StepState::failed, instant.error().message};
+      due = *instant;
+    }
+    {
+      std::lock_guard lock(state_mutex_);
+      publish_due_[step.id] = *due;
+    }
+    if (*due <= now) {
+      if (recorded) observer_.wait_over(step);
+      return std::nullopt;
+    }
+    std::string until = format_iso_time(*due);
+    if (recorded || observer_.step_waiting(step, *due)) {
+      return std::pair{StepState::waiting, "scheduled: publishing at " + until};
+    }
+    observer_.log(step, RF_LOG_INFO, "scheduled: publishing at " + until);
+    if (!cancellable_sleep(static_cast<double>(*due - now) / 1000.0, options_.cancel)) {
+      return std::pair{StepState::cancelled, std::string("the run was cancelled")};
+    }
+    return std::nullopt;
+  }
+
   double next_unit_random() {
     std::lock_guard lock(random_mutex_);
     return unit_(random_);
@@ -252,7 +308,16 @@ class Run {
     }
 
     if (step.wait) {
+      if (step_type->publisher != nullptr) {
+        return finish(StepState::failed, "a publisher step (" + step.uses +
+                                             ") is timed with its publish_at option, not wait");
+      }
       if (auto stopped = wait_before(step)) return finish(stopped->first, stopped->second);
+    }
+    if (step_type->publisher != nullptr) {
+      if (auto stopped = wait_for_publish_time(step)) {
+        return finish(stopped->first, stopped->second);
+      }
     }
 
     std::vector<json> items;
@@ -336,6 +401,13 @@ class Run {
       result.error = options.error().message;
       return result;
     }
+    if (step_type.publisher != nullptr) {
+      // The instant wait_for_publish_time resolved, for the publisher (and its max_delay).
+      std::lock_guard lock(state_mutex_);
+      if (auto due = publish_due_.find(step.id); due != publish_due_.end()) {
+        (*options)["publish_at"] = format_iso_time(due->second);
+      }
+    }
 
     std::filesystem::path artifact_dir = record_.artifact_dir / step.id;
     if (item_index) artifact_dir /= "item-" + std::to_string(*item_index + 1);
@@ -395,7 +467,8 @@ class Run {
         result.error = veto_reason;
         return result;
       }
-      plugin_host::RunServices services = make_services(step, artifact_dir);
+      plugin_host::RunServices services =
+          make_services(step, artifact_dir, context.value("idempotency_key", ""));
       plugin_host::StepRequest request{&step_type, *options, context, step.timeout, std::nullopt};
       auto outcome = dispatcher_.run(request, services, options_.cancel);
       if (take_outcome(step, item_index, attempt, outcome, result)) return result;
@@ -450,9 +523,14 @@ class Run {
     }
     observer_.log(step, RF_LOG_INFO,
                   "reconciling an execution interrupted by a restart instead of repeating it");
-    plugin_host::RunServices services = make_services(step, artifact_dir);
-    plugin_host::StepRequest request{&step_type, options, context, step.timeout,
-                                     interrupted.intent};
+    plugin_host::RunServices services =
+        make_services(step, artifact_dir, context.value("idempotency_key", ""));
+    // The plugin's reconcile sees how far the execution got (plugin.h: intent_json's checkpoint).
+    json intent = interrupted.intent;
+    if (services.last_checkpoint) {
+      if (auto last = services.last_checkpoint()) intent["checkpoint"] = *last;
+    }
+    plugin_host::StepRequest request{&step_type, options, context, step.timeout, intent};
     auto outcome = dispatcher_.run(request, services, options_.cancel);
     ItemResult result;
     result.attempts = interrupted.attempt;
@@ -473,9 +551,26 @@ class Run {
     return result;
   }
 
+  // idempotency_key: the execution's, for irreversible steps (its checkpoints are kept under it).
   plugin_host::RunServices make_services(const workflow::Step& step,
-                                         const std::filesystem::path& artifact_dir) {
+                                         const std::filesystem::path& artifact_dir,
+                                         const std::string& idempotency_key = {}) {
     plugin_host::RunServices services;
+    if (!idempotency_key.empty()) {
+      services.checkpoint = [this, idempotency_key](const json& checkpoint) {
+        if (options_.checkpoint_set) return options_.checkpoint_set(idempotency_key, checkpoint);
+        std::lock_guard lock(state_mutex_);
+        checkpoints_[idempotency_key] = checkpoint;
+        return true;
+      };
+      services.last_checkpoint = [this, idempotency_key]() -> std::optional<json> {
+        if (options_.checkpoint_get) return options_.checkpoint_get(idempotency_key);
+        std::lock_guard lock(state_mutex_);
+        auto found = checkpoints_.find(idempotency_key);
+        if (found == checkpoints_.end()) return std::nullopt;
+        return found->second;
+      };
+    }
     services.artifact_dir = artifact_dir;
     services.log = [this, &step](rf_log_level level, std::string_view message) {
       observer_.log(step, level, mask_.apply(std::string(message)));
@@ -537,6 +632,8 @@ class Run {
   std::string env_error_;
   std::mutex state_mutex_;
   std::map<std::string, std::string> state_;
+  std::map<std::string, json> checkpoints_;  // without options_.checkpoint_*: this run only
+  std::map<std::string, std::int64_t> publish_due_;  // publisher step id -> its publish time
 };
 
 }  // namespace

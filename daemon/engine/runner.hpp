@@ -129,6 +129,10 @@ struct RunOptions {
   std::function<bool(std::string_view plugin, std::string_view key,
                      std::optional<std::string_view> value)>
       state_set;
+  // Checkpoints of irreversible executions by idempotency key (rf_host.checkpoint); unset = kept
+  // in memory for the run only. set returns false when it could not be stored durably.
+  std::function<std::optional<nlohmann::json>(std::string_view key)> checkpoint_get;
+  std::function<bool(std::string_view key, const nlohmann::json& checkpoint)> checkpoint_set;
 };
 
 RunRecord run_workflow(const workflow::Workflow& workflow, const plugin_host::Registry& registry,

@@ -202,6 +202,29 @@ int host_set_output(rf_run* run, const char* json_object) noexcept {
   }
 }
 
+int host_checkpoint(rf_run* run, const char* json_object) noexcept {
+  if (run == nullptr) return -1;
+  RunContext* context = context_of(run);
+  try {
+    auto value = json_object != nullptr
+                     ? nlohmann::json::parse(json_object, nullptr, /*allow_exceptions=*/false)
+                     : nlohmann::json(nlohmann::json::value_t::discarded);
+    std::lock_guard lock(context->mutex);
+    if (value.is_discarded() || !value.is_object()) {
+      if (context->services.log) {
+        context->services.log(RF_LOG_WARN, "step type " + context->step_type +
+                                               ": checkpoint refused: not a JSON object");
+      }
+      return -1;
+    }
+    if (!context->services.checkpoint) return 0;  // nothing durable behind this call
+    return context->services.checkpoint(value) ? 0 : -1;
+  } catch (...) {
+    report(&context->services, RF_LOG_WARN, describe_exception("checkpoint"));
+    return -1;
+  }
+}
+
 void host_fail(rf_run* run, const char* message) noexcept {
   if (run == nullptr) return;
   RunContext* context = context_of(run);
@@ -228,6 +251,7 @@ const rf_host kHostTable = {
     .state_set = host_state_set,
     .set_output = host_set_output,
     .fail = host_fail,
+    .checkpoint = host_checkpoint,
 };
 
 // Turns what the plugin returned and recorded into the outcome.
@@ -258,6 +282,16 @@ void finish_outcome(int status, RunContext& context, const std::string& step_typ
       outcome.status = RF_STATUS_CANCELLED;
       if (outcome.error.empty()) outcome.error = "step type " + step_type + " was cancelled";
       return;
+    case RF_STATUS_RECONNECT:
+    case RF_STATUS_LATER:
+      // Publisher statuses (ABI 1.2); the publishing driver reads them, steps may not return them.
+      outcome.status = static_cast<rf_status>(status);
+      if (outcome.error.empty()) {
+        outcome.error = "step type " + step_type +
+                        (status == RF_STATUS_RECONNECT ? " needs the account reconnected"
+                                                       : " hit a platform limit");
+      }
+      return;
     default:
       outcome.status = RF_STATUS_ERROR;
       outcome.error = "step type " + step_type + " returned an unknown status " +
@@ -279,15 +313,30 @@ Result<std::string> dump_json(const nlohmann::json& value, const std::string& st
 }  // namespace
 
 struct Executor::Instance {
-  rf_step_type callbacks{};  // a copy: the instance may outlive nothing but the loaded plugin
+  // Copies: the instance may outlive nothing but the loaded plugin. One of the two is set.
+  rf_step_type callbacks{};
+  rf_publisher_type publisher{};
   void* handle = nullptr;
+
+  void destroy() const {
+    if (handle == nullptr) return;
+    if (publisher.destroy != nullptr) {
+      publisher.destroy(handle);
+    } else if (callbacks.destroy != nullptr) {
+      callbacks.destroy(handle);
+    }
+  }
+  using CancelFn = void (*)(void*);
+  CancelFn cancel_callback() const {
+    return publisher.destroy != nullptr ? publisher.cancel : callbacks.cancel;
+  }
 };
 
 Executor::Executor(nlohmann::json plugin_config) : plugin_config_(std::move(plugin_config)) {}
 
 Executor::~Executor() {
   for (auto& [name, instance] : instances_) {
-    if (instance->handle != nullptr) instance->callbacks.destroy(instance->handle);
+    instance->destroy();
     delete instance;
   }
 }
@@ -296,8 +345,11 @@ Result<Executor::Instance*> Executor::instance_for(const StepTypeInfo& step_type
   if (auto found = instances_.find(step_type.name); found != instances_.end()) {
     return found->second;
   }
-  if (step_type.callbacks.create == nullptr || step_type.callbacks.run == nullptr ||
-      step_type.callbacks.destroy == nullptr) {
+  const rf_publisher_type* publisher =
+      step_type.publisher != nullptr ? &step_type.publisher->callbacks : nullptr;
+  if (publisher == nullptr &&
+      (step_type.callbacks.create == nullptr || step_type.callbacks.run == nullptr ||
+       step_type.callbacks.destroy == nullptr)) {
     return fail("step type " + step_type.name + ": create, run or destroy is missing");
   }
   std::string plugin_name = step_type.plugin != nullptr ? step_type.plugin->name : "";
@@ -312,12 +364,14 @@ Result<Executor::Instance*> Executor::instance_for(const StepTypeInfo& step_type
   auto config_text = dump_json(config, step_type.name, "plugin configuration");
   if (!config_text) return tl::unexpected(config_text.error());
 
-  void* handle = step_type.callbacks.create(&kHostTable, config_text->c_str());
+  void* handle = publisher != nullptr ? publisher->create(&kHostTable, config_text->c_str())
+                                      : step_type.callbacks.create(&kHostTable, config_text->c_str());
   if (handle == nullptr) {
     return fail("step type " + step_type.name + ": the plugin could not create an instance " +
                 "(its log says why)");
   }
-  auto* instance = new Instance{step_type.callbacks, handle};
+  auto* instance = new Instance{step_type.callbacks,
+                                publisher != nullptr ? *publisher : rf_publisher_type{}, handle};
   instances_.emplace(step_type.name, instance);
   return instance;
 }
@@ -328,11 +382,11 @@ namespace {
 // from another thread reaches the right instance and never one whose run has returned.
 class RunningSlot {
  public:
-  RunningSlot(std::mutex& mutex, std::atomic<const StepTypeInfo*>& type,
-              std::atomic<void*>& instance, const StepTypeInfo& running_type, void* handle)
-      : mutex_(mutex), type_(type), instance_(instance) {
+  RunningSlot(std::mutex& mutex, std::atomic<void (*)(void*)>& cancel,
+              std::atomic<void*>& instance, void (*running_cancel)(void*), void* handle)
+      : mutex_(mutex), type_(cancel), instance_(instance) {
     std::lock_guard lock(mutex_);
-    type_ = &running_type;
+    type_ = running_cancel;
     instance_ = handle;
   }
   ~RunningSlot() {
@@ -345,14 +399,15 @@ class RunningSlot {
 
  private:
   std::mutex& mutex_;
-  std::atomic<const StepTypeInfo*>& type_;
+  std::atomic<void (*)(void*)>& type_;
   std::atomic<void*>& instance_;
 };
 
 }  // namespace
 
-Result<StepOutcome> Executor::call(const StepTypeInfo& step_type, const RunServices& services,
-                                   const PluginCall& invoke) {
+Result<StepOutcome> Executor::call_instance(
+    const StepTypeInfo& step_type, const RunServices& services,
+    const std::function<int(const Instance&, rf_run*)>& invoke) {
   cancel_requested_ = false;
   Instance* instance = nullptr;
   {
@@ -382,15 +437,39 @@ Result<StepOutcome> Executor::call(const StepTypeInfo& step_type, const RunServi
                      .fail_called = false};
   int status = 0;
   {
-    RunningSlot slot(running_mutex_, running_type_, running_instance_, step_type, instance->handle);
-    status = invoke(instance->callbacks, instance->handle, handle_of(&context));
+    RunningSlot slot(running_mutex_, running_cancel_, running_instance_, instance->cancel_callback(),
+                     instance->handle);
+    status = invoke(*instance, handle_of(&context));
   }
   finish_outcome(status, context, step_type.name);
   return outcome;
 }
 
+Result<StepOutcome> Executor::call(const StepTypeInfo& step_type, const RunServices& services,
+                                   const PluginCall& invoke) {
+  return call_instance(step_type, services, [&](const Instance& instance, rf_run* run) {
+    return invoke(instance.callbacks, instance.handle, run);
+  });
+}
+
+Result<StepOutcome> Executor::call_publisher(const StepTypeInfo& step_type,
+                                             const RunServices& services,
+                                             const PublisherCall& invoke) {
+  return call_instance(step_type, services, [&](const Instance& instance, rf_run* run) {
+    return invoke(instance.publisher, instance.handle, run);
+  });
+}
+
 Result<StepOutcome> Executor::run(const StepTypeInfo& step_type, const nlohmann::json& options,
                                   const nlohmann::json& context, const RunServices& services) {
+  if (step_type.publisher != nullptr) {
+    // A new attempt of a post that got somewhere goes on from there, never from the start.
+    nlohmann::json checkpoint = nlohmann::json::object();
+    if (services.last_checkpoint) {
+      if (auto last = services.last_checkpoint(); last && last->is_object()) checkpoint = *last;
+    }
+    return publish(step_type, options, context, services, checkpoint);
+  }
   auto options_text = dump_json(options, step_type.name, "options");
   if (!options_text) return tl::unexpected(options_text.error());
   auto context_text = dump_json(context, step_type.name, "context");
@@ -405,6 +484,17 @@ Result<StepOutcome> Executor::reconcile(const StepTypeInfo& step_type,
                                         const nlohmann::json& options,
                                         const nlohmann::json& context, const nlohmann::json& intent,
                                         const RunServices& services) {
+  if (step_type.publisher != nullptr) {
+    nlohmann::json checkpoint = nlohmann::json::object();
+    if (auto found = intent.find("checkpoint"); found != intent.end() && found->is_object()) {
+      checkpoint = *found;
+    }
+    if (checkpoint.empty()) {
+      // The intent alone: start may or may not have been called.
+      checkpoint = {{"stage", "starting"}, {"session", nlohmann::json::object()}};
+    }
+    return publish(step_type, options, context, services, checkpoint);
+  }
   if (step_type.callbacks.reconcile == nullptr) {
     return fail("step type " + step_type.name +
                 " cannot be reconciled: the plugin has no reconcile callback");
@@ -425,11 +515,9 @@ void Executor::cancel() {
   cancel_requested_ = true;
   // Under the mutex, so the plugin's cancel is called only while its run is still in progress.
   std::lock_guard lock(running_mutex_);
-  const StepTypeInfo* type = running_type_.load();
+  auto* cancel_callback = running_cancel_.load();
   void* instance = running_instance_.load();
-  if (type != nullptr && instance != nullptr && type->callbacks.cancel != nullptr) {
-    type->callbacks.cancel(instance);
-  }
+  if (cancel_callback != nullptr && instance != nullptr) cancel_callback(instance);
 }
 
 }  // namespace reelflow::plugin_host

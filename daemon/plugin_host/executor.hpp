@@ -34,6 +34,11 @@ struct RunServices {
   std::function<std::optional<std::string>(std::string_view key)> state_get;
   // value nullopt deletes; returns false on failure
   std::function<bool(std::string_view key, std::optional<std::string_view> value)> state_set;
+  // ABI 1.2: durably records the progress of an irreversible execution (rf_host.checkpoint):
+  // returns only once it is stored, false if it could not be. Unset: kept for this call only.
+  std::function<bool(const nlohmann::json& checkpoint)> checkpoint;
+  // The last checkpoint recorded for this execution (by any attempt, before a restart too).
+  std::function<std::optional<nlohmann::json>()> last_checkpoint;
 };
 
 struct StepOutcome {
@@ -56,6 +61,8 @@ class Executor {
   Result<StepOutcome> run(const StepTypeInfo& step_type, const nlohmann::json& options,
                           const nlohmann::json& context, const RunServices& services);
 
+  // intent: what the engine recorded before the interrupted execution, with the last
+  // checkpoint under "checkpoint" when one was recorded.
   Result<StepOutcome> reconcile(const StepTypeInfo& step_type, const nlohmann::json& options,
                                 const nlohmann::json& context, const nlohmann::json& intent,
                                 const RunServices& services);
@@ -69,14 +76,26 @@ class Executor {
   // Calls one plugin callback (run or reconcile) on the step type's instance with a fresh rf_run.
   using PluginCall = std::function<int(const rf_step_type&, void* instance, rf_run* run)>;
 
+  using PublisherCall = std::function<int(const rf_publisher_type&, void* instance, rf_run* run)>;
+
   Result<Instance*> instance_for(const StepTypeInfo& step_type);
   Result<StepOutcome> call(const StepTypeInfo& step_type, const RunServices& services,
                            const PluginCall& invoke);
+  Result<StepOutcome> call_instance(const StepTypeInfo& step_type, const RunServices& services,
+                                    const std::function<int(const Instance&, rf_run*)>& invoke);
+  // One call of a publisher's callback (publish_driver.cpp), on the step type's instance.
+  Result<StepOutcome> call_publisher(const StepTypeInfo& step_type, const RunServices& services,
+                                     const PublisherCall& invoke);
+  // The host's publishing driver (publish_driver.cpp): the post's stages from `checkpoint` (empty:
+  // from the start) to published, recording each stage through services.checkpoint.
+  Result<StepOutcome> publish(const StepTypeInfo& step_type, const nlohmann::json& options,
+                              const nlohmann::json& context, const RunServices& services,
+                              const nlohmann::json& checkpoint);
 
   nlohmann::json plugin_config_;
   std::map<std::string, Instance*, std::less<>> instances_;
   std::atomic<bool> cancel_requested_{false};
-  std::atomic<const StepTypeInfo*> running_type_{nullptr};
+  std::atomic<void (*)(void*)> running_cancel_{nullptr};
   std::atomic<void*> running_instance_{nullptr};
   // Held while the running slots change and while cancel() calls into the plugin, so the plugin's
   // cancel is never called for a run that has already returned.

@@ -28,6 +28,7 @@
 #include <type_traits>
 
 #include "plugin_host/options.hpp"
+#include "plugin_host/publish_options.hpp"
 
 namespace reelflow::plugin_host {
 
@@ -49,6 +50,11 @@ constexpr uint32_t kPluginSizeAbi1_1 =
     offsetof(rf_plugin, trigger_type_count) + sizeof(rf_plugin::trigger_type_count);
 constexpr uint32_t kTriggerTypeSizeAbi1_1 =
     offsetof(rf_trigger_type, stop) + sizeof(rf_trigger_type::stop);
+
+// ABI 1.2 appended publisher_types and publisher_type_count to rf_plugin, checkpoint to rf_host,
+// and added rf_publisher_type (always read whole).
+constexpr uint32_t kPublisherTypeMinSize =
+    offsetof(rf_publisher_type, refresh) + sizeof(rf_publisher_type::refresh);
 
 // The smallest struct the host accepts. Trailing fields whose zero value means "absent"
 // (rf_step_type.reconcile: none; rf_option.item_type: any) may be missing, and are then read as
@@ -361,6 +367,29 @@ class DescriptorReader {
     auto trigger_types = read_trigger_types(plugin, *info, context);
     if (!trigger_types) return tl::unexpected(trigger_types.error());
     info->trigger_types = std::move(*trigger_types);
+
+    // Publisher types came with minor 2, and each becomes a step type of the same name.
+    if (header.abi_minor < 2) {
+      plugin.publisher_types = nullptr;
+      plugin.publisher_type_count = 0;
+    }
+    auto publisher_types = read_publisher_types(plugin, *info, context);
+    if (!publisher_types) return tl::unexpected(publisher_types.error());
+    info->publisher_types = std::move(*publisher_types);
+    for (const auto& publisher : info->publisher_types) {
+      for (const auto& step : info->step_types) {
+        if (step.name == publisher.name) {
+          return fail(context + ": '" + publisher.name +
+                      "' is declared both as a step type and as a publisher type");
+        }
+      }
+      StepTypeInfo step;
+      step.name = publisher.name;
+      step.summary = publisher.summary;
+      step.flags = RF_STEP_IRREVERSIBLE;
+      step.options = publish_options(publisher.options);
+      info->step_types.push_back(std::move(step));  // `publisher` is set once the plugin is kept
+    }
     return info;
   }
 
@@ -637,6 +666,111 @@ class DescriptorReader {
     return trigger;
   }
 
+  Result<std::vector<PublisherTypeInfo>> read_publisher_types(const rf_plugin& plugin,
+                                                              const PluginInfo& info,
+                                                              const std::string& context) {
+    return read_entries<PublisherTypeInfo>(
+        plugin.publisher_types, plugin.publisher_type_count, kPublisherTypeMinSize,
+        "rf_publisher_type", "publisher type", "publisher_types", "publisher_type_count", context,
+        [&](const char* address, uint32_t stride, std::size_t index) {
+          return read_publisher_type(address, stride, index, info, context);
+        },
+        2);
+  }
+
+  Result<PublisherTypeInfo> read_publisher_type(const char* address, uint32_t stride,
+                                                std::size_t index, const PluginInfo& info,
+                                                const std::string& context) {
+    const std::string entry = context + ": publisher type #" + std::to_string(index + 1);
+    uint32_t own_size = 0;
+    if (!memory_.copy_value(address, own_size)) {
+      return fail(entry + " is not readable memory (is publisher_type_count right?)");
+    }
+    if (own_size != stride) {
+      return fail(entry + ": malformed rf_publisher_type: struct_size is " +
+                  std::to_string(own_size) + " but the array's first entry says " +
+                  std::to_string(stride) + " (is publisher_type_count right?)");
+    }
+    PublisherTypeInfo publisher;
+    if (!read_sized(address, stride, publisher.callbacks)) {
+      return fail(entry + " is not readable memory (is publisher_type_count right?)");
+    }
+    const rf_publisher_type& raw = publisher.callbacks;
+    auto name = memory_.string(raw.name, 2 * kMaxIdentifierLength + 1);
+    std::string expected_prefix = info.name + ".";
+    if (!name || !name->starts_with(expected_prefix) ||
+        !is_identifier(std::string_view(*name).substr(expected_prefix.size()))) {
+      return fail(entry + ": name " + describe_string(raw.name, 2 * kMaxIdentifierLength + 1) +
+                  " is not valid: it must be '" + info.name +
+                  ".<step>' with <step> matching [a-z][a-z0-9_]*");
+    }
+    publisher.name = *name;
+    const std::string publisher_context = context + ": publisher type '" + publisher.name + "'";
+    auto platform = memory_.string(raw.platform, kMaxIdentifierLength);
+    if (!platform || platform->empty() ||
+        !std::all_of(platform->begin(), platform->end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        }) ||
+        !((*platform)[0] >= 'a' && (*platform)[0] <= 'z')) {
+      return fail(publisher_context + ": platform " +
+                  describe_string(raw.platform, kMaxIdentifierLength) +
+                  " is not valid: it must match [a-z][a-z0-9_-]* (e.g. \"youtube\")");
+    }
+    publisher.platform = *platform;
+    auto summary = read_optional_text(raw.summary, publisher_context, "summary");
+    if (!summary) return tl::unexpected(summary.error());
+    publisher.summary = std::move(*summary);
+    publisher.flags = raw.flags;
+
+    auto pointer = [](auto function) { return reinterpret_cast<const void*>(function); };
+    struct Callback {
+      const char* field;
+      const void* pointer;
+      bool required;
+    };
+    const std::array<Callback, 11> callbacks{{
+        {"create", pointer(raw.create), true},
+        {"destroy", pointer(raw.destroy), true},
+        {"cancel", pointer(raw.cancel), false},
+        {"prepare", pointer(raw.prepare), true},
+        {"start", pointer(raw.start), true},
+        {"upload", pointer(raw.upload), true},
+        {"finalize", pointer(raw.finalize), true},
+        {"poll", pointer(raw.poll), true},
+        {"reconcile", pointer(raw.reconcile), true},
+        {"metrics", pointer(raw.metrics), false},
+        {"refresh", pointer(raw.refresh), false},
+    }};
+    for (const auto& callback : callbacks) {
+      if (callback.pointer == nullptr) {
+        if (callback.required) return fail(publisher_context + ": " + callback.field + " is NULL");
+        continue;
+      }
+      Dl_info where_it_is{};
+      if (dladdr(callback.pointer, &where_it_is) == 0) {
+        return fail(publisher_context + ": " + callback.field +
+                    " does not point into any loaded code");
+      }
+    }
+
+    auto options = read_options(raw.options, raw.option_count, publisher_context);
+    if (!options) return tl::unexpected(options.error());
+    for (const auto& option : *options) {
+      for (const auto& common : publish_options({})) {
+        if (common.name == option.name) {
+          return fail(publisher_context + ": option '" + option.name +
+                      "' has the name of a common post option the host adds; rename it");
+        }
+      }
+    }
+    publisher.options = std::move(*options);
+    auto account_options =
+        read_options(raw.account_options, raw.account_option_count, publisher_context + " account");
+    if (!account_options) return tl::unexpected(account_options.error());
+    publisher.account_options = std::move(*account_options);
+    return publisher;
+  }
+
   Result<std::vector<OptionSpec>> read_options(const rf_option* options, std::size_t option_count,
                                                const std::string& context) {
     std::vector<OptionSpec> out;
@@ -891,6 +1025,12 @@ Result<const PluginInfo*> Registry::load_file(const fs::path& shared_object) {
   PluginInfo* plugin = info->get();
   for (auto& step : plugin->step_types) step.plugin = plugin;
   for (auto& trigger : plugin->trigger_types) trigger.plugin = plugin;
+  for (auto& publisher : plugin->publisher_types) {
+    publisher.plugin = plugin;
+    for (auto& step : plugin->step_types) {
+      if (step.name == publisher.name) step.publisher = &publisher;
+    }
+  }
   plugins_.push_back(std::move(*info));
   handles_.push_back(handle);
   return plugin;
@@ -951,6 +1091,14 @@ std::vector<std::string> sorted_names(const Plugins& plugins) {
 
 const StepTypeInfo* Registry::find(std::string_view step_type) const {
   return find_named<&PluginInfo::step_types>(plugins_, step_type);
+}
+
+const PublisherTypeInfo* Registry::find_publisher(std::string_view publisher_type) const {
+  return find_named<&PluginInfo::publisher_types>(plugins_, publisher_type);
+}
+
+std::vector<std::string> Registry::publisher_type_names() const {
+  return sorted_names<&PluginInfo::publisher_types>(plugins_);
 }
 
 std::vector<std::string> Registry::step_type_names() const {

@@ -47,6 +47,7 @@ struct OptionSpec {
 };
 
 struct PluginInfo;
+struct PublisherTypeInfo;
 
 struct StepTypeInfo {
   std::string name;
@@ -55,7 +56,12 @@ struct StepTypeInfo {
   std::vector<OptionSpec> options;
   const PluginInfo* plugin = nullptr;
   // A host-sized copy of the plugin's rf_step_type: fields an older-minor plugin lacks are zero.
+  // All zero for the step type of a publisher (below).
   rf_step_type callbacks{};
+  // Set for the step type the host makes of a publisher (ABI 1.2): its options are the common
+  // post options (publish::common_options) followed by the publisher's own, and the executor runs
+  // the host's publishing driver instead of a plugin `run`.
+  const PublisherTypeInfo* publisher = nullptr;
 
   const OptionSpec* find_option(std::string_view option_name) const;
   bool rerun_safe() const { return (flags & RF_STEP_RERUN_SAFE) != 0; }
@@ -79,6 +85,20 @@ struct TriggerTypeInfo {
   std::string workflow_key() const;
 };
 
+// A publisher type (ABI 1.2): puts videos on one platform. Workflows use it as the step type of
+// the same name, which the registry adds to the plugin's step types.
+struct PublisherTypeInfo {
+  std::string name;      // "<plugin>.<step>", e.g. "youtube.publish"
+  std::string platform;  // e.g. "youtube"
+  std::string summary;
+  uint32_t flags = 0;
+  std::vector<OptionSpec> options;          // the publisher's own post options
+  std::vector<OptionSpec> account_options;  // the keys of an account's configuration
+  const PluginInfo* plugin = nullptr;
+  // A host-sized copy of the plugin's rf_publisher_type.
+  rf_publisher_type callbacks{};
+};
+
 struct PluginInfo {
   std::filesystem::path path;
   std::string name;
@@ -89,6 +109,7 @@ struct PluginInfo {
   uint16_t abi_minor = 0;
   std::vector<StepTypeInfo> step_types;
   std::vector<TriggerTypeInfo> trigger_types;  // empty for plugins built for ABI 1.0
+  std::vector<PublisherTypeInfo> publisher_types;  // empty for plugins built before ABI 1.2
 };
 
 class Registry {
@@ -111,6 +132,8 @@ class Registry {
   std::vector<std::string> step_type_names() const;  // sorted
   const TriggerTypeInfo* find_trigger(std::string_view trigger_type) const;
   std::vector<std::string> trigger_type_names() const;  // sorted
+  const PublisherTypeInfo* find_publisher(std::string_view publisher_type) const;
+  std::vector<std::string> publisher_type_names() const;  // sorted
   const PluginInfo* find_plugin(std::string_view plugin_name) const;
   const std::vector<std::unique_ptr<PluginInfo>>& plugins() const { return plugins_; }
 

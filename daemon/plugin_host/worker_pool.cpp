@@ -653,7 +653,17 @@ class StepSession {
           std::optional<std::string_view> stored;
           if (value) stored = *value;
           reply["ok"] = services_.state_set(*name, stored);
-        } else if (*service == "secret" || *service == "state_get") {
+        } else if (*service == "checkpoint_set" && services_.checkpoint) {
+          auto value = wp::get_string(message, "value");
+          auto parsed = value ? json::parse(*value, nullptr, false) : json();
+          reply["ok"] = parsed.is_object() && services_.checkpoint(parsed);
+        } else if (*service == "checkpoint_get" && services_.last_checkpoint) {
+          if (auto value = services_.last_checkpoint()) reply["value"] = value->dump();
+          reply["ok"] = true;
+        } else if (*service == "checkpoint_set") {
+          reply["ok"] = true;  // nothing durable behind this run: kept by the worker's call only
+        } else if (*service == "secret" || *service == "state_get" ||
+                   *service == "checkpoint_get") {
           reply["ok"] = true;  // no such service here: "nothing there"
         }
       } catch (...) {

@@ -100,9 +100,22 @@ ALTER TABLE runs ADD COLUMN artifacts_purged_at INTEGER;
 CREATE INDEX runs_by_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
 )sql";
 
+// Version 3: checkpoints of irreversible executions (a publisher's upload session), one per
+// idempotency key, shared by every attempt of the execution.
+constexpr std::string_view kVersion3 = R"sql(
+CREATE TABLE checkpoints (
+  idempotency_key TEXT PRIMARY KEY,
+  run_id          TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  checkpoint_json TEXT NOT NULL,
+  updated_at      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX checkpoints_by_run ON checkpoints (run_id);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "runs, steps, timers, plugin state", kVersion1},
     Migration{2, "intents, seen files, artifact retention", kVersion2},
+    Migration{3, "checkpoints of irreversible executions", kVersion3},
 };
 
 static_assert(kApplicationId == 1380338775, "kVersion1 spells the application id in decimal");

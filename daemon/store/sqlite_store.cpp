@@ -543,6 +543,37 @@ class SqliteStore final : public Store {
     });
   }
 
+  // --- checkpoints ---
+
+  Result<void> set_checkpoint(std::string_view run_id, std::string_view idempotency_key,
+                              const json& checkpoint, Millis at) override {
+    const std::string owned_run(run_id), key(idempotency_key);
+    return write("record checkpoint " + key, [&]() -> Result<void> {
+      SQLite::Statement statement(
+          db_,
+          "INSERT INTO checkpoints (idempotency_key, run_id, checkpoint_json, updated_at) "
+          "VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO UPDATE SET "
+          "checkpoint_json = excluded.checkpoint_json, updated_at = excluded.updated_at");
+      statement.bind(1, key);
+      statement.bind(2, owned_run);
+      statement.bind(3, checkpoint.dump());
+      statement.bind(4, at);
+      statement.exec();
+      return {};
+    });
+  }
+
+  Result<std::optional<json>> get_checkpoint(std::string_view idempotency_key) override {
+    const std::string key(idempotency_key);
+    return read("read checkpoint " + key, [&]() -> Result<std::optional<json>> {
+      SQLite::Statement statement(
+          db_, "SELECT checkpoint_json FROM checkpoints WHERE idempotency_key = ?");
+      statement.bind(1, key);
+      if (!statement.executeStep()) return std::nullopt;
+      return json::parse(statement.getColumn(0).getString());
+    });
+  }
+
   // --- plugin state ---
 
   Result<std::optional<std::string>> plugin_state_get(std::string_view plugin,

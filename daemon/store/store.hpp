@@ -255,6 +255,13 @@ class Store {
   // Intents without a result, oldest first: to reconcile after a crash, never to re-send blindly.
   virtual Result<std::vector<IntentRecord>> unresolved_intents() = 0;
 
+  // --- checkpoints: the progress of an irreversible execution (rf_host.checkpoint) ---
+  // Replaces the checkpoint kept under the execution's idempotency key (shared by its attempts).
+  virtual Result<void> set_checkpoint(std::string_view run_id, std::string_view idempotency_key,
+                                      const nlohmann::json& checkpoint, Millis at) = 0;
+  virtual Result<std::optional<nlohmann::json>> get_checkpoint(
+      std::string_view idempotency_key) = 0;
+
   // --- durable timers ---
   virtual Result<TimerId> add_timer(const NewTimer& timer) = 0;
   // pending -> cancelled; refused if the timer is not pending.

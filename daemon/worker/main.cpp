@@ -379,6 +379,17 @@ json run_step(const json& message, const reelflow::plugin_host::Registry& regist
   services.state_set = [&](std::string_view key, std::optional<std::string_view> value) {
     return connection.call(id, "state_set", key, value).ok;
   };
+  services.checkpoint = [&](const json& checkpoint) {
+    const std::string text = checkpoint.dump();
+    return connection.call(id, "checkpoint_set", "checkpoint", text).ok;
+  };
+  services.last_checkpoint = [&]() -> std::optional<json> {
+    auto value = connection.call(id, "checkpoint_get", "checkpoint", std::nullopt).value;
+    if (!value) return std::nullopt;
+    auto parsed = json::parse(*value, nullptr, false);
+    if (!parsed.is_object()) return std::nullopt;
+    return parsed;
+  };
 
   g_current_run = id;
   reelflow::Result<StepOutcome> outcome = reelflow::fail("not run");

@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 #define RF_ABI_MAJOR 1
-#define RF_ABI_MINOR 1
+#define RF_ABI_MINOR 2
 
 /* The symbol every plugin exports. */
 #define RF_PLUGIN_ENTRY_SYMBOL "reelflow_plugin_entry"
@@ -151,6 +151,14 @@ typedef struct rf_host {
      previous one. fail records the error message for RF_STATUS_ERROR. Both copy. */
   int (*set_output)(rf_run* run, const char* json_object);
   void (*fail)(rf_run* run, const char* message);
+
+  /* ABI 1.2. Durably records json_object (an object) as the progress of the current execution
+     of an irreversible step or publisher call: a publisher's session (upload URL, bytes the
+     platform acknowledged, ...). Returns 0 once it is stored so that it survives kill -9, -1 if
+     it could not be stored (the call should then stop: what it does next could not be resumed).
+     After a crash the host hands the last checkpoint back: to a publisher as its session_json, to
+     an irreversible step's reconcile inside intent_json as "checkpoint". NULL on a 1.1 host. */
+  int (*checkpoint)(rf_run* run, const char* json_object);
 } rf_host;
 
 /* ---------------------------------------------------------------------------------------------
@@ -161,7 +169,15 @@ typedef enum rf_status {
   RF_STATUS_OK = 0,
   RF_STATUS_ERROR = 1,     /* failed; message given via rf_host.fail */
   RF_STATUS_CANCELLED = 2, /* stopped because rf_host.cancelled said so */
-  RF_STATUS_RETRY = 3      /* failed in a way worth retrying (network, rate limit) */
+  RF_STATUS_RETRY = 3,     /* failed in a way worth retrying (network, 5xx, 429); a publisher
+                              may say when in its output: {"retry_after": seconds} */
+  /* ABI 1.2, publishers only: */
+  RF_STATUS_RECONNECT = 4, /* the account's authorization is gone (refresh token revoked or
+                              expired): the host holds the account's posts until it is
+                              reconnected and tells the operator what to do */
+  RF_STATUS_LATER = 5      /* a platform quota is used up (uploads per day, pending shares): the
+                              host reschedules the post, to output "not_before" (ISO 8601) if
+                              given, else a day later */
 } rf_status;
 
 /* Step type flags. */
@@ -275,6 +291,106 @@ typedef struct rf_trigger_type {
 } rf_trigger_type;
 
 /* ---------------------------------------------------------------------------------------------
+ * Publisher types (ABI 1.2)
+ *
+ * A publisher puts a video on one platform (YouTube, TikTok, a folder, a webhook). The host, not
+ * the plugin, owns the post's durable state machine, so that a post is never made twice, even
+ * under kill -9 at any point, and an interrupted upload resumes instead of starting over:
+ *
+ *   prepare -> [intent recorded] start -> [session recorded] upload (-> checkpoints) ->
+ *   [stage "finalizing" recorded] finalize -> [session recorded] poll ... -> [post id recorded]
+ *
+ * Every callback receives post_json (below) and most receive the session: the plugin's own JSON
+ * object describing the platform-side state of this post (upload URL, publish id, acknowledged
+ * bytes, post id). Each callback returns the new session through rf_host.set_output (the host
+ * records it before the next call) and may record it mid-call through rf_host.checkpoint (upload,
+ * after each chunk the platform acknowledged). What each callback must do:
+ *
+ *   prepare   Check the post against the platform's rules (caption and title length, hashtag
+ *             syntax, duration, file size, cover, required fields) with no outside effect
+ *             (read-only platform calls such as TikTok's creator_info are fine). Fail with a
+ *             message naming the field. Called when the post is scheduled and again before start.
+ *   start     The irreversible part begins: create the upload session or container. Called only
+ *             after the host recorded the intent. Output: the session.
+ *   upload    Send the bytes the platform has not acknowledged yet: ask the platform where it
+ *             stands (YouTube's "bytes * /total" probe) or trust the session's acknowledged
+ *             offset, then send the rest in the platform's chunk sizes, checkpointing after each
+ *             acknowledged chunk. RF_STATUS_RETRY after a network error or 5xx: the host calls
+ *             upload again later with the last checkpoint. Output: the session.
+ *   finalize  Commit the post (complete the upload, publish the container, create the video).
+ *             A no-op returning the session for platforms where the upload's end commits. The
+ *             host recorded that finalize was about to be called, so a crash during it leads to
+ *             reconcile, never to a second call. Output: the session, with "post_id" if known.
+ *   poll      Ask whether the platform has processed the post. Output: the session plus
+ *             "state": "processing" | "published" | "failed", and when published "post_id" and
+ *             "url", when failed "error". The host calls it again (after "retry_after" seconds
+ *             if given, else with a growing delay) until published or failed.
+ *   reconcile After a crash in start or finalize, when the host cannot know whether the call took
+ *             effect: find out from the platform (the session, the account's recent posts, the
+ *             idempotency key where the platform keeps one). Output: the session plus "found":
+ *             "nothing" (certainly no session/post: the host calls start or finalize again),
+ *             "session" (continue with upload) or "post" (continue with poll). RF_STATUS_ERROR
+ *             when it cannot tell: the post is marked "unknown" for a person to check, and is
+ *             never sent again on its own.
+ *   metrics   Fetch the published post's counters. Output: {"views", "likes", "comments",
+ *             "shares", ...platform extras}, integers.
+ *   refresh   Renew the account's access token. post_json is replaced by account_json (below).
+ *             Output: {"credentials": {... the new credential object, "expires_at": ISO 8601}}.
+ *             The host stores it atomically before any other call uses it (rotating refresh
+ *             tokens are never lost). RF_STATUS_RECONNECT when the platform refuses the refresh
+ *             token. NULL for platforms without expiring tokens.
+ *
+ * Statuses: OK; ERROR (a bad request: not retried, the message names the field); RETRY
+ * (transient; {"retry_after": s} in the output when the platform said so); RECONNECT; LATER;
+ * CANCELLED. Errors and log lines must never contain tokens or secrets.
+ *
+ * post_json: {"id": local post id, "idempotency_key": stable for this post across attempts and
+ * restarts, "platform", "account": {"name", "options": {...the account's configuration},
+ * "credentials": {... access_token, ...}}, "video": {"path", "size_bytes", "duration_seconds"?,
+ * "width"?, "height"?}, "cover": path or null, "title", "caption", "tags": [...], "link": URL or
+ * null, "publish_at": ISO 8601 UTC (when the host publishes it; for platforms that schedule
+ * natively), "options": {...the publisher's own options, validated, defaults filled}}.
+ * account_json (refresh): {"name", "options", "credentials"}.
+ *
+ * Workflows use a publisher as a step type of the same name (e.g. `uses: youtube.publish`): the
+ * host adds the common options (account, video, cover, title, caption, tags, link, publish_at,
+ * time_zone, slot, jitter, max_delay) to the publisher's own, validates and schedules the post,
+ * and publishes it when due. Threading: as for steps; all callbacks of one instance are called
+ * from one thread at a time, `cancel` from any thread.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct rf_publisher_type {
+  uint32_t struct_size; /* sizeof(rf_publisher_type) as compiled by the plugin */
+  const char* name;     /* the step type workflows use: "<plugin>.<step>", e.g. "youtube.publish" */
+  const char* platform; /* [a-z][a-z0-9_-]*: what accounts are configured for, e.g. "youtube" */
+  const char* summary;  /* one line for listings */
+  uint32_t flags;       /* none defined yet: set 0 */
+  const rf_option* options; /* the publisher's own post options (privacy, category, ...); names
+                               must differ from the common ones the host adds */
+  size_t option_count;
+  const rf_option* account_options; /* the keys of an account's configuration (api_base, ...) */
+  size_t account_option_count;
+
+  void* (*create)(const rf_host* host, const char* config_json); /* as for steps; required */
+  void (*destroy)(void* instance);                                /* required */
+  void (*cancel)(void* instance);                                 /* may be NULL */
+
+  rf_status (*prepare)(void* instance, rf_run* run, const char* post_json);   /* required */
+  rf_status (*start)(void* instance, rf_run* run, const char* post_json);     /* required */
+  rf_status (*upload)(void* instance, rf_run* run, const char* post_json,
+                      const char* session_json);                              /* required */
+  rf_status (*finalize)(void* instance, rf_run* run, const char* post_json,
+                        const char* session_json);                            /* required */
+  rf_status (*poll)(void* instance, rf_run* run, const char* post_json,
+                    const char* session_json);                                /* required */
+  rf_status (*reconcile)(void* instance, rf_run* run, const char* post_json,
+                         const char* session_json);                           /* required */
+  rf_status (*metrics)(void* instance, rf_run* run, const char* post_json,
+                       const char* session_json); /* NULL: the platform reports nothing */
+  rf_status (*refresh)(void* instance, rf_run* run, const char* account_json); /* may be NULL */
+} rf_publisher_type;
+
+/* ---------------------------------------------------------------------------------------------
  * The plugin descriptor
  * ------------------------------------------------------------------------------------------- */
 
@@ -291,6 +407,9 @@ typedef struct rf_plugin {
   /* ABI 1.1. A plugin built for 1.0 lacks these; the host reads them as NULL/0. */
   const rf_trigger_type* trigger_types; /* array (stride: trigger_types[0].struct_size) */
   size_t trigger_type_count;
+  /* ABI 1.2. A plugin built for 1.0 or 1.1 lacks these; the host reads them as NULL/0. */
+  const rf_publisher_type* publisher_types; /* array (stride: publisher_types[0].struct_size) */
+  size_t publisher_type_count;
 } rf_plugin;
 
 /* The entry point. host_major/host_minor are the host's ABI version; a plugin may use them to

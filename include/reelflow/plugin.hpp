@@ -10,6 +10,8 @@
 //                                Step; no exception ever crosses the C boundary.
 //   reelflow::trigger_type<T>()  an rf_trigger_type (ABI 1.1) whose callbacks construct and call
 //                                your class T, an event source on the daemon's loop.
+//   reelflow::publisher_type<P>() an rf_publisher_type (ABI 1.2) whose callbacks construct and
+//                                call your class P, which puts videos on one platform.
 //   reelflow::plugin()           the rf_plugin descriptor; REELFLOW_PLUGIN(descriptor) defines the
 //                                entry function.
 //   reelflow::Run                the host services of one step execution as C++ calls (log,
@@ -836,10 +838,21 @@ class Run {
 
   // Records why the step failed and returns RF_STATUS_ERROR, for `return run.fail(...)`.
   // Say what failed and on which input; never include secrets.
-  rf_status fail(std::string_view message) const {
+  rf_status fail(std::string_view message) const { return fail_with(RF_STATUS_ERROR, message); }
+  // The same message, with another status: RF_STATUS_RETRY for a transient failure, and (ABI 1.2,
+  // publishers) RF_STATUS_RECONNECT or RF_STATUS_LATER.
+  rf_status fail_with(rf_status status, std::string_view message) const {
     if (host_->fail != nullptr) host_->fail(handle_, std::string(message).c_str());
-    return RF_STATUS_ERROR;
+    return status;
   }
+
+  // ABI 1.2: durably records the progress of this irreversible execution (a publisher's session)
+  // and returns once it is stored. False if the host could not store it (stop, then) or is older.
+  bool checkpoint(const std::string& json_object) const {
+    return host_->struct_size >= offsetof(rf_host, checkpoint) + sizeof(host_->checkpoint) &&
+           host_->checkpoint != nullptr && host_->checkpoint(handle_, json_object.c_str()) == 0;
+  }
+  bool checkpoint(const json::ObjectBuilder& session) const { return checkpoint(session.str()); }
 
   const rf_host* host() const noexcept { return host_; }
   rf_run* handle() const noexcept { return handle_; }
@@ -1333,6 +1346,175 @@ constexpr rf_trigger_type trigger_type(const TriggerDescription& description) {
 }
 
 // =================================================================================================
+// Publisher types (ABI 1.2)
+// =================================================================================================
+
+// A publisher class (see plugins/folder for a complete one; plugin.h for the contract):
+//
+//   class Folder {
+//    public:
+//     explicit Folder(std::string_view config_json);     // or (const Host&, config) or nothing
+//     rf_status prepare(reelflow::Run& run, std::string_view post);
+//     rf_status start(reelflow::Run& run, std::string_view post);
+//     rf_status upload(reelflow::Run& run, std::string_view post, std::string_view session);
+//     rf_status finalize(reelflow::Run& run, std::string_view post, std::string_view session);
+//     rf_status poll(reelflow::Run& run, std::string_view post, std::string_view session);
+//     rf_status reconcile(reelflow::Run& run, std::string_view post, std::string_view session);
+//     rf_status metrics(reelflow::Run& run, std::string_view post, std::string_view session);  // optional
+//     rf_status refresh(reelflow::Run& run, std::string_view account);                         // optional
+//     void cancel();                                                                            // optional
+//   };
+//
+// post and session are JSON objects (plugin.h describes post_json); each call reports the new
+// session with run.set_output(...). In these calls run.options_json() is the post and
+// run.context_json() the session.
+
+struct PublisherDescription {
+  const char* name = nullptr;      // the step type workflows use, e.g. "youtube.publish"
+  const char* platform = nullptr;  // what accounts are configured for, e.g. "youtube"
+  const char* summary = nullptr;   // one line for listings
+  std::uint32_t flags = 0;         // none defined yet
+};
+
+template <typename P>
+concept PublisherClass = requires(P& p, Run& run, std::string_view text) {
+  { p.prepare(run, text) } -> std::same_as<rf_status>;
+  { p.start(run, text) } -> std::same_as<rf_status>;
+  { p.upload(run, text, text) } -> std::same_as<rf_status>;
+  { p.finalize(run, text, text) } -> std::same_as<rf_status>;
+  { p.poll(run, text, text) } -> std::same_as<rf_status>;
+  { p.reconcile(run, text, text) } -> std::same_as<rf_status>;
+};
+
+namespace detail {
+
+template <typename P>
+struct PublisherCallbacks {
+  using Self = Instance<P>;
+
+  template <typename Body>
+  static rf_status call(void* instance, rf_run* handle, const char* post_json,
+                        const char* session_json, Body&& body) noexcept {
+    auto* self = static_cast<Self*>(instance);
+    Run run(self->host, handle, or_empty_object(post_json), or_empty_object(session_json));
+    return guarded(run, [&] {
+      return body(self->step, run, run.options_json(), run.context_json());
+    });
+  }
+
+  static rf_status prepare(void* instance, rf_run* run, const char* post) noexcept {
+    return call(instance, run, post, nullptr,
+                [](P& p, Run& r, std::string_view post_json, std::string_view) {
+                  return p.prepare(r, post_json);
+                });
+  }
+  static rf_status start(void* instance, rf_run* run, const char* post) noexcept {
+    return call(instance, run, post, nullptr,
+                [](P& p, Run& r, std::string_view post_json, std::string_view) {
+                  return p.start(r, post_json);
+                });
+  }
+  static rf_status upload(void* instance, rf_run* run, const char* post,
+                          const char* session) noexcept {
+    return call(instance, run, post, session,
+                [](P& p, Run& r, std::string_view a, std::string_view b) {
+                  return p.upload(r, a, b);
+                });
+  }
+  static rf_status finalize(void* instance, rf_run* run, const char* post,
+                            const char* session) noexcept {
+    return call(instance, run, post, session,
+                [](P& p, Run& r, std::string_view a, std::string_view b) {
+                  return p.finalize(r, a, b);
+                });
+  }
+  static rf_status poll(void* instance, rf_run* run, const char* post,
+                        const char* session) noexcept {
+    return call(instance, run, post, session,
+                [](P& p, Run& r, std::string_view a, std::string_view b) { return p.poll(r, a, b); });
+  }
+  static rf_status reconcile(void* instance, rf_run* run, const char* post,
+                             const char* session) noexcept {
+    return call(instance, run, post, session,
+                [](P& p, Run& r, std::string_view a, std::string_view b) {
+                  return p.reconcile(r, a, b);
+                });
+  }
+  static rf_status metrics(void* instance, rf_run* run, const char* post,
+                           const char* session) noexcept {
+    return call(instance, run, post, session,
+                [](P& p, Run& r, std::string_view a, std::string_view b) {
+                  return p.metrics(r, a, b);
+                });
+  }
+  static rf_status refresh(void* instance, rf_run* run, const char* account) noexcept {
+    return call(instance, run, account, nullptr,
+                [](P& p, Run& r, std::string_view a, std::string_view) { return p.refresh(r, a); });
+  }
+};
+
+}  // namespace detail
+
+// An rf_publisher_type whose callbacks construct P (once per instance) and call its members.
+// metrics, refresh and cancel are set only when P has them.
+template <PublisherClass P>
+constexpr rf_publisher_type publisher_type(const PublisherDescription& description,
+                                           const rf_option* options, std::size_t option_count,
+                                           const rf_option* account_options = nullptr,
+                                           std::size_t account_option_count = 0) {
+  using Callbacks = detail::PublisherCallbacks<P>;
+  using Lifetime = detail::Callbacks<P>;
+  rf_publisher_type type{};
+  type.struct_size = static_cast<std::uint32_t>(sizeof(rf_publisher_type));
+  type.name = description.name;
+  type.platform = description.platform;
+  type.summary = description.summary;
+  type.flags = description.flags;
+  type.options = options;
+  type.option_count = option_count;
+  type.account_options = account_options;
+  type.account_option_count = account_option_count;
+  type.create = &Lifetime::create;
+  type.destroy = &Lifetime::destroy;
+  if constexpr (requires(P & p) { p.cancel(); }) type.cancel = &Lifetime::cancel;
+  type.prepare = &Callbacks::prepare;
+  type.start = &Callbacks::start;
+  type.upload = &Callbacks::upload;
+  type.finalize = &Callbacks::finalize;
+  type.poll = &Callbacks::poll;
+  type.reconcile = &Callbacks::reconcile;
+  if constexpr (requires(P & p, Run & run, std::string_view text) {
+                  { p.metrics(run, text, text) } -> std::same_as<rf_status>;
+                }) {
+    type.metrics = &Callbacks::metrics;
+  }
+  if constexpr (requires(P & p, Run & run, std::string_view text) {
+                  { p.refresh(run, text) } -> std::same_as<rf_status>;
+                }) {
+    type.refresh = &Callbacks::refresh;
+  }
+  return type;
+}
+
+template <PublisherClass P, std::size_t N>
+constexpr rf_publisher_type publisher_type(const PublisherDescription& description,
+                                           const rf_option (&options)[N]) {
+  return publisher_type<P>(description, options, N);
+}
+
+template <PublisherClass P, std::size_t N, std::size_t M>
+constexpr rf_publisher_type publisher_type(const PublisherDescription& description,
+                                           const rf_option (&options)[N],
+                                           const rf_option (&account_options)[M]) {
+  return publisher_type<P>(description, options, N, account_options, M);
+}
+
+template <PublisherClass P>
+constexpr rf_publisher_type publisher_type(const PublisherDescription& description) {
+  return publisher_type<P>(description, nullptr, 0);
+}
+
+// =================================================================================================
 // The plugin descriptor
 // =================================================================================================
 
@@ -1341,7 +1523,9 @@ namespace detail {
 constexpr rf_plugin make_plugin(const PluginDescription& description,
                                 const rf_step_type* step_types, std::size_t step_type_count,
                                 const rf_trigger_type* trigger_types,
-                                std::size_t trigger_type_count) {
+                                std::size_t trigger_type_count,
+                                const rf_publisher_type* publisher_types = nullptr,
+                                std::size_t publisher_type_count = 0) {
   rf_plugin descriptor{};
   descriptor.struct_size = static_cast<std::uint32_t>(sizeof(rf_plugin));
   descriptor.abi_major = RF_ABI_MAJOR;
@@ -1354,6 +1538,8 @@ constexpr rf_plugin make_plugin(const PluginDescription& description,
   descriptor.step_type_count = step_type_count;
   descriptor.trigger_types = trigger_types;
   descriptor.trigger_type_count = trigger_type_count;
+  descriptor.publisher_types = publisher_types;
+  descriptor.publisher_type_count = publisher_type_count;
   return descriptor;
 }
 
@@ -1379,6 +1565,13 @@ constexpr rf_plugin plugin(const PluginDescription& description,
                            const rf_step_type (&step_types)[N],
                            const rf_trigger_type (&trigger_types)[M]) {
   return detail::make_plugin(description, step_types, N, trigger_types, M);
+}
+
+// A plugin with publisher types only (ABI 1.2).
+template <std::size_t K>
+constexpr rf_plugin plugin(const PluginDescription& description,
+                           const rf_publisher_type (&publisher_types)[K]) {
+  return detail::make_plugin(description, nullptr, 0, nullptr, 0, publisher_types, K);
 }
 
 }  // namespace reelflow

@@ -115,6 +115,8 @@ const rf_plugin kPlugin = {sizeof(rf_plugin),
                            kSteps,
                            4,
                            nullptr,
+                           0,
+                           nullptr,
                            0};
 
 }  // namespace

@@ -1,0 +1,486 @@
+// The host's publishing driver (plugin.h, "Publisher types"): runs one post through the
+// publisher's stages, recording each stage durably before the call that could have an outside
+// effect, so that after a crash the post resumes where it stood instead of being sent again.
+//
+//   checkpoint record: {"stage": S, "session": {...the plugin's session}, "error"?: "..."}
+//   S: starting    the intent is recorded; start may or may not have created a session
+//      uploading   a session exists; upload resumes it (the plugin asks the platform)
+//      finalizing  finalize was about to be called; whether it took effect is unknown
+//      polling     the post is committed; poll until the platform has processed it
+//      published   done: the session holds post_id and url
+//      failed      the platform refused the post; never retried on its own
+//
+// After a crash the engine calls reconcile with the intent (and its last checkpoint). "starting"
+// and "finalizing" are the two stages where the outcome of the last call is unknown: the
+// plugin's reconcile asks the platform, and only "found": "nothing" lets the call be made again.
+// A publisher's RETRY before start is returned to the engine (nothing happened yet); after start
+// every retry happens here, on the same session, and the post never starts over.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/iso_time.hpp"
+#include "plugin_host/executor.hpp"
+#include "plugin_host/options.hpp"
+
+namespace reelflow::plugin_host {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Bounds on the retries the driver makes on its own, per call.
+constexpr int kMaxStartAttempts = 4;
+constexpr int kMaxUploadAttempts = 8;
+constexpr int kMaxFinalizeAttempts = 4;
+constexpr double kMaxBackoffSeconds = 60;
+
+std::int64_t now_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Every string inside `value` (credentials), for redaction.
+void collect_strings(const json& value, std::vector<std::string>& out) {
+  if (value.is_string()) {
+    const auto& text = value.get_ref<const std::string&>();
+    if (text.size() >= 4) out.push_back(text);
+  } else if (value.is_object() || value.is_array()) {
+    for (const auto& item : value) collect_strings(item, out);
+  }
+}
+
+std::string redact(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) {
+    std::size_t pos = 0;
+    while ((pos = text.find(secret, pos)) != std::string::npos) {
+      text.replace(pos, secret.size(), "[redacted]");
+      pos += 10;
+    }
+  }
+  return text;
+}
+
+StepOutcome failed(std::string message, rf_status status = RF_STATUS_ERROR) {
+  StepOutcome outcome;
+  outcome.status = status;
+  outcome.error = std::move(message);
+  return outcome;
+}
+
+// The post the publisher's callbacks receive (plugin.h, post_json), or why it cannot be built.
+Result<json> build_post(const StepTypeInfo& step_type, const json& options, const json& context,
+                        const RunServices& services) {
+  const PublisherTypeInfo& publisher = *step_type.publisher;
+  const std::string where = step_type.name;
+  json post = json::object();
+  const std::string key = context.value("idempotency_key", "");
+  if (key.empty()) return fail(where + ": the run gave no idempotency key");
+  post["id"] = "post-" + key;
+  post["idempotency_key"] = key;
+  post["platform"] = publisher.platform;
+
+  const std::string account_name = options.value("account", "");
+  std::optional<std::string> account_text;
+  if (services.secret) account_text = services.secret("account." + account_name);
+  if (!account_text) {
+    return fail(where + ": account '" + account_name +
+                "' is not configured: give the daemon a secret named 'account." + account_name +
+                "' holding {\"platform\": \"" + publisher.platform +
+                "\", \"options\": {...}, \"credentials\": {...}} (see docs/publishing.md)");
+  }
+  json account = json::parse(*account_text, nullptr, /*allow_exceptions=*/false);
+  if (account.is_discarded() || !account.is_object()) {
+    return fail(where + ": the secret 'account." + account_name + "' is not a JSON object");
+  }
+  const std::string platform = account.value("platform", publisher.platform);
+  if (platform != publisher.platform) {
+    return fail(where + ": account '" + account_name + "' is a " + platform + " account, not " +
+                publisher.platform);
+  }
+  json account_options = account.value("options", json::object());
+  auto normalized_account =
+      normalize_options(where + " account '" + account_name + "'", publisher.account_options,
+                        account_options);
+  if (!normalized_account) return tl::unexpected(normalized_account.error());
+  json account_json = json::object();
+  account_json["name"] = account_name;
+  account_json["options"] = *normalized_account;
+  account_json["credentials"] = account.value("credentials", json::object());
+  post["account"] = std::move(account_json);
+
+  const std::filesystem::path video = options.value("video", "");
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(video, ec);
+  if (ec) return fail(where + ": video " + video.string() + ": " + ec.message());
+  post["video"] = {{"path", video.string()}, {"size_bytes", size}};
+  const std::string cover = options.value("cover", "");
+  if (!cover.empty() && !std::filesystem::is_regular_file(cover, ec)) {
+    return fail(where + ": cover " + cover + " is not a readable file");
+  }
+  post["cover"] = cover.empty() ? json(nullptr) : json(cover);
+  post["title"] = options.value("title", "");
+  post["caption"] = options.value("caption", "");
+  post["tags"] = options.value("tags", json::array());
+  const std::string link = options.value("link", "");
+  post["link"] = link.empty() ? json(nullptr) : json(link);
+  // The engine resolved publish_at (time zone, "+2h") to an instant before the step ran.
+  const std::string publish_at = options.value("publish_at", "");
+  post["publish_at"] = publish_at.empty() ? format_iso_time(now_millis()) : publish_at;
+  json own = json::object();
+  for (const auto& option : publisher.options) {
+    if (auto found = options.find(option.name); found != options.end()) own[option.name] = *found;
+  }
+  post["options"] = std::move(own);
+  return post;
+}
+
+class Driver {
+ public:
+  Driver(const StepTypeInfo& step_type, const RunServices& services, json post,
+         double poll_timeout,
+         std::function<Result<StepOutcome>(const RunServices&, const char*, const json&)> call)
+      : step_type_(step_type),
+        services_(services),
+        post_(std::move(post)),
+        poll_timeout_(poll_timeout),
+        call_(std::move(call)) {
+    collect_strings(post_["account"]["credentials"], secrets_);
+  }
+
+  // From `record` (empty: a fresh post) to published, failed or unknown.
+  StepOutcome drive(json record) {
+    std::string stage = record.value("stage", "");
+    session_ = record.value("session", json::object());
+    if (stage.empty()) {
+      auto prepared = invoke("prepare", json::object());
+      if (prepared.status != RF_STATUS_OK) return prepared;  // nothing happened: any status goes
+      if (!record_stage("starting")) return unrecordable();
+      stage = "starting";
+      auto started = start();
+      if (started) return *started;
+      stage = "uploading";
+    } else if (stage == "starting") {
+      auto found = reconcile();
+      if (!found) return unknown("start", reconcile_error_);
+      if (*found == "nothing") {
+        if (auto started = start()) return *started;
+        stage = "uploading";
+      } else {
+        stage = *found == "post" ? "polling" : "uploading";
+        if (!record_stage(stage)) return unrecordable();
+      }
+    } else if (stage == "published") {
+      return published();
+    } else if (stage == "failed") {
+      return failed(record.value("error", step_type_.name + ": the platform refused this post"));
+    }
+
+    if (stage == "uploading") {
+      if (auto stopped = upload()) return *stopped;
+      stage = "finalizing";
+      if (!record_stage(stage)) return unrecordable();
+      if (auto stopped = finalize()) return *stopped;
+      stage = "polling";
+    } else if (stage == "finalizing") {
+      auto found = reconcile();
+      if (!found) return unknown("finalize", reconcile_error_);
+      if (*found != "post") {
+        if (auto stopped = finalize()) return *stopped;
+      } else if (!record_stage("polling")) {
+        return unrecordable();
+      }
+      stage = "polling";
+    }
+    return poll();
+  }
+
+ private:
+  // One callback of the publisher; its output is the new session (merged: a plugin may return
+  // only what changed).
+  StepOutcome invoke(const char* which, const json& session) {
+    RunServices services = services_;
+    services.log = [this](rf_log_level level, std::string_view message) {
+      if (services_.log) services_.log(level, redact(std::string(message), secrets_));
+    };
+    services.checkpoint = [this, which](const json& checkpoint) {
+      // A mid-call checkpoint (upload's acknowledged chunks): the session so far.
+      json merged = session_;
+      merged.update(checkpoint);
+      const std::string stage = std::string(which) == "upload" ? "uploading" : stage_;
+      if (!write({{"stage", stage}, {"session", merged}})) return false;
+      session_ = std::move(merged);
+      return true;
+    };
+    auto outcome = call_(services, which, session);
+    if (!outcome) return failed(redact(outcome.error().message, secrets_));
+    outcome->error = redact(std::move(outcome->error), secrets_);
+    return std::move(*outcome);
+  }
+
+  bool write(const json& record) {
+    stage_ = record.value("stage", stage_);
+    return !services_.checkpoint || services_.checkpoint(record);
+  }
+  bool record_stage(const std::string& stage) {
+    return write({{"stage", stage}, {"session", session_}});
+  }
+  StepOutcome unrecordable() {
+    return failed(step_type_.name + ": cannot record the post's progress durably; stopped so that "
+                  "it is not sent twice (the store's log says why)");
+  }
+  StepOutcome unknown(const char* call, const std::string& why) {
+    return failed(step_type_.name + ": cannot tell whether " + call + " took effect on " +
+                  post_["platform"].get<std::string>() + " (" + why +
+                  "); the post is left for a person to check and is not sent again");
+  }
+  StepOutcome refused(StepOutcome outcome) {
+    json record = {{"stage", "failed"}, {"session", session_}, {"error", outcome.error}};
+    write(record);
+    return outcome;
+  }
+
+  void merge_output(const StepOutcome& outcome) {
+    for (const auto& [key, value] : outcome.outputs.items()) session_[key] = value;
+  }
+
+  // Sleeps up to `seconds`, in steps, until cancelled. False when cancelled.
+  bool pause(double seconds) {
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+    while (std::chrono::steady_clock::now() < until) {
+      if (services_.cancelled && services_.cancelled()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return !(services_.cancelled && services_.cancelled());
+  }
+  static double backoff(int attempt, const StepOutcome& outcome) {
+    if (auto after = outcome.outputs.find("retry_after");
+        after != outcome.outputs.end() && after->is_number()) {
+      return std::clamp(after->get<double>(), 0.0, 3600.0);
+    }
+    return std::min(kMaxBackoffSeconds, std::pow(2.0, attempt - 1));
+  }
+  StepOutcome cancelled(const char* stage) {
+    return failed(step_type_.name + ": cancelled during " + stage +
+                      "; the post's session is kept and a retry resumes it",
+                  RF_STATUS_CANCELLED);
+  }
+
+  // start, retried on RETRY (a session is not a post: an orphan one is harmless). nullopt: go on.
+  std::optional<StepOutcome> start() {
+    for (int attempt = 1;; ++attempt) {
+      auto outcome = invoke("start", json::object());
+      if (outcome.status == RF_STATUS_OK) {
+        session_ = outcome.outputs;
+        if (!record_stage("uploading")) return unrecordable();
+        return std::nullopt;
+      }
+      if (outcome.status != RF_STATUS_RETRY || attempt >= kMaxStartAttempts) {
+        if (outcome.status == RF_STATUS_ERROR) return refused(std::move(outcome));
+        // RETRY exhausted, RECONNECT, LATER, CANCELLED: nothing public exists yet.
+        if (outcome.status == RF_STATUS_RETRY) outcome.status = RF_STATUS_ERROR;
+        return outcome;
+      }
+      log(RF_LOG_WARN, "start: " + outcome.error + "; retrying");
+      if (!pause(backoff(attempt, outcome))) return cancelled("start");
+    }
+  }
+
+  std::optional<StepOutcome> upload() {
+    for (int attempt = 1;; ++attempt) {
+      auto outcome = invoke("upload", session_);
+      if (outcome.status == RF_STATUS_OK) {
+        merge_output(outcome);
+        return std::nullopt;
+      }
+      if (outcome.status == RF_STATUS_RETRY && attempt < kMaxUploadAttempts) {
+        log(RF_LOG_WARN, "upload: " + outcome.error + "; resuming");
+        if (!pause(backoff(attempt, outcome))) return cancelled("upload");
+        continue;
+      }
+      if (outcome.status == RF_STATUS_ERROR) return refused(std::move(outcome));
+      if (outcome.status == RF_STATUS_RETRY) {
+        outcome.status = RF_STATUS_ERROR;
+        outcome.error += " (gave up after " + std::to_string(attempt) +
+                         " attempts; the session is kept: `reelflow retry` resumes the upload)";
+      }
+      return outcome;
+    }
+  }
+
+  std::optional<StepOutcome> finalize() {
+    for (int attempt = 1;; ++attempt) {
+      auto outcome = invoke("finalize", session_);
+      if (outcome.status == RF_STATUS_OK) {
+        merge_output(outcome);
+        if (!record_stage("polling")) return unrecordable();
+        return std::nullopt;
+      }
+      if (outcome.status == RF_STATUS_ERROR) return refused(std::move(outcome));
+      if (outcome.status != RF_STATUS_RETRY || attempt >= kMaxFinalizeAttempts) {
+        if (outcome.status == RF_STATUS_RETRY) return unknown("finalize", outcome.error);
+        return outcome;
+      }
+      // The call may have reached the platform: ask before calling it again.
+      if (!pause(backoff(attempt, outcome))) return cancelled("finalize");
+      auto found = reconcile();
+      if (!found) return unknown("finalize", reconcile_error_);
+      if (*found == "post") {
+        if (!record_stage("polling")) return unrecordable();
+        return std::nullopt;
+      }
+    }
+  }
+
+  // The plugin's reconcile: "nothing", "session" or "post"; nullopt when it cannot tell.
+  std::optional<std::string> reconcile() {
+    auto outcome = invoke("reconcile", session_);
+    if (outcome.status != RF_STATUS_OK) {
+      reconcile_error_ = outcome.error;
+      return std::nullopt;
+    }
+    const std::string found = outcome.outputs.value("found", "");
+    if (found != "nothing" && found != "session" && found != "post") {
+      reconcile_error_ = "reconcile answered found = '" + found +
+                         "', not one of nothing, session, post";
+      return std::nullopt;
+    }
+    json output = outcome.outputs;
+    output.erase("found");
+    for (const auto& [key, value] : output.items()) session_[key] = value;
+    log(RF_LOG_INFO, "reconciled after an interruption: the platform has " +
+                         std::string(found == "nothing" ? "nothing of this post"
+                                     : found == "session" ? "its upload session"
+                                                          : "the post"));
+    return found;
+  }
+
+  StepOutcome poll() {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<std::int64_t>(poll_timeout_ * 1000));
+    double delay = 1;
+    for (int attempt = 1;; ++attempt) {
+      auto outcome = invoke("poll", session_);
+      if (outcome.status == RF_STATUS_OK) {
+        merge_output(outcome);
+        const std::string state = outcome.outputs.value("state", "");
+        if (state == "published") {
+          session_.erase("state");
+          if (!record_stage("published")) return unrecordable();
+          return published();
+        }
+        if (state == "failed") {
+          StepOutcome refusal =
+              failed(step_type_.name + ": " + post_["platform"].get<std::string>() +
+                     " did not publish the post: " + outcome.outputs.value("error", "no reason given"));
+          return refused(std::move(refusal));
+        }
+        if (state != "processing") {
+          return failed(step_type_.name + ": poll answered state = '" + state +
+                        "', not one of processing, published, failed");
+        }
+      } else if (outcome.status != RF_STATUS_RETRY) {
+        if (outcome.status == RF_STATUS_ERROR) {
+          outcome.error += " (the post was committed; its state on the platform is unknown)";
+        }
+        return outcome;
+      }
+      double wait = outcome.outputs.contains("retry_after") ? backoff(attempt, outcome) : delay;
+      delay = std::min(30.0, delay * 1.5);
+      if (std::chrono::steady_clock::now() + std::chrono::milliseconds(
+                                                 static_cast<std::int64_t>(wait * 1000)) >
+          deadline) {
+        return failed(step_type_.name + ": the platform was still processing the post after " +
+                      std::to_string(static_cast<int>(poll_timeout_)) +
+                      " s (poll_timeout); it was committed and is not sent again");
+      }
+      if (!pause(wait)) return cancelled("poll");
+    }
+  }
+
+  StepOutcome published() {
+    StepOutcome outcome;
+    outcome.status = RF_STATUS_OK;
+    outcome.outputs = {{"post_id", session_.value("post_id", "")},
+                       {"url", session_.value("url", "")},
+                       {"platform", post_["platform"]},
+                       {"account", post_["account"]["name"]},
+                       {"state", "published"}};
+    return outcome;
+  }
+
+  void log(rf_log_level level, const std::string& message) {
+    if (services_.log) services_.log(level, redact(message, secrets_));
+  }
+
+  const StepTypeInfo& step_type_;
+  const RunServices& services_;
+  json post_;
+  double poll_timeout_;
+  std::function<Result<StepOutcome>(const RunServices&, const char*, const json&)> call_;
+  json session_ = json::object();
+  std::string stage_;
+  std::string reconcile_error_;
+  std::vector<std::string> secrets_;
+};
+
+}  // namespace
+
+Result<StepOutcome> Executor::publish(const StepTypeInfo& step_type, const json& options,
+                                      const json& context, const RunServices& services,
+                                      const json& checkpoint) {
+  auto post = build_post(step_type, options, context, services);
+  if (!post) return failed(post.error().message);
+  const std::string post_text = post->dump();
+  auto call = [&](const RunServices& call_services, const char* which,
+                  const json& session) -> Result<StepOutcome> {
+    const std::string session_text = session.dump();
+    const std::string which_name = which;
+    return call_publisher(
+        step_type, call_services,
+        [&](const rf_publisher_type& callbacks, void* instance, rf_run* run) -> int {
+          const char* p = post_text.c_str();
+          const char* s = session_text.c_str();
+          if (which_name == "prepare") return callbacks.prepare(instance, run, p);
+          if (which_name == "start") return callbacks.start(instance, run, p);
+          if (which_name == "upload") return callbacks.upload(instance, run, p, s);
+          if (which_name == "finalize") return callbacks.finalize(instance, run, p, s);
+          if (which_name == "poll") return callbacks.poll(instance, run, p, s);
+          return callbacks.reconcile(instance, run, p, s);
+        });
+  };
+  // A post older than max_delay is skipped, not published late (the daemon was down).
+  if (checkpoint.empty()) {
+    if (auto at = options.find("publish_at"); at != options.end() && at->is_string() &&
+                                              !at->get<std::string>().empty()) {
+      auto due = parse_iso_time(at->get<std::string>());
+      if (!due) return failed(step_type.name + ": publish_at: " + due.error().message);
+      const double max_delay = options.value("max_delay", 6 * 3600.0);
+      if (now_millis() - *due > static_cast<std::int64_t>(max_delay * 1000)) {
+        return failed(step_type.name + ": skipped: the post was due at " +
+                      format_iso_time(*due) + ", more than max_delay (" +
+                      std::to_string(static_cast<long>(max_delay)) + " s) ago");
+      }
+    }
+  }
+  Driver driver(step_type, services, std::move(*post), options.value("poll_timeout", 3600.0), call);
+  StepOutcome outcome = driver.drive(checkpoint);
+  // RECONNECT and LATER are for the scheduler of posts; a step reports them as errors whose
+  // message says what to do.
+  if (outcome.status == RF_STATUS_RECONNECT) {
+    outcome.status = RF_STATUS_ERROR;
+    outcome.error += " (reconnect the account, then `reelflow retry` the run)";
+  } else if (outcome.status == RF_STATUS_LATER) {
+    outcome.status = RF_STATUS_ERROR;
+    outcome.error += " (a platform limit: publish it later)";
+  }
+  return outcome;
+}
+
+}  // namespace reelflow::plugin_host

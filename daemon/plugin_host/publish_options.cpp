@@ -1,0 +1,67 @@
+#include "plugin_host/publish_options.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace reelflow::plugin_host {
+
+namespace {
+
+OptionSpec option(std::string name, rf_option_type type, std::optional<nlohmann::json> default_value,
+                  std::string help, bool required = false) {
+  OptionSpec spec;
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.default_value = std::move(default_value);
+  spec.required = required;
+  spec.help = std::move(help);
+  return spec;
+}
+
+}  // namespace
+
+std::vector<OptionSpec> publish_options(const std::vector<OptionSpec>& own) {
+  std::vector<OptionSpec> options;
+  options.push_back(option("account", RF_OPT_STRING, std::nullopt,
+                           "The account to publish with: the secret `account.<name>` holds its "
+                           "platform, options and credentials (docs/publishing.md).",
+                           true));
+  options.push_back(option("video", RF_OPT_PATH, std::nullopt,
+                           "The video file to publish (e.g. a video.render output).", true));
+  options.push_back(option("cover", RF_OPT_PATH, nlohmann::json(""),
+                           "A cover image (JPEG or PNG); empty: the platform's choice."));
+  options.push_back(option("title", RF_OPT_STRING, nlohmann::json(""),
+                           "The post's title, where the platform has one."));
+  options.push_back(option("caption", RF_OPT_STRING, nlohmann::json(""),
+                           "The caption or description; hashtags may be written inline."));
+  {
+    auto tags = option("tags", RF_OPT_LIST, nlohmann::json::array(),
+                       "Hashtags or keywords, without '#'; each platform writes them its own way.");
+    tags.item_type = RF_OPT_STRING;
+    options.push_back(std::move(tags));
+  }
+  options.push_back(option("link", RF_OPT_STRING, nlohmann::json(""),
+                           "A tracked link the publisher puts in the caption or description."));
+  options.push_back(option("publish_at", RF_OPT_STRING, nlohmann::json(""),
+                           "When to publish: an ISO 8601 time with offset, 'YYYY-MM-DD HH:MM' in "
+                           "time_zone, or a delay like '+2h'. Empty: now."));
+  options.push_back(option("time_zone", RF_OPT_STRING, nlohmann::json("UTC"),
+                           "The IANA time zone publish_at is written in (e.g. Asia/Shanghai)."));
+  {
+    auto max_delay = option("max_delay", RF_OPT_DURATION, nlohmann::json(6 * 3600.0),
+                            "A post that could not go out on time (the daemon was down) is still "
+                            "published this long after publish_at, and skipped after that.");
+    max_delay.min = 0;
+    options.push_back(std::move(max_delay));
+  }
+  {
+    auto poll_timeout = option("poll_timeout", RF_OPT_DURATION, nlohmann::json(3600.0),
+                               "How long to wait for the platform to finish processing the "
+                               "upload before the post is marked unknown.");
+    poll_timeout.min = 1;
+    options.push_back(std::move(poll_timeout));
+  }
+  options.insert(options.end(), own.begin(), own.end());
+  return options;
+}
+
+}  // namespace reelflow::plugin_host
