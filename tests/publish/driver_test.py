@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""The host's publishing driver through `reelflow run` and the scripted ptest publisher, whose
+"platform" is a directory: each stage's retries, reconcile after a lost answer, polling, refusals,
+and publish_at — checked from the platform's side (posts.log must never hold a post twice).
+
+Usage: driver_test.py REELFLOW PTEST_PLUGIN_DIR [unittest args]
+"""
+import os
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from publish_support import publish  # noqa: E402
+
+REELFLOW, PLUGIN_DIR = sys.argv[1:3]
+del sys.argv[1:3]
+
+
+def lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return [line for line in handle.read().splitlines() if line]
+
+
+class DriverTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.platform = os.path.join(self.dir, "platform")
+        os.makedirs(self.platform)
+        self.video = os.path.join(self.dir, "clip.mp4")
+        with open(self.video, "wb") as handle:
+            handle.write(b"\0" * 4096)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_post(self, **options):
+        options.setdefault("video", self.video)
+        return publish(REELFLOW, self.dir, "ptest.publish",
+                       {"platform": "ptest", "options": {"dir": self.platform},
+                        "credentials": {"access_token": "tok-SECRET-123"}},
+                       options, extra_args=["--plugin-dir", PLUGIN_DIR])
+
+    def posts(self):
+        return lines(os.path.join(self.platform, "posts.log"))
+
+    def chunks(self):
+        return lines(os.path.join(self.platform, "chunks.log"))
+
+    def test_a_clean_post_goes_through_every_stage_once(self):
+        result = self.run_post(title="launch")
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.posts(), [f"p-s1 {result.record['run_id']}/publish"])
+        self.assertEqual(self.chunks(), ["s1 0", "s1 1", "s1 2", "s1 3"])
+        self.assertEqual(result.outputs["post_id"], "p-s1")
+        self.assertEqual(result.outputs["url"], "https://ptest.invalid/p-s1")
+        self.assertEqual(result.outputs["platform"], "ptest")
+        self.assertEqual(result.outputs["account"], "brand")
+
+    def test_a_failing_upload_resumes_from_the_acknowledged_chunk(self):
+        result = self.run_post(fail_upload_times=2)
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.chunks(), ["s1 0", "s1 1", "s1 2", "s1 3"],
+                         "chunk 0 was acknowledged before the failures and is not sent again")
+        self.assertEqual(len(lines(os.path.join(self.platform, "starts.log"))), 1)
+        self.assertEqual(len(self.posts()), 1)
+        self.assertIn("resuming", result.stderr + str(result.record))
+
+    def test_an_upload_that_keeps_failing_gives_up_and_keeps_the_session(self):
+        result = self.run_post(fail_upload_times=100)
+        self.assertFalse(result.ok)
+        self.assertIn("gave up after 8 attempts", result.error)
+        self.assertEqual(self.posts(), [])
+
+    def test_a_retried_start_makes_one_post(self):
+        result = self.run_post(start_retry_times=2)
+        self.assertTrue(result.ok, result)
+        self.assertEqual(len(lines(os.path.join(self.platform, "starts.log"))), 1)
+        self.assertEqual(len(self.posts()), 1)
+
+    def test_a_lost_finalize_answer_is_reconciled_not_repeated(self):
+        result = self.run_post(finalize_retry=True)
+        self.assertTrue(result.ok, result)
+        self.assertEqual(len(self.posts()), 1, "finalize was not called a second time")
+        self.assertTrue(os.path.exists(os.path.join(self.platform, "reconcile.reached")))
+        self.assertEqual(result.outputs["post_id"], "p-s1")
+
+    def test_processing_is_polled_until_published(self):
+        result = self.run_post(poll_processing=3)
+        self.assertTrue(result.ok, result)
+        with open(os.path.join(self.platform, "poll.count")) as handle:
+            self.assertEqual(handle.read(), "4")
+
+    def test_a_rejected_post_fails_with_the_platforms_reason_and_is_not_retried(self):
+        result = self.run_post(reject=True)
+        self.assertFalse(result.ok)
+        self.assertIn("community guidelines", result.error)
+        self.assertEqual(len(self.posts()), 1)
+
+    def test_prepare_refuses_before_anything_reaches_the_platform(self):
+        result = self.run_post(title="a title much longer than twenty characters")
+        self.assertFalse(result.ok)
+        self.assertIn("title is longer than 20 characters", result.error)
+        self.assertFalse(os.path.exists(os.path.join(self.platform, "start.reached")))
+
+    def test_credentials_never_reach_the_output_or_the_log(self):
+        result = self.run_post(fail_upload_times=1)
+        self.assertNotIn("tok-SECRET-123", result.stdout + result.stderr)
+
+    def test_publish_at_holds_the_step_until_its_time(self):
+        began = time.monotonic()
+        result = self.run_post(publish_at="+2s")
+        self.assertTrue(result.ok, result)
+        self.assertGreaterEqual(time.monotonic() - began, 1.9)
+        self.assertIn("scheduled: publishing at", result.stderr)
+
+    def test_a_post_overdue_by_more_than_max_delay_is_skipped(self):
+        result = self.run_post(publish_at="2020-01-01 10:00", time_zone="Asia/Shanghai")
+        self.assertFalse(result.ok)
+        self.assertIn("skipped: the post was due at 2020-01-01T02:00:00.000Z", result.error)
+        self.assertFalse(os.path.exists(os.path.join(self.platform, "start.reached")))
+
+    def test_a_bad_publish_at_names_the_problem(self):
+        result = self.run_post(publish_at="next tuesday")
+        self.assertFalse(result.ok)
+        self.assertIn("publish_at 'next tuesday' is not a time", str(result.record))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Exactly-once publishing in the real daemon: reelflowd with worker processes and a SQLite
+store publishes through the scripted ptest publisher (its "platform" is a directory), and is
+killed with SIGKILL during an upload, between "published" and "recorded", at random points, and
+while a scheduled post waits. After each restart the post must exist exactly once.
+
+Usage: publish_daemon_test.py REELFLOWD PTEST_PLUGIN_DIR [unittest args]
+"""
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+import harness  # noqa: E402
+from harness import wait_for  # noqa: E402
+
+REELFLOWD, PLUGIN_DIR = sys.argv[1:3]
+del sys.argv[1:3]
+
+
+def lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return [line for line in handle.read().splitlines() if line]
+
+
+class PublishDaemonTest(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="reelflow-publish-")
+        self.platform = os.path.join(self.root, "platform")
+        os.makedirs(self.platform)
+        secrets = os.path.join(self.root, "secrets")
+        account = {"platform": "ptest", "options": {"dir": self.platform},
+                   "credentials": {"access_token": "tok-SECRET-456"}}
+        with open(secrets, "w") as handle:
+            handle.write("account.brand=" + json.dumps(account) + "\n")
+        os.chmod(secrets, 0o600)
+        config = os.path.join(self.root, "reelflowd.yaml")
+        with open(config, "w") as handle:
+            handle.write(f"secrets_file: {secrets}\n")
+        self.daemon = harness.Daemon(REELFLOWD, PLUGIN_DIR, self.root, workers=2, config=config)
+        self.inbox = os.path.join(self.root, "inbox")
+        os.makedirs(self.inbox)
+
+    def tearDown(self):
+        if self.daemon.process and self.daemon.process.poll() is None:
+            self.daemon.kill9()
+        if os.environ.get("KEEP_TEST_DIRS"):
+            print("kept", self.root)
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def workflow(self, **options):
+        with_lines = "\n".join(f"      {key}: {json.dumps(value)}" for key, value in options.items())
+        self.daemon.write_workflow("post", f"""
+name: post
+on:
+  watch: {{path: inbox, patterns: ["*.mp4"], settle: 200ms}}
+steps:
+  - id: publish
+    uses: ptest.publish
+    with:
+      account: brand
+      video: ${{{{ trigger.file }}}}
+      title: launch
+{with_lines}
+""")
+
+    def drop(self, name):
+        partial = os.path.join(self.inbox, name + ".part")
+        with open(partial, "wb") as handle:
+            handle.write(os.urandom(2048))
+        os.rename(partial, os.path.join(self.inbox, name))
+
+    def wait_finished(self, count, timeout=60):
+        def done():
+            runs = self.daemon.runs()
+            finished = [r for r in runs if r["state"] in ("succeeded", "failed", "cancelled")]
+            return runs if len(runs) >= count and len(finished) == len(runs) else None
+        return wait_for(done, timeout, f"{count} finished runs")
+
+    def posts(self):
+        return lines(os.path.join(self.platform, "posts.log"))
+
+    def reached(self, stage):
+        return os.path.exists(os.path.join(self.platform, stage + ".reached"))
+
+    def step_outputs(self, run_id):
+        """The publish step's last execution as the control API shows it."""
+        status, shown = self.daemon.api("GET", "/v1/runs/" + run_id)
+        self.assertEqual(status, 200, shown)
+        return [step for step in shown["steps"] if step["id"] == "publish"][-1]
+
+    def test_kill9_during_the_upload_resumes_it_and_posts_once(self):
+        self.workflow(chunks=6, chunk_millis=300)
+        self.daemon.start()
+        self.drop("a.mp4")
+        wait_for(lambda: len(lines(os.path.join(self.platform, "chunks.log"))) >= 2, 30,
+                 "two chunks uploaded")
+        self.daemon.kill9()
+        before = len(lines(os.path.join(self.platform, "chunks.log")))
+        self.daemon.start()
+        runs = self.wait_finished(1)
+        self.assertEqual(runs[0]["state"], "succeeded", self.daemon.log())
+        self.assertEqual(len(self.posts()), 1)
+        self.assertEqual(lines(os.path.join(self.platform, "starts.log")), ["s1"],
+                         "the upload session was resumed, not started again")
+        chunks = lines(os.path.join(self.platform, "chunks.log"))
+        self.assertEqual(chunks, [f"s1 {i}" for i in range(6)],
+                         f"each chunk sent once ({before} before the kill)")
+        self.assertEqual(self.step_outputs(runs[0]["id"])["outputs"]["post_id"], "p-s1")
+        self.assertNotIn("tok-SECRET-456", self.daemon.log())
+
+    def test_kill9_between_published_and_recorded_posts_once(self):
+        self.workflow(finalize_millis=4000)
+        self.daemon.start()
+        self.drop("b.mp4")
+        wait_for(lambda: self.reached("finalize"), 30, "the post to exist on the platform")
+        self.daemon.kill9()
+        self.assertEqual(len(self.posts()), 1)
+        self.daemon.start()
+        runs = self.wait_finished(1)
+        self.assertEqual(runs[0]["state"], "succeeded", self.daemon.log())
+        self.assertEqual(len(self.posts()), 1, "reconciled, not posted again")
+        self.assertTrue(self.reached("reconcile"))
+        self.assertEqual(self.step_outputs(runs[0]["id"])["outputs"]["post_id"], "p-s1")
+
+    def test_kill9_at_random_points_never_posts_twice(self):
+        self.workflow(chunks=3, chunk_millis=150, finalize_millis=300, poll_processing=1)
+        random.seed(20261130)
+        self.daemon.start()
+        deadline = time.monotonic() + 120
+        rounds = 0
+        for i in range(8):
+            if time.monotonic() > deadline:
+                break
+            self.drop(f"r{i}.mp4")
+            time.sleep(0.3 + random.random() * 1.6)
+            self.daemon.kill9()
+            self.daemon.start()
+            rounds += 1
+        runs = self.wait_finished(rounds, timeout=120)
+        self.assertEqual(len(runs), rounds)
+        keys = [line.split()[1] for line in self.posts()]
+        self.assertEqual(len(keys), len(set(keys)), f"a post made twice: {self.posts()}")
+        for run in runs:
+            self.assertEqual(run["state"], "succeeded", self.daemon.log()[-4000:])
+            self.assertEqual(keys.count(run["id"] + "/publish"), 1)
+
+    def test_a_scheduled_post_survives_a_restart_and_fires_once(self):
+        self.workflow(publish_at="+4s")
+        self.daemon.start()
+        dropped = time.time()
+        self.drop("c.mp4")
+        wait_for(lambda: [r for r in self.daemon.runs() if r["state"] == "waiting"], 20,
+                 "the run waiting for its publish time")
+        self.daemon.kill9()
+        self.assertFalse(self.reached("start"))
+        self.daemon.start()
+        runs = self.wait_finished(1, timeout=40)
+        self.assertEqual(runs[0]["state"], "succeeded", self.daemon.log())
+        self.assertEqual(len(self.posts()), 1)
+        self.assertGreaterEqual(os.path.getmtime(os.path.join(self.platform, "start.reached")),
+                                dropped + 3.5)
+
+    def test_a_post_due_while_down_longer_than_max_delay_is_skipped(self):
+        self.workflow(publish_at="+2s", max_delay="1s")
+        self.daemon.start()
+        self.drop("d.mp4")
+        wait_for(lambda: [r for r in self.daemon.runs() if r["state"] == "waiting"], 20,
+                 "the run waiting for its publish time")
+        self.assertEqual(self.daemon.stop(), 0)
+        time.sleep(4)
+        self.daemon.start()
+        runs = self.wait_finished(1, timeout=30)
+        self.assertEqual(runs[0]["state"], "failed")
+        self.assertIn("skipped: the post was due at", self.step_outputs(runs[0]["id"])["error"])
+        self.assertEqual(self.posts(), [])
+        self.assertFalse(self.reached("start"))
+
+
+if __name__ == "__main__":
+    unittest.main()
