@@ -37,5 +37,6 @@ int retry_command(Args args);
 int cancel_command(Args args);
 int pause_command(Args args);
 int resume_command(Args args);
+int schedule_command(Args args);  // schedule [--days N] [--tz ZONE], schedule cancel|move
 
 }  // namespace reelflow::cli

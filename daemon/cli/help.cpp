@@ -33,6 +33,8 @@ Daemon commands (ask the running reelflowd; each takes --json):
   cancel ID            cancel a run that has not finished
   pause WORKFLOW       start no new runs of WORKFLOW until resumed
   resume WORKFLOW      start runs of WORKFLOW again
+  schedule             the posts to be published, as a calendar (--days N, --tz ZONE);
+                       'schedule cancel ID', 'schedule move ID TIME'
 
 Global options:
   --plugin-dir DIR     also load plugins from DIR (repeatable; searched before
@@ -178,6 +180,21 @@ meanwhile are kept and run after 'reelflow resume'.
     return R"(Usage: reelflow resume WORKFLOW [--json]
 
 Starts runs of a paused WORKFLOW again.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "schedule") {
+    return R"(Usage: reelflow schedule [--days N] [--tz ZONE] [--json]
+       reelflow schedule cancel ID
+       reelflow schedule move ID TIME [--tz ZONE]
+
+Shows the posts the daemon will publish in the next N days (default 7), earliest first, grouped
+by day in ZONE (default: $TZ, else the system's time zone): time, platform, account, title, the
+post's id, and its workflow and run. A post is a publisher step (e.g. youtube.publish) waiting
+for its publish_at; what is not yet scheduled (its run has not reached the step) is not shown.
+
+  cancel ID         cancel the post: its run is cancelled and nothing of it is published
+  move ID TIME      publish it at TIME instead: '2026-12-01 18:00' (in ZONE), an ISO 8601 time
+                    with an offset, or a delay like '+2h'. The post gets a new id.
 )" DAEMON_OPTIONS;
   }
   return nullptr;

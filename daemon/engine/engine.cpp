@@ -1,5 +1,7 @@
 #include "engine/engine.hpp"
 
+#include <algorithm>
+
 #include <chrono>
 #include <mutex>
 
@@ -116,7 +118,8 @@ class Journal : public RunObserver {
     }
   }
 
-  bool step_waiting(const workflow::Step& step, std::int64_t due_ms) override {
+  bool step_waiting(const workflow::Step& step, std::int64_t due_ms,
+                    const json& details) override {
     store::StepKey key{run_id_, step.id, store::kNoItem, 0};
     store::TimerRecord timer;
     auto written = store_.in_transaction([&]() -> Result<void> {
@@ -125,10 +128,12 @@ class Journal : public RunObserver {
       auto outputs = store_.record_step_outputs(
           key, json{{"wait_until", format_iso_time(due_ms)}, {"wait_until_ms", due_ms}});
       if (!outputs) return outputs;
-      store::NewTimer wait{due_ms, "step_wait", run_id_, step.id, json::object()};
+      json payload = details;
+      payload["workflow"] = workflow_;
+      store::NewTimer wait{due_ms, "step_wait", run_id_, step.id, payload};
       auto id = store_.add_timer(wait);
       if (!id) return tl::unexpected(id.error());
-      timer = {*id, due_ms, wait.kind, run_id_, step.id, json::object(), store::TimerState::pending};
+      timer = {*id, due_ms, wait.kind, run_id_, step.id, payload, store::TimerState::pending};
       return {};
     });
     if (!written) {
@@ -410,6 +415,77 @@ EngineResult<void> Engine::retry(const std::string& run_id) {
   pump();
   changed();
   return {};
+}
+
+namespace {
+
+json post_json(const store::TimerRecord& timer) {
+  json post = timer.payload.value("post", json::object());
+  post["id"] = timer.id;
+  post["due_at"] = format_iso_time(timer.due_at);
+  post["due_at_ms"] = timer.due_at;
+  post["run_id"] = timer.run_id;
+  post["step_id"] = timer.step_id;
+  post["workflow"] = timer.payload.value("workflow", "");
+  return post;
+}
+
+bool is_post(const store::TimerRecord& timer) {
+  return timer.kind == "step_wait" && timer.payload.contains("post");
+}
+
+}  // namespace
+
+json Engine::scheduled_posts(store::Millis until) const {
+  json posts = json::array();
+  for (const auto& [due, timer] : timers_) {
+    if (due >= until) break;
+    if (is_post(timer)) posts.push_back(post_json(timer));
+  }
+  return posts;
+}
+
+EngineResult<json> Engine::cancel_post(store::TimerId id) {
+  auto found = std::find_if(timers_.begin(), timers_.end(),
+                            [&](const auto& entry) { return entry.second.id == id; });
+  if (found == timers_.end() || !is_post(found->second)) {
+    return tl::unexpected(EngineError{404, "no scheduled post " + std::to_string(id) +
+                                               " ('reelflow schedule' lists them)"});
+  }
+  json post = post_json(found->second);
+  const std::string run_id = found->second.run_id;
+  if (auto cancelled = cancel(run_id); !cancelled) return tl::unexpected(cancelled.error());
+  logger_.info("scheduled post cancelled", {run_id, post.value("step_id", "")});
+  post["state"] = "cancelled";
+  return post;
+}
+
+EngineResult<json> Engine::move_post(store::TimerId id, store::Millis due) {
+  auto found = std::find_if(timers_.begin(), timers_.end(),
+                            [&](const auto& entry) { return entry.second.id == id; });
+  if (found == timers_.end() || !is_post(found->second)) {
+    return tl::unexpected(EngineError{404, "no scheduled post " + std::to_string(id) +
+                                               " ('reelflow schedule' lists them)"});
+  }
+  store::TimerRecord timer = found->second;
+  store::TimerRecord moved = timer;
+  auto written = store_.in_transaction([&]() -> Result<void> {
+    if (auto cancelled = store_.cancel_timer(timer.id); !cancelled) return cancelled;
+    auto added = store_.add_timer({due, timer.kind, timer.run_id, timer.step_id, timer.payload});
+    if (!added) return tl::unexpected(added.error());
+    moved.id = *added;
+    moved.due_at = due;
+    // The step's recorded wait is what the run resumes with.
+    return store_.record_step_outputs({timer.run_id, timer.step_id, store::kNoItem, 0},
+                                      json{{"wait_until", format_iso_time(due)},
+                                           {"wait_until_ms", due}});
+  });
+  if (!written) return tl::unexpected(EngineError{500, written.error().message});
+  timers_.erase(found);
+  timers_.emplace(due, moved);
+  logger_.info("scheduled post moved to " + format_iso_time(due), {timer.run_id, timer.step_id});
+  changed();
+  return post_json(moved);
 }
 
 EngineResult<void> Engine::set_paused(const std::string& workflow, bool paused) {

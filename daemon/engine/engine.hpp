@@ -81,6 +81,15 @@ class Engine {
 
   EngineResult<void> cancel(const std::string& run_id);
   EngineResult<void> retry(const std::string& run_id);
+
+  // Scheduled posts: publisher steps waiting for their publish_at, earliest first, due before
+  // `until`. Each: {"id" (the wait's timer id), "due_at" (ISO), "due_at_ms", "run_id",
+  // "workflow", "step_id", "step_type", "platform", "account", "title", "video"}.
+  nlohmann::json scheduled_posts(store::Millis until) const;
+  // Cancels the scheduled post `id` (its run is cancelled: nothing of it is published).
+  EngineResult<nlohmann::json> cancel_post(store::TimerId id);
+  // Moves the scheduled post `id` to `due` (a new timer; the step's recorded wait follows).
+  EngineResult<nlohmann::json> move_post(store::TimerId id, store::Millis due);
   EngineResult<void> set_paused(const std::string& workflow, bool paused);
 
   // Stop starting runs. Active runs keep going; whatever is unfinished at exit resumes on the next

@@ -166,7 +166,7 @@ class Run {
       return std::nullopt;
     }
     std::string until = format_iso_time(*due);
-    if (recorded || observer_.step_waiting(step, *due)) {
+    if (recorded || observer_.step_waiting(step, *due, json::object())) {
       return std::pair{StepState::waiting, "waiting until " + until};
     }
     observer_.log(step, RF_LOG_INFO, "waiting until " + until);
@@ -221,7 +221,7 @@ class Run {
       return std::nullopt;
     }
     std::string until = format_iso_time(*due);
-    if (recorded || observer_.step_waiting(step, *due)) {
+    if (recorded || observer_.step_waiting(step, *due, post_details(step))) {
       return std::pair{StepState::waiting, "scheduled: publishing at " + until};
     }
     observer_.log(step, RF_LOG_INFO, "scheduled: publishing at " + until);
@@ -229,6 +229,21 @@ class Run {
       return std::pair{StepState::cancelled, std::string("the run was cancelled")};
     }
     return std::nullopt;
+  }
+
+  // What a scheduled post is, for the calendar: the step's with values as far as they resolve
+  // before for_each (a value that needs `item` shows as written).
+  json post_details(const workflow::Step& step) {
+    const auto* type = registry_.find(step.uses);
+    json post = {{"step_type", step.uses},
+                 {"platform", type && type->publisher ? type->publisher->platform : ""}};
+    for (const char* key : {"account", "title", "video"}) {
+      auto found = step.with.find(key);
+      if (found == step.with.end()) continue;
+      auto value = workflow::interpolate_value(*found, scope_);
+      post[key] = value ? *value : *found;
+    }
+    return {{"post", post}};
   }
 
   double next_unit_random() {

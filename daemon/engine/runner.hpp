@@ -82,7 +82,10 @@ class RunObserver {
   }
   // The step must wait until due_ms (ms since the epoch). Return true when the observer keeps the
   // wait durably (the run then stops, in state "waiting"); false makes the runner sleep.
-  virtual bool step_waiting(const workflow::Step& /*step*/, std::int64_t /*due_ms*/) {
+  // details: what the wait is for; for a publisher step {"post": {"step_type", "platform",
+  // "account", "title", "video"}} (the schedule's calendar shows it).
+  virtual bool step_waiting(const workflow::Step& /*step*/, std::int64_t /*due_ms*/,
+                            const nlohmann::json& /*details*/) {
     return false;
   }
   // A wait kept by step_waiting is over and the step goes on.

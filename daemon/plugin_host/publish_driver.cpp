@@ -37,6 +37,7 @@ using json = nlohmann::json;
 constexpr int kMaxStartAttempts = 4;
 constexpr int kMaxUploadAttempts = 8;
 constexpr int kMaxFinalizeAttempts = 4;
+constexpr int kMaxReconcileAttempts = 4;
 constexpr double kMaxBackoffSeconds = 60;
 
 std::int64_t now_millis() {
@@ -75,7 +76,7 @@ StepOutcome failed(std::string message, rf_status status = RF_STATUS_ERROR) {
 
 // The post the publisher's callbacks receive (plugin.h, post_json), or why it cannot be built.
 Result<json> build_post(const StepTypeInfo& step_type, const json& options, const json& context,
-                        const RunServices& services) {
+                        const RunServices& services, const json& checkpoint) {
   const PublisherTypeInfo& publisher = *step_type.publisher;
   const std::string where = step_type.name;
   json post = json::object();
@@ -129,9 +130,13 @@ Result<json> build_post(const StepTypeInfo& step_type, const json& options, cons
   post["tags"] = options.value("tags", json::array());
   const std::string link = options.value("link", "");
   post["link"] = link.empty() ? json(nullptr) : json(link);
-  // The engine resolved publish_at (time zone, "+2h") to an instant before the step ran.
+  // The engine resolved publish_at (time zone, "+2h") to an instant before the step ran; a post
+  // that got somewhere keeps the instant it was first built with, so it stays the same post.
   const std::string publish_at = options.value("publish_at", "");
-  post["publish_at"] = publish_at.empty() ? format_iso_time(now_millis()) : publish_at;
+  post["publish_at"] = checkpoint.value("publish_at", "");
+  if (post["publish_at"] == "") {
+    post["publish_at"] = publish_at.empty() ? format_iso_time(now_millis()) : publish_at;
+  }
   json own = json::object();
   for (const auto& option : publisher.options) {
     if (auto found = options.find(option.name); found != options.end()) own[option.name] = *found;
@@ -190,6 +195,13 @@ class Driver {
     } else if (stage == "finalizing") {
       auto found = reconcile();
       if (!found) return unknown("finalize", reconcile_error_);
+      if (*found == "session") {
+        // The platform holds the session but no post: make sure every byte is there (upload asks
+        // the platform and sends only what is missing), then commit.
+        if (!record_stage("uploading")) return unrecordable();
+        if (auto stopped = upload()) return *stopped;
+        if (!record_stage("finalizing")) return unrecordable();
+      }
       if (*found != "post") {
         if (auto stopped = finalize()) return *stopped;
       } else if (!record_stage("polling")) {
@@ -209,11 +221,12 @@ class Driver {
       if (services_.log) services_.log(level, redact(std::string(message), secrets_));
     };
     services.checkpoint = [this, which](const json& checkpoint) {
-      // A mid-call checkpoint (upload's acknowledged chunks): the session so far.
+      // A mid-call checkpoint (upload's acknowledged chunks, an id finalize learned): the
+      // session so far.
       json merged = session_;
       merged.update(checkpoint);
       const std::string stage = std::string(which) == "upload" ? "uploading" : stage_;
-      if (!write({{"stage", stage}, {"session", merged}})) return false;
+      if (!write(json{{"stage", stage}, {"session", merged}})) return false;
       session_ = std::move(merged);
       return true;
     };
@@ -223,18 +236,26 @@ class Driver {
     return std::move(*outcome);
   }
 
-  bool write(const json& record) {
+  bool write(json record) {
     stage_ = record.value("stage", stage_);
+    record["publish_at"] = post_["publish_at"];
     return !services_.checkpoint || services_.checkpoint(record);
   }
   bool record_stage(const std::string& stage) {
-    return write({{"stage", stage}, {"session", session_}});
+    return write(json{{"stage", stage}, {"session", session_}});
   }
   StepOutcome unrecordable() {
     return failed(step_type_.name + ": cannot record the post's progress durably; stopped so that "
                   "it is not sent twice (the store's log says why)");
   }
   StepOutcome unknown(const char* call, const std::string& why) {
+    if (reconcile_status_ == RF_STATUS_RECONNECT) {
+      // Not unknown: the question could not be asked. The stage stays as recorded, so a retry
+      // after the account is reconnected asks again.
+      return failed(step_type_.name + ": cannot ask " + post_["platform"].get<std::string>() +
+                        " whether " + call + " took effect: " + why,
+                    RF_STATUS_RECONNECT);
+    }
     return failed(step_type_.name + ": cannot tell whether " + call + " took effect on " +
                   post_["platform"].get<std::string>() + " (" + why +
                   "); the post is left for a person to check and is not sent again");
@@ -245,8 +266,15 @@ class Driver {
     return outcome;
   }
 
+  // A plugin returns the session, or only what changed; null removes a key.
   void merge_output(const StepOutcome& outcome) {
-    for (const auto& [key, value] : outcome.outputs.items()) session_[key] = value;
+    for (const auto& [key, value] : outcome.outputs.items()) {
+      if (value.is_null()) {
+        session_.erase(key);
+      } else {
+        session_[key] = value;
+      }
+    }
   }
 
   // Sleeps up to `seconds`, in steps, until cancelled. False when cancelled.
@@ -315,6 +343,7 @@ class Driver {
   }
 
   std::optional<StepOutcome> finalize() {
+    std::string last_found;  // what reconcile said after the last failed attempt
     for (int attempt = 1;; ++attempt) {
       auto outcome = invoke("finalize", session_);
       if (outcome.status == RF_STATUS_OK) {
@@ -323,24 +352,54 @@ class Driver {
         return std::nullopt;
       }
       if (outcome.status == RF_STATUS_ERROR) return refused(std::move(outcome));
+      // {"sent": false}: the plugin knows the call never reached the platform (connection
+      // refused), so it may simply be made again.
+      const bool not_sent = outcome.outputs.value("sent", true) == false;
       if (outcome.status != RF_STATUS_RETRY || attempt >= kMaxFinalizeAttempts) {
+        if (outcome.status == RF_STATUS_RETRY && not_sent) {
+          outcome.status = RF_STATUS_ERROR;
+          outcome.error += " (not sent after " + std::to_string(attempt) +
+                           " attempts; `reelflow retry` tries again)";
+          return outcome;
+        }
+        if (outcome.status == RF_STATUS_RETRY && !last_found.empty()) {
+          // Reconcile said the post does not exist after the earlier attempts, and this one
+          // failed too: not published, and safe to try again later.
+          outcome.status = RF_STATUS_ERROR;
+          outcome.error += " (not published after " + std::to_string(attempt) +
+                           " attempts: the platform has " +
+                           (last_found == "session" ? "the upload but no post"
+                                                    : "nothing of it") +
+                           "; `reelflow retry` tries again)";
+          return outcome;
+        }
         if (outcome.status == RF_STATUS_RETRY) return unknown("finalize", outcome.error);
         return outcome;
       }
-      // The call may have reached the platform: ask before calling it again.
       if (!pause(backoff(attempt, outcome))) return cancelled("finalize");
+      if (not_sent) continue;
+      // The call may have reached the platform: ask before calling it again.
       auto found = reconcile();
       if (!found) return unknown("finalize", reconcile_error_);
       if (*found == "post") {
         if (!record_stage("polling")) return unrecordable();
         return std::nullopt;
       }
+      last_found = *found;
     }
   }
 
   // The plugin's reconcile: "nothing", "session" or "post"; nullopt when it cannot tell.
   std::optional<std::string> reconcile() {
-    auto outcome = invoke("reconcile", session_);
+    StepOutcome outcome;
+    for (int attempt = 1;; ++attempt) {
+      outcome = invoke("reconcile", session_);
+      // A transient failure to ask is not an answer: ask again a few times.
+      if (outcome.status != RF_STATUS_RETRY || attempt >= kMaxReconcileAttempts) break;
+      log(RF_LOG_WARN, "reconcile: " + outcome.error + "; asking again");
+      if (!pause(backoff(attempt, outcome))) break;
+    }
+    reconcile_status_ = outcome.status;
     if (outcome.status != RF_STATUS_OK) {
       reconcile_error_ = outcome.error;
       return std::nullopt;
@@ -351,13 +410,14 @@ class Driver {
                          "', not one of nothing, session, post";
       return std::nullopt;
     }
-    json output = outcome.outputs;
-    output.erase("found");
-    for (const auto& [key, value] : output.items()) session_[key] = value;
-    log(RF_LOG_INFO, "reconciled after an interruption: the platform has " +
-                         std::string(found == "nothing" ? "nothing of this post"
-                                     : found == "session" ? "its upload session"
-                                                          : "the post"));
+    outcome.outputs.erase("found");
+    merge_output(outcome);
+    log(RF_LOG_INFO, "reconciled: " +
+                         std::string(found == "nothing"
+                                         ? "the platform has nothing of this post, so sending it "
+                                           "is safe"
+                                     : found == "session" ? "the platform has its upload session"
+                                                          : "the platform has the post"));
     return found;
   }
 
@@ -427,6 +487,7 @@ class Driver {
   json session_ = json::object();
   std::string stage_;
   std::string reconcile_error_;
+  rf_status reconcile_status_ = RF_STATUS_OK;
   std::vector<std::string> secrets_;
 };
 
@@ -435,7 +496,7 @@ class Driver {
 Result<StepOutcome> Executor::publish(const StepTypeInfo& step_type, const json& options,
                                       const json& context, const RunServices& services,
                                       const json& checkpoint) {
-  auto post = build_post(step_type, options, context, services);
+  auto post = build_post(step_type, options, context, services, checkpoint);
   if (!post) return failed(post.error().message);
   const std::string post_text = post->dump();
   auto call = [&](const RunServices& call_services, const char* which,

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
 #include <cctype>
+#include <charconv>
 #include <csignal>
 #include <ctime>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include <random>
 
 #include "common/duration.hpp"
+#include "common/iso_time.hpp"
 #include "engine/engine.hpp"
 #include "engine/runner.hpp"
 #include "plugin_host/options.hpp"
@@ -672,6 +674,44 @@ server::ControlResult<nlohmann::json> Daemon::cancel(const std::string& id) {
   auto done = parts_->engine->cancel(id);
   if (!done) return tl::unexpected(control_error(done.error()));
   return json{{"run_id", id}, {"cancel_requested", true}};
+}
+
+namespace {
+
+std::optional<store::TimerId> parse_post_id(const std::string& id) {
+  store::TimerId value = 0;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
+  if (ec != std::errc{} || end != id.data() + id.size() || value <= 0) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+server::ControlResult<nlohmann::json> Daemon::schedule(double days) {
+  const auto until = engine::now_millis() + static_cast<store::Millis>(days * 86400e3);
+  return json{{"posts", parts_->engine->scheduled_posts(until)}};
+}
+
+server::ControlResult<nlohmann::json> Daemon::schedule_cancel(const std::string& id) {
+  auto timer = parse_post_id(id);
+  if (!timer) return tl::unexpected(server::ControlError{400, "post id must be a number"});
+  auto done = parts_->engine->cancel_post(*timer);
+  if (!done) return tl::unexpected(control_error(done.error()));
+  return *done;
+}
+
+server::ControlResult<nlohmann::json> Daemon::schedule_move(const std::string& id,
+                                                            const nlohmann::json& body) {
+  auto timer = parse_post_id(id);
+  if (!timer) return tl::unexpected(server::ControlError{400, "post id must be a number"});
+  if (!body.contains("at") || !body["at"].is_string()) {
+    return tl::unexpected(server::ControlError{400, "give the new time as {\"at\": ISO 8601}"});
+  }
+  auto due = parse_iso_time(body["at"].get<std::string>());
+  if (!due) return tl::unexpected(server::ControlError{400, "at: " + due.error().message});
+  auto done = parts_->engine->move_post(*timer, *due);
+  if (!done) return tl::unexpected(control_error(done.error()));
+  return *done;
 }
 
 server::ControlResult<nlohmann::json> Daemon::pause(const std::string& workflow) {

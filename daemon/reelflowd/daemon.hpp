@@ -43,6 +43,10 @@ class Daemon : public server::ControlBackend {
                                                 const nlohmann::json& body) override;
   server::ControlResult<nlohmann::json> retry(const std::string& id) override;
   server::ControlResult<nlohmann::json> cancel(const std::string& id) override;
+  server::ControlResult<nlohmann::json> schedule(double days) override;
+  server::ControlResult<nlohmann::json> schedule_cancel(const std::string& id) override;
+  server::ControlResult<nlohmann::json> schedule_move(const std::string& id,
+                                                      const nlohmann::json& body) override;
   server::ControlResult<nlohmann::json> pause(const std::string& workflow) override;
   server::ControlResult<nlohmann::json> resume(const std::string& workflow) override;
   std::string metrics() override;

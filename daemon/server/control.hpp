@@ -61,6 +61,13 @@ class ControlBackend {
   virtual ControlResult<nlohmann::json> pause(const std::string& workflow) = 0;
   virtual ControlResult<nlohmann::json> resume(const std::string& workflow) = 0;
   virtual std::string metrics() = 0;
+  // Scheduled posts due within `days`: {"posts": [{"id", "due_at", "run_id", "workflow",
+  // "step_id", "step_type", "platform", "account", "title", "video"}]}, earliest first.
+  virtual ControlResult<nlohmann::json> schedule(double days) = 0;
+  virtual ControlResult<nlohmann::json> schedule_cancel(const std::string& id) = 0;
+  // body: {"at": ISO 8601 with an offset}
+  virtual ControlResult<nlohmann::json> schedule_move(const std::string& id,
+                                                      const nlohmann::json& body) = 0;
 };
 
 }  // namespace reelflow::server

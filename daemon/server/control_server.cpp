@@ -491,6 +491,36 @@ Response ControlServer::Impl::route(const Request& request, const Target& target
       return call(version, "cancel", [&] { return backend.cancel(id); });
     }
   }
+  if (path.size() == 2 && collection == "schedule") {
+    if (!is_get) return wrong_method("GET");
+    double days = 7;
+    for (const auto& [name, value] : target.query) {
+      if (name != "days") continue;
+      int parsed = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+      if (ec != std::errc{} || end != value.data() + value.size() || parsed < 1 ||
+          parsed > 366) {
+        return error_response(version, 400, "days must be a number from 1 to 366");
+      }
+      days = parsed;
+    }
+    return call(version, "schedule", [&] { return backend.schedule(days); });
+  }
+  if (collection == "schedule" && path.size() == 4 && !path[2].empty()) {
+    const std::string& id = path[2];
+    if (path[3] == "cancel") {
+      if (!is_post) return wrong_method("POST");
+      return call(version, "schedule cancel", [&] { return backend.schedule_cancel(id); });
+    }
+    if (path[3] == "move") {
+      if (!is_post) return wrong_method("POST");
+      json body = json::parse(request.body(), nullptr, false);
+      if (!body.is_object()) {
+        return error_response(version, 400, "request body must be a JSON object with \"at\"");
+      }
+      return call(version, "schedule move", [&] { return backend.schedule_move(id, body); });
+    }
+  }
   if (collection == "workflows" && path.size() == 4 && !path[2].empty()) {
     const std::string& name = path[2];
     const std::string& action = path[3];

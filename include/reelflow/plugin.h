@@ -303,7 +303,8 @@ typedef struct rf_trigger_type {
  * Every callback receives post_json (below) and most receive the session: the plugin's own JSON
  * object describing the platform-side state of this post (upload URL, publish id, acknowledged
  * bytes, post id). Each callback returns the new session through rf_host.set_output (the host
- * records it before the next call) and may record it mid-call through rf_host.checkpoint (upload,
+ * merges it into the session it holds, a null value removing a key, and records it before the
+ * next call) and may record it mid-call through rf_host.checkpoint (upload,
  * after each chunk the platform acknowledged). What each callback must do:
  *
  *   prepare   Check the post against the platform's rules (caption and title length, hashtag
@@ -320,7 +321,11 @@ typedef struct rf_trigger_type {
  *   finalize  Commit the post (complete the upload, publish the container, create the video).
  *             A no-op returning the session for platforms where the upload's end commits. The
  *             host recorded that finalize was about to be called, so a crash during it leads to
- *             reconcile, never to a second call. Output: the session, with "post_id" if known.
+ *             reconcile, never to a second call; so does RF_STATUS_RETRY, unless the output says
+ *             {"sent": false} (the request certainly never reached the platform: connection
+ *             refused), which lets the host call finalize again. It may checkpoint what it learns
+ *             on the way (an id from a first call of two). Output: the session, with "post_id" if
+ *             known.
  *   poll      Ask whether the platform has processed the post. Output: the session plus
  *             "state": "processing" | "published" | "failed", and when published "post_id" and
  *             "url", when failed "error". The host calls it again (after "retry_after" seconds
@@ -329,9 +334,10 @@ typedef struct rf_trigger_type {
  *             effect: find out from the platform (the session, the account's recent posts, the
  *             idempotency key where the platform keeps one). Output: the session plus "found":
  *             "nothing" (certainly no session/post: the host calls start or finalize again),
- *             "session" (continue with upload) or "post" (continue with poll). RF_STATUS_ERROR
- *             when it cannot tell: the post is marked "unknown" for a person to check, and is
- *             never sent again on its own.
+ *             "session" (continue with upload) or "post" (continue with poll). RF_STATUS_RETRY
+ *             when asking failed for a transient reason (the host asks again a few times);
+ *             RF_STATUS_ERROR when it cannot tell: the post is marked "unknown" for a person to
+ *             check, and is never sent again on its own.
  *   metrics   Fetch the published post's counters. Output: {"views", "likes", "comments",
  *             "shares", ...platform extras}, integers.
  *   refresh   Renew the account's access token. post_json is replaced by account_json (below).
@@ -348,8 +354,8 @@ typedef struct rf_trigger_type {
  * restarts, "platform", "account": {"name", "options": {...the account's configuration},
  * "credentials": {... access_token, ...}}, "video": {"path", "size_bytes", "duration_seconds"?,
  * "width"?, "height"?}, "cover": path or null, "title", "caption", "tags": [...], "link": URL or
- * null, "publish_at": ISO 8601 UTC (when the host publishes it; for platforms that schedule
- * natively), "options": {...the publisher's own options, validated, defaults filled}}.
+ * null, "publish_at": ISO 8601 UTC (when the host publishes it, the same in every call for the
+ * post, also after a restart; for platforms that schedule natively), "options": {...the publisher's own options, validated, defaults filled}}.
  * account_json (refresh): {"name", "options", "credentials"}.
  *
  * Workflows use a publisher as a step type of the same name (e.g. `uses: youtube.publish`): the

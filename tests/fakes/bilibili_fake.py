@@ -36,7 +36,6 @@ import hashlib
 import hmac
 import os
 import random
-import re
 import socket
 import string
 import sys

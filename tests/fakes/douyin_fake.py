@@ -11,7 +11,8 @@ envelope Douyin answers in ({"data": {"error_code", "description", ...}, "extra"
   under 5 MiB (MIN_PART_BYTES);
 - create_video needs a video_id from complete_video_part_upload that no video used yet (Douyin:
   each create_video needs a new video_id), a text of at most 1000 characters, and, when given, a
-  known poi_id (known_pois).
+  known poi_id (known_pois);
+- video_list takes a count of 1..20 (an assumption: the page size cap is not documented).
 
 Fault injection on top of FakePlatform's (status codes, dropped connections, delays):
     fake.fail_part(2, drop_after=1000)       # the base class's faults, for one part number

@@ -10,13 +10,16 @@ A test uses a fake in its own process (the server runs on a thread):
     ... fake.url ... fake.posts ...
     fake.fail_next("PUT", r"/upload/", status=503)     # the next matching request gets a 503
     fake.fail_next("PUT", r"/upload/", drop_after=1000) # read 1000 body bytes, then hang up
+    fake.fail_next("POST", r"/publish", respond_then_drop=True)  # it takes effect, the answer
+                                                                  # is lost
     fake.stop()
 
 or as a process (the demo, manual trials): `python3 tests/fakes/youtube_fake.py --port 0` prints
 "listening on http://127.0.0.1:PORT" and serves until killed.
 
 Handlers: methods decorated with @route(METHOD, REGEX) take (self, request) and return a
-Response (or a (status, json_body) tuple). request has .method, .path, .query (dict of lists),
+Response, a (status, json_body) tuple, or a dict/list (200 with that JSON). Fault patterns match
+the path; a pattern containing '?' matches the path with its query string. request has .method, .path, .query (dict of lists),
 .headers (case-insensitive), .body (bytes, read whole), .match (the regex match), .json() and
 .form() (dict). Handlers run one at a time (a lock), so platform state needs no more locking.
 """
@@ -95,7 +98,9 @@ class Request:
 
 
 class Fault:
-    def __init__(self, method, pattern, times, status, body, headers, drop_after, delay):
+    def __init__(self, method, pattern, times, status, body, headers, drop_after, delay,
+                 respond_then_drop=False):
+        self.respond_then_drop = respond_then_drop
         self.method = method
         self.pattern = re.compile(pattern)
         self.times = times
@@ -159,14 +164,15 @@ class FakePlatform:
         self.server.server_close()
 
     def fail_next(self, method, pattern, times=1, status=None, body=None, headers=None,
-                  drop_after=None, delay=None):
+                  drop_after=None, delay=None, respond_then_drop=False):
         """The next `times` requests matching METHOD and the path regex fail: with `status`
         (and body/headers), by hanging up after reading `drop_after` body bytes (a dropped
-        connection mid-upload), or after sleeping `delay` seconds (then handled normally unless
-        status or drop_after is also given)."""
+        connection mid-upload), by handling the request normally and then hanging up instead of
+        answering (`respond_then_drop`: the effect happened, the answer is lost), or after
+        sleeping `delay` seconds (then handled normally unless something else is given)."""
         with self.lock:
             self.faults.append(Fault(method, pattern, times, status, body, headers, drop_after,
-                                     delay))
+                                     delay, respond_then_drop))
 
     def count(self, method, pattern):
         """How many requests matched METHOD and the path regex so far."""
@@ -174,10 +180,11 @@ class FakePlatform:
         with self.lock:
             return sum(1 for m, p, _, _ in self.requests if m == method and regex.search(p))
 
-    def _take_fault(self, method, path):
+    def _take_fault(self, method, path, target):
         with self.lock:
             for fault in self.faults:
-                if fault.method == method and fault.pattern.search(path) and fault.times > 0:
+                subject = target if "?" in fault.pattern.pattern else path
+                if fault.method == method and fault.pattern.search(subject) and fault.times > 0:
                     fault.times -= 1
                     if fault.times == 0:
                         self.faults.remove(fault)
@@ -188,7 +195,7 @@ class FakePlatform:
         method = handler.command
         length = int(handler.headers.get("Content-Length") or 0)
         path = urllib.parse.urlsplit(handler.path).path
-        fault = self._take_fault(method, path)
+        fault = self._take_fault(method, path, handler.path)
         if fault and fault.delay:
             time.sleep(fault.delay)
         if fault and fault.drop_after is not None:
@@ -210,6 +217,13 @@ class FakePlatform:
         else:
             request = Request(method, handler.path, handler.headers, body)
             response = self._dispatch(request)
+            if fault and fault.respond_then_drop:
+                handler.close_connection = True
+                try:
+                    handler.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
         self._write(handler, response)
 
     def _dispatch(self, request):
@@ -226,6 +240,8 @@ class FakePlatform:
                         return Response(500, {"error": f"fake {self.name} crashed: {error!r}"})
                 if isinstance(result, tuple):
                     result = Response(*result)
+                elif isinstance(result, (dict, list)):
+                    result = Response(200, result)
                 return result
         return Response(404, {"error": f"fake {self.name}: no route for {request.method} "
                                        f"{request.path}"})

@@ -22,7 +22,11 @@ maps each valid access token to its scopes; revoke(token) invalidates one (acces
 
 Where TikTok's documentation is ambiguous the fake takes the reading that accepts both
 interpretations a client could reasonably make ("5 MB" as 5,000,000 bytes for the minimum,
-"64 MB"/"128 MB" as MiB for the maxima). What it does not model: upload URL expiry (an hour),
+"64 MB"/"128 MB" as MiB for the maxima). One check is stricter than TikTok documents: video/init
+refuses disable_comment/duet/stitch that are not true where creator_info says the creator turned
+them off (TikTok's guidelines require clients to honour those settings; the API's behaviour is
+not documented). The status codes of chunk refusals (416 out of order, 400 a wrong range) are
+this fake's choice: TikTok documents 206 and 201 only. What it does not model: upload URL expiry (an hour),
 moderation delays, the daily post cap (unless daily_post_cap is set), PULL_FROM_URL (refused as
 url_ownership_unverified), photo posts, inbox uploads, webhooks.
 

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +22,7 @@ from harness import wait_for  # noqa: E402
 
 REELFLOWD, PLUGIN_DIR = sys.argv[1:3]
 del sys.argv[1:3]
+REELFLOW = os.path.join(os.path.dirname(REELFLOWD), "reelflow")
 
 
 def lines(path):
@@ -184,6 +186,58 @@ steps:
         self.assertEqual(self.posts(), [])
         self.assertFalse(self.reached("start"))
 
+    def cli(self, *words):
+        completed = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
+                                   capture_output=True, text=True, timeout=30,
+                                   env={**os.environ, "TZ": "Asia/Shanghai"})
+        self.assertEqual(completed.returncode, 0, completed.stderr)
+        return completed.stdout
+
+    def test_schedule_shows_moves_and_cancels_posts(self):
+        self.workflow(publish_at="+2h", max_delay="1d")
+        self.daemon.start()
+        self.drop("e.mp4")
+        self.drop("f.mp4")
+        wait_for(lambda: len([r for r in self.daemon.runs() if r["state"] == "waiting"]) == 2, 20,
+                 "two runs waiting for their publish time")
+        posts = json.loads(self.cli("schedule", "--json"))["posts"]
+        self.assertEqual(len(posts), 2)
+        in_two_hours = (time.time() + 7200) * 1000
+        for post in posts:
+            self.assertEqual((post["platform"], post["account"], post["title"]),
+                             ("ptest", "brand", "launch"))
+            self.assertLess(abs(post["due_at_ms"] - in_two_hours), 60_000)
+        ids = {post["run_id"]: post["id"] for post in posts}
+        first, second = sorted(ids)
+
+        calendar = self.cli("schedule")
+        self.assertIn("(times in Asia/Shanghai)", calendar)
+        self.assertEqual(calendar.count('ptest      brand        "launch"'), 2, calendar)
+        self.assertEqual(json.loads(self.cli("schedule", "--days", "1", "--json"))["posts"][0]["id"],
+                         posts[0]["id"])
+
+        self.assertIn("moved post", self.cli("schedule", "move", str(ids[first]), "+1s"))
+        self.assertIn("cancelled post", self.cli("schedule", "cancel", str(ids[second])))
+        runs = self.wait_finished(2, timeout=40)
+        states = {r["id"]: r["state"] for r in runs}
+        self.assertEqual(states[first], "succeeded", self.daemon.log()[-3000:])
+        self.assertEqual(states[second], "cancelled")
+        self.assertEqual([line.split()[1] for line in self.posts()], [first + "/publish"])
+        self.assertEqual(json.loads(self.cli("schedule", "--json"))["posts"], [])
+
+    def test_a_moved_post_keeps_its_new_time_across_a_restart(self):
+        self.workflow(publish_at="+2h", max_delay="1d")
+        self.daemon.start()
+        self.drop("g.mp4")
+        wait_for(lambda: [r for r in self.daemon.runs() if r["state"] == "waiting"], 20,
+                 "the run waiting for its publish time")
+        post = json.loads(self.cli("schedule", "--json"))["posts"][0]
+        self.cli("schedule", "move", str(post["id"]), "+3s")
+        self.daemon.kill9()
+        self.daemon.start()
+        runs = self.wait_finished(1, timeout=40)
+        self.assertEqual(runs[0]["state"], "succeeded", self.daemon.log()[-3000:])
+        self.assertEqual(len(self.posts()), 1)
 
 if __name__ == "__main__":
     unittest.main()

@@ -36,7 +36,9 @@ class Result:
         step = (record or {}).get("steps", [{}])[0] if record else {}
         self.state = step.get("state")
         self.outputs = step.get("outputs", {})
-        self.error = step.get("error", "")
+        # A workflow refused before it ran (invalid options) has no step record: its message is
+        # on stderr.
+        self.error = step.get("error", "") or ("" if record else completed.stderr.strip())
 
     @property
     def ok(self):

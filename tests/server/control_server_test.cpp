@@ -181,6 +181,19 @@ class FakeBackend : public ControlBackend {
     record("metrics");
     return registry_.render();
   }
+  ControlResult<json> schedule(double days) override {
+    record("schedule " + std::to_string(static_cast<int>(days)));
+    return json{{"posts", json::array({{{"id", 4}, {"platform", "youtube"}}})}};
+  }
+  ControlResult<json> schedule_cancel(const std::string& id) override {
+    record("schedule cancel " + id);
+    if (id != "4") return tl::unexpected(ControlError{404, "no scheduled post " + id});
+    return json{{"id", 4}, {"state", "cancelled"}};
+  }
+  ControlResult<json> schedule_move(const std::string& id, const json& body) override {
+    record("schedule move " + id + " " + body.value("at", ""));
+    return json{{"id", 5}, {"due_at", body.value("at", "")}};
+  }
 
  private:
   void record(std::string call) {
@@ -495,6 +508,20 @@ TEST_F(ControlServerTest, EveryRouteOverTheUnixSocket) {
   EXPECT_EQ(post(endpoint, "/v1/workflows/promo%20summer/pause").json_body()["paused"], true);
   EXPECT_EQ(post(endpoint, "/v1/workflows/promo/resume").json_body()["paused"], false);
 
+  auto schedule = get(endpoint, "/v1/schedule?days=3");
+  EXPECT_EQ(schedule.status, 200);
+  EXPECT_EQ(schedule.json_body()["posts"][0]["platform"], "youtube");
+  EXPECT_EQ(get(endpoint, "/v1/schedule").status, 200);
+  EXPECT_EQ(get(endpoint, "/v1/schedule?days=0").status, 400);
+  EXPECT_EQ(get(endpoint, "/v1/schedule?days=soon").status, 400);
+  EXPECT_EQ(post(endpoint, "/v1/schedule/4/cancel").json_body()["state"], "cancelled");
+  EXPECT_EQ(post(endpoint, "/v1/schedule/9/cancel").status, 404);
+  EXPECT_EQ(post(endpoint, "/v1/schedule/4/move", R"({"at": "2026-12-01T10:00:00Z"})")
+                .json_body()["due_at"],
+            "2026-12-01T10:00:00Z");
+  EXPECT_EQ(post(endpoint, "/v1/schedule/4/move", "tomorrow").status, 400);
+  EXPECT_EQ(get(endpoint, "/v1/schedule/4/move").status, 405);
+
   auto metrics = get(endpoint, "/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8");
@@ -508,7 +535,9 @@ TEST_F(ControlServerTest, EveryRouteOverTheUnixSocket) {
                 "status", "workflows", "runs workflow=promo summer state=failed limit=7",
                 "runs workflow=* state=* limit=50", "run r-1", "run r-404", "trigger promo",
                 "trigger weekly", "trigger nope", "retry r-2", "retry r-1", "cancel r-2",
-                "pause promo summer", "resume promo", "metrics"}));
+                "pause promo summer", "resume promo", "schedule 3", "schedule 7",
+                "schedule cancel 4", "schedule cancel 9",
+                "schedule move 4 2026-12-01T10:00:00Z", "metrics"}));
 }
 
 TEST_F(ControlServerTest, UnknownRoutesAre404AndWrongMethods405) {

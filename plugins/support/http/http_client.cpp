@@ -30,7 +30,7 @@ bool credential_name(std::string_view name) {
   const std::string n = lower(name);
   return n == "access_token" || n == "refresh_token" || n == "token" || n == "key" ||
          n == "api_key" || n == "signature" || n == "sign" || n == "client_secret" ||
-         n == "code";
+         n == "code" || n == "upload_id" || n == "upload_token";
 }
 
 std::string mask_query_credentials(std::string text) {
@@ -272,8 +272,15 @@ tl::expected<Response, HttpError> send(const Request& request) {
   auto add_header = [&](const std::string& line) {
     headers.reset(curl_slist_append(headers.release(), line.c_str()));
   };
-  for (const auto& [name, value] : request.headers) add_header(name + ": " + value);
+  bool has_content_type = false;
+  for (const auto& [name, value] : request.headers) {
+    add_header(name + ": " + value);
+    if (lower(name) == "content-type") has_content_type = true;
+  }
   add_header("Expect:");  // no 100-continue round trip before bodies
+  // libcurl labels a memory body as a form (application/x-www-form-urlencoded); without a type
+  // of the caller's, send none.
+  if (!has_content_type && request.form.empty() && !request.file) add_header("Content-Type:");
 
   std::unique_ptr<curl_mime, MimeDeleter> mime;
   std::vector<std::unique_ptr<PartSource>> part_sources;

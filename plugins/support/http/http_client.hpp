@@ -6,7 +6,8 @@
 // - a body from memory or from a byte range of a file (chunked uploads read straight from disk);
 // - errors that never contain a secret: every string in `redact` (tokens, signatures) is replaced
 //   by "[redacted]" in error messages and in the URL reported with them, and query parameters
-//   named like credentials (access_token, token, key, signature, sign) are masked too.
+//   named like credentials (access_token, token, key, signature, sign, upload_id, ...) are
+//   masked too.
 //
 // Failures are values: an HttpError says whether the request may be retried (connection refused,
 // reset, timeout, DNS failure, a connection dropped mid-transfer) or not (a malformed URL, a file

@@ -1,0 +1,731 @@
+// douyin.publish: puts a video on Douyin (抖音) through the Douyin Open Platform's video API
+// (open.douyin.com), on behalf of an account that authorised the app: the account's credentials
+// hold its user access token and open_id. README.md gives the protocol, the documentation it
+// follows and what is an assumption.
+//
+// The host owns the durable state machine (plugin.h, "Publisher types"); each stage here is one
+// or two platform calls, and the session (JSON) is what Douyin knows about this post:
+//   start      init_video_part_upload              -> {upload_id, part_bytes, parts_total, ...}
+//   upload     upload_video_part, parts 1..N in order; a checkpoint after each acknowledged part
+//              (parts_acked), so a resumed upload starts at the first part not acknowledged
+//   finalize   complete_video_part_upload          -> video_id (checkpointed at once), then
+//              create_video {video_id, text, ...}  -> item_id: the post, the irreversible call
+//   poll       video_data {item_ids}               -> published once Douyin lists the item
+//   reconcile  item_id: the post; no upload_id: nothing; video_id: the account's latest videos
+//              (video_list, first page) matched on the exact text and a create_time no earlier
+//              than the session's start; otherwise the session
+//   metrics    video_data                          -> play, digg (like), comment, share counts
+//
+// Thread-safety: an instance keeps nothing between calls; the host calls one callback at a time.
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <reelflow/plugin.hpp>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tl/expected.hpp>
+#include <utility>
+#include <vector>
+
+#include "http/http_client.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace http = reelflow::http;
+namespace option = reelflow::option;
+using json = nlohmann::json;
+
+constexpr const char* kDefaultApiBase = "https://open.douyin.com";
+constexpr const char* kVideoApi = "/api/douyin/v1/video/";
+
+// Limits (README.md, "Limits": which are documented and which are assumptions).
+constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr std::uint64_t kMinPartBytes = 5 * kMiB;  // every part but the last
+constexpr std::uint64_t kMaxPartBytes = 100 * kMiB;
+constexpr std::uint64_t kMaxVideoBytes = 4'000'000'000ull;  // "4GB", read as decimal
+constexpr std::size_t kMaxTextCharacters = 1000;
+constexpr double kMaxDurationSeconds = 15 * 60;
+// A create_time this much before the session's start still matches in reconcile (clock skew
+// between this machine and Douyin's).
+constexpr std::int64_t kClockSlackSeconds = 300;
+constexpr int kListCount = 20;  // reconcile reads the latest 20 videos
+
+// Douyin's error codes (data.error_code / extra.error_code) and what they mean for the host.
+constexpr std::int64_t kTokenCodes[] = {
+    10008,     // access_token invalid or expired
+    2190002,   // access_token invalid
+    2190003,   // the user did not authorise this API (scope)
+    2190008,   // access_token expired
+    2190015,   // access_token and open_id do not match
+    28001003,  // access_token invalid
+    28001008,  // access_token expired
+};
+constexpr std::int64_t kRateLimitCodes[] = {28003017, 28003018};
+constexpr std::int64_t kTransientCodes[] = {10001, 2100004, 28001005, 28001006};
+constexpr std::int64_t kQuotaCodes[] = {2190001};
+
+template <std::size_t N>
+bool one_of(std::int64_t code, const std::int64_t (&codes)[N]) {
+  return std::find(std::begin(codes), std::end(codes), code) != std::end(codes);
+}
+
+// Why a call did not succeed, and what the host should do about it.
+struct Failure {
+  rf_status status = RF_STATUS_ERROR;
+  std::string message;
+  std::optional<double> retry_after;
+};
+
+template <typename T>
+using Result = tl::expected<T, Failure>;
+
+tl::unexpected<Failure> failure(rf_status status, std::string message,
+                                std::optional<double> retry_after = std::nullopt) {
+  return tl::unexpected(Failure{status, std::move(message), retry_after});
+}
+
+// Records the failure (and retry_after, for the host's backoff) and returns its status.
+rf_status report(reelflow::Run& run, const Failure& failed) {
+  if (failed.retry_after) run.set_output(json{{"retry_after", *failed.retry_after}}.dump());
+  return run.fail_with(failed.status, "douyin.publish: " + failed.message);
+}
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Unicode code points in valid UTF-8 (what Douyin counts as characters, as far as we know).
+std::size_t characters(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+// Readers for Douyin's replies, which are untrusted: a field of another type reads as absent.
+std::string text_at(const json& object, const char* key) {
+  if (!object.is_object()) return {};
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+json object_at(const json& object, const char* key) {
+  if (!object.is_object()) return json::object();
+  const auto found = object.find(key);
+  return found != object.end() && found->is_object() ? *found : json::object();
+}
+json array_at(const json& object, const char* key) {
+  if (!object.is_object()) return json::array();
+  const auto found = object.find(key);
+  return found != object.end() && found->is_array() ? *found : json::array();
+}
+std::int64_t integer_at(const json& object, const char* key) {
+  if (!object.is_object()) return 0;
+  const auto found = object.find(key);
+  if (found == object.end()) return 0;
+  if (found->is_number()) return found->get<std::int64_t>();
+  if (found->is_string()) {
+    try {
+      return std::stoll(found->get<std::string>());
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The post: account, text, options
+// ---------------------------------------------------------------------------------------------
+
+struct Account {
+  std::string name;
+  std::string api_base;
+  std::string access_token;
+  std::string open_id;
+};
+
+Result<Account> account_of(const json& post) {
+  const json& account = post.at("account");
+  Account out;
+  out.name = account.value("name", "");
+  out.api_base = account.value("options", json::object()).value("api_base", kDefaultApiBase);
+  while (!out.api_base.empty() && out.api_base.back() == '/') out.api_base.pop_back();
+  const json credentials = account.value("credentials", json::object());
+  out.access_token = credentials.value("access_token", "");
+  out.open_id = credentials.value("open_id", "");
+  if (out.access_token.empty() || out.open_id.empty()) {
+    return failure(RF_STATUS_RECONNECT,
+                   "account '" + out.name + "' has no " +
+                       (out.access_token.empty() ? "access_token" : "open_id") +
+                       " in its credentials: connect the Douyin account (its credentials need "
+                       "access_token and open_id)");
+  }
+  return out;
+}
+
+// A tag as it goes into the text: without a leading '#'.
+std::string tag_name(std::string tag) {
+  if (!tag.empty() && tag.front() == '#') tag.erase(0, 1);
+  return tag;
+}
+
+// Why a tag cannot be a Douyin topic (#话题), or nullopt.
+std::optional<std::string> tag_problem(const std::string& raw) {
+  const std::string tag = tag_name(raw);
+  if (tag.empty()) return "is empty";
+  for (const char c : tag) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return "contains whitespace";
+    if (c == '#' || c == '@') return std::string("contains '") + c + "'";
+  }
+  return std::nullopt;
+}
+
+// True when text holds "#name" as a whole topic (not the start of a longer one).
+bool has_hashtag(std::string_view text, std::string_view name) {
+  const std::string hashtag = "#" + std::string(name);
+  for (std::size_t at = text.find(hashtag); at != std::string_view::npos;
+       at = text.find(hashtag, at + 1)) {
+    const std::size_t end = at + hashtag.size();
+    if (end == text.size() ||
+        std::string_view(" \t\r\n#@,.;:!?").find(text[end]) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The text of the video (create_video's `text`): the caption (or the title when there is no
+// caption) with each tag appended as "#tag" unless the text already has it. Deterministic, so
+// that reconcile can recognise the video by it.
+std::string compose_text(const json& post) {
+  std::string text = post.value("caption", "");
+  if (text.empty()) text = post.value("title", "");
+  for (const auto& tag : post.value("tags", json::array())) {
+    if (!tag.is_string()) continue;
+    const std::string name = tag_name(tag.get<std::string>());
+    if (name.empty() || has_hashtag(text, name)) continue;
+    if (!text.empty() && text.back() != ' ' && text.back() != '\n') text += ' ';
+    text += "#" + name;
+  }
+  return text;
+}
+
+struct Options {
+  std::uint64_t part_bytes = 20 * kMiB;
+  double cover_tsp = 0;
+  std::string poi_id, poi_name, micro_app_id, micro_app_title, micro_app_url;
+};
+
+Options options_of(const json& post) {
+  const json own = post.value("options", json::object());
+  Options out;
+  const auto number = [&](const char* key, double fallback) {
+    const auto found = own.find(key);
+    return found != own.end() && found->is_number() ? found->get<double>() : fallback;
+  };
+  out.part_bytes = static_cast<std::uint64_t>(number("chunk_mib", 20)) * kMiB;
+  out.cover_tsp = number("cover_tsp", 0);
+  out.poi_id = own.value("poi_id", "");
+  out.poi_name = own.value("poi_name", "");
+  out.micro_app_id = own.value("micro_app_id", "");
+  out.micro_app_title = own.value("micro_app_title", "");
+  out.micro_app_url = own.value("micro_app_url", "");
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Douyin's API: one call, its envelope and its errors
+// ---------------------------------------------------------------------------------------------
+
+using Query = std::vector<std::pair<std::string, std::string>>;
+
+class Client {
+ public:
+  Client(Account account, reelflow::Run& run) : account_(std::move(account)), run_(run) {}
+
+  // Calls {api_base}/api/douyin/v1/video/<endpoint>?open_id=...&<query> with the access-token
+  // header and a JSON body (or a multipart form), and returns the whole reply once Douyin said
+  // error_code 0. `what` names the call in messages.
+  Result<json> call(std::string_view what, const std::string& method, std::string_view endpoint,
+                    const Query& query, const std::optional<json>& body,
+                    std::vector<http::FormPart> form = {}) {
+    http::Request request;
+    request.method = method;
+    request.url = account_.api_base + kVideoApi + std::string(endpoint) +
+                  "?open_id=" + http::url_encode(account_.open_id);
+    for (const auto& [key, value] : query) {
+      request.url += "&" + key + "=" + http::url_encode(value);
+    }
+    request.headers.emplace_back("access-token", account_.access_token);
+    if (!form.empty()) {
+      request.form = std::move(form);
+      request.total_timeout_seconds = 0;  // a part may take long; the stall timeout still holds
+    } else {
+      if (body) {
+        request.headers.emplace_back("Content-Type", "application/json");
+        request.body = body->dump();
+      }
+      request.total_timeout_seconds = 120;
+    }
+    request.redact = {account_.access_token, account_.open_id};
+    request.cancelled = [this] { return run_.cancelled(); };
+
+    auto response = http::send(request);
+    if (!response) {
+      if (response.error().cancelled)
+        return failure(RF_STATUS_CANCELLED, std::string(what) + ": cancelled");
+      return failure(response.error().retryable ? RF_STATUS_RETRY : RF_STATUS_ERROR,
+                     std::string(what) + ": " + response.error().message);
+    }
+    return read(what, *response);
+  }
+
+ private:
+  Result<json> read(std::string_view what, const http::Response& response) {
+    const std::string where(what);
+    json reply = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+    std::int64_t code = 0;
+    std::string description;
+    for (const char* part : {"data", "extra"}) {
+      const json section = object_at(reply, part);
+      if (code == 0) code = integer_at(section, "error_code");
+      if (description.empty()) description = text_at(section, "description");
+      if (description.empty()) description = text_at(section, "sub_description");
+    }
+    if (code == 0) code = integer_at(reply, "err_no");
+    if (description.empty()) description = text_at(reply, "err_msg");
+    const std::string said = code != 0 ? "Douyin error " + std::to_string(code) +
+                                             (description.empty() ? "" : ": " + description)
+                                       : "HTTP " + std::to_string(response.status) +
+                                             (description.empty() ? "" : ": " + description);
+    const bool token_text = description.find("access_token") != std::string::npos &&
+                            (description.find("expire") != std::string::npos ||
+                             description.find("过期") != std::string::npos ||
+                             description.find("invalid") != std::string::npos ||
+                             description.find("无效") != std::string::npos);
+    const http::StatusClass status = http::classify(response.status);
+
+    if (status == http::StatusClass::unauthorized || one_of(code, kTokenCodes) || token_text) {
+      return failure(RF_STATUS_RECONNECT, "access token rejected: reconnect the account '" +
+                                              account_.name + "' (" + where + ": " + said + ")");
+    }
+    if (status == http::StatusClass::rate_limited || one_of(code, kRateLimitCodes)) {
+      return failure(RF_STATUS_RETRY, where + ": rate limited (" + said + ")",
+                     response.retry_after());
+    }
+    if (status == http::StatusClass::server_error || one_of(code, kTransientCodes)) {
+      return failure(RF_STATUS_RETRY, where + ": Douyin is unavailable (" + said + ")",
+                     response.retry_after());
+    }
+    if (one_of(code, kQuotaCodes)) {
+      return failure(RF_STATUS_LATER,
+                     where + ": the account's Douyin quota is used up (" + said + ")");
+    }
+    if (status != http::StatusClass::ok || code != 0) {
+      return failure(RF_STATUS_ERROR, where + ": Douyin refused the request (" + said + ")");
+    }
+    if (!reply.is_object()) {
+      // A 2xx whose body is not Douyin's: a proxy's page, a truncated reply. Whether the call
+      // took effect is unknown; RETRY lets the host ask (reconcile) before calling again.
+      return failure(RF_STATUS_RETRY, where + ": the reply is not Douyin's JSON (HTTP " +
+                                          std::to_string(response.status) + ")");
+    }
+    return reply;
+  }
+
+  Account account_;
+  reelflow::Run& run_;
+};
+
+// data.<key> of a reply as a non-empty string, or a failure naming what is missing.
+Result<std::string> data_string(const json& reply, std::string_view what,
+                                const json::json_pointer& key) {
+  const json data = object_at(reply, "data");
+  if (data.contains(key) && data.at(key).is_string() && !data.at(key).get<std::string>().empty()) {
+    return data.at(key).get<std::string>();
+  }
+  return failure(RF_STATUS_ERROR, std::string(what) + ": Douyin's reply has no data" +
+                                      key.to_string() + " (" + reply.dump().substr(0, 300) + ")");
+}
+
+// The item in a video_list / video_data reply's data.list, by item_id.
+std::optional<json> find_item(const json& reply, const std::string& item_id) {
+  for (const auto& item : array_at(object_at(reply, "data"), "list")) {
+    if (text_at(item, "item_id") == item_id) return item;
+  }
+  return std::nullopt;
+}
+
+// The page people open: the share_url Douyin gives (it may change; poll and metrics refresh it),
+// else the web address built from the item id.
+std::string item_url(const json& item, const std::string& item_id) {
+  const std::string share = text_at(item, "share_url");
+  return share.empty() ? "https://www.douyin.com/video/" + item_id : share;
+}
+
+std::int64_t statistic(const json& item, const char* key) {
+  return integer_at(object_at(item, "statistics"), key);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The publisher
+// ---------------------------------------------------------------------------------------------
+
+class Douyin {
+ public:
+  rf_status prepare(reelflow::Run& run, std::string_view post_text) {
+    const json post = json::parse(post_text);
+    if (auto account = account_of(post); !account) return report(run, account.error());
+    const Options options = options_of(post);
+    const std::string text = compose_text(post);
+    const bool from_caption = !post.value("caption", "").empty();
+
+    for (const auto& tag : post.value("tags", json::array())) {
+      const std::string raw = tag.is_string() ? tag.get<std::string>() : tag.dump();
+      if (!tag.is_string()) return run.fail("douyin.publish: tags: " + raw + " is not a string");
+      if (auto problem = tag_problem(raw)) {
+        return run.fail("douyin.publish: tags: '" + raw + "' " + *problem +
+                        " (a Douyin topic is one word after '#')");
+      }
+    }
+    if (const std::size_t length = characters(text); length > kMaxTextCharacters) {
+      return run.fail(std::string("douyin.publish: ") + (from_caption ? "caption" : "title") +
+                      ": the video's text (with the tags as #topics) has " +
+                      std::to_string(length) + " characters; Douyin takes at most " +
+                      std::to_string(kMaxTextCharacters));
+    }
+
+    const json video = post.value("video", json::object());
+    const fs::path path = video.value("path", "");
+    const std::uint64_t size = video.value("size_bytes", std::uint64_t{0});
+    std::string extension = path.extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (extension != ".mp4" && extension != ".webm") {
+      return run.fail("douyin.publish: video: " + path.string() +
+                      " is not an .mp4 or .webm file (the formats Douyin recommends)");
+    }
+    if (size == 0) return run.fail("douyin.publish: video: " + path.string() + " is empty");
+    if (size > kMaxVideoBytes) {
+      return run.fail("douyin.publish: video: " + path.string() + " has " + std::to_string(size) +
+                      " bytes; Douyin takes at most 4 GB (" + std::to_string(kMaxVideoBytes) + ")");
+    }
+    if (const auto duration = video.find("duration_seconds");
+        duration != video.end() && duration->is_number()) {
+      if (duration->get<double>() > kMaxDurationSeconds) {
+        return run.fail("douyin.publish: video: " + std::to_string(duration->get<double>()) +
+                        " s long; Douyin takes at most 15 minutes");
+      }
+      if (options.cover_tsp > duration->get<double>()) {
+        return run.fail("douyin.publish: cover_tsp: " + std::to_string(options.cover_tsp) +
+                        " s is past the end of the video");
+      }
+    }
+    if (options.part_bytes < kMinPartBytes || options.part_bytes > kMaxPartBytes) {
+      return run.fail("douyin.publish: chunk_mib: parts must be 5 to 100 MiB");
+    }
+    const bool poi = !options.poi_id.empty() || !options.poi_name.empty();
+    const bool micro_app = !options.micro_app_id.empty() || !options.micro_app_title.empty() ||
+                           !options.micro_app_url.empty();
+    if (poi && micro_app) {
+      return run.fail(
+          "douyin.publish: poi_id/poi_name and micro_app_*: Douyin takes one anchor "
+          "type per video, not both");
+    }
+    if (!options.micro_app_id.empty() && options.micro_app_title.empty()) {
+      return run.fail("douyin.publish: micro_app_title: required with micro_app_id");
+    }
+    if (post.value("cover", json()).is_string()) {
+      run.warn(
+          "douyin.publish: the cover image is not uploaded (custom covers are not "
+          "implemented); Douyin takes the frame at cover_tsp = " +
+          std::to_string(options.cover_tsp) + " s");
+    }
+    if (post.value("link", json()).is_string()) {
+      run.warn(
+          "douyin.publish: the link is not added to the text (Douyin's rules discourage "
+          "links that lead viewers off the platform)");
+    }
+    return RF_STATUS_OK;
+  }
+
+  rf_status start(reelflow::Run& run, std::string_view post_text) {
+    const json post = json::parse(post_text);
+    auto account = account_of(post);
+    if (!account) return report(run, account.error());
+    const Options options = options_of(post);
+    const std::uint64_t size = post["video"].value("size_bytes", std::uint64_t{0});
+    Client client(*account, run);
+    auto reply = client.call("init_video_part_upload", "POST", "init_video_part_upload/", {},
+                             json::object());
+    if (!reply) return report(run, reply.error());
+    auto upload_id =
+        data_string(*reply, "init_video_part_upload", json::json_pointer("/upload_id"));
+    if (!upload_id) return report(run, upload_id.error());
+    const json session = {{"upload_id", *upload_id},
+                          {"part_bytes", options.part_bytes},
+                          {"parts_total", (size + options.part_bytes - 1) / options.part_bytes},
+                          {"parts_acked", 0},
+                          {"video_bytes", size},
+                          {"started_at", now_seconds()}};
+    run.set_output(session.dump());
+    return RF_STATUS_OK;
+  }
+
+  rf_status upload(reelflow::Run& run, std::string_view post_text, std::string_view session_text) {
+    const json post = json::parse(post_text);
+    json session = json::parse(session_text);
+    auto account = account_of(post);
+    if (!account) return report(run, account.error());
+    const fs::path path = post["video"].value("path", "");
+    const std::uint64_t size = session.value("video_bytes", std::uint64_t{0});
+    const std::uint64_t part_bytes = session.value("part_bytes", std::uint64_t{0});
+    const std::uint64_t parts_total = session.value("parts_total", std::uint64_t{0});
+    const std::string upload_id = session.value("upload_id", "");
+    if (upload_id.empty() || part_bytes == 0 || parts_total == 0) {
+      return run.fail("douyin.publish: the session has no upload_id/part layout: " +
+                      session.dump());
+    }
+    std::error_code error;
+    if (fs::file_size(path, error) != size || error) {
+      return run.fail("douyin.publish: video: " + path.string() +
+                      " changed (or vanished) since its upload started; it cannot be resumed");
+    }
+    Client client(*account, run);
+    for (std::uint64_t part = session.value("parts_acked", std::uint64_t{0}) + 1;
+         part <= parts_total; ++part) {
+      if (run.cancelled()) return RF_STATUS_CANCELLED;
+      const std::uint64_t offset = (part - 1) * part_bytes;
+      http::FormPart chunk;
+      chunk.name = "video";
+      chunk.file = http::FileRange{path, offset, std::min(part_bytes, size - offset)};
+      chunk.filename = path.filename().string();
+      chunk.content_type = "video/mp4";
+      std::vector<http::FormPart> form;
+      form.push_back(std::move(chunk));
+      auto reply = client.call(
+          "upload_video_part " + std::to_string(part) + "/" + std::to_string(parts_total), "POST",
+          "upload_video_part/", {{"upload_id", upload_id}, {"part_number", std::to_string(part)}},
+          std::nullopt, std::move(form));
+      if (!reply) return report(run, reply.error());
+      session["parts_acked"] = part;
+      if (!run.checkpoint(session.dump())) {
+        return run.fail("douyin.publish: the host could not record the upload's progress");
+      }
+      run.progress(static_cast<double>(part) / static_cast<double>(parts_total));
+    }
+    run.set_output(session.dump());
+    return RF_STATUS_OK;
+  }
+
+  rf_status finalize(reelflow::Run& run, std::string_view post_text,
+                     std::string_view session_text) {
+    const json post = json::parse(post_text);
+    json session = json::parse(session_text);
+    auto account = account_of(post);
+    if (!account) return report(run, account.error());
+    Client client(*account, run);
+
+    // complete_video_part_upload joins the parts into a video (no post yet); its video_id is
+    // recorded before create_video so that reconcile knows create_video may have run.
+    if (session.value("video_id", "").empty()) {
+      auto reply = client.call("complete_video_part_upload", "POST", "complete_video_part_upload/",
+                               {{"upload_id", session.value("upload_id", "")}}, json::object());
+      if (!reply) return report(run, reply.error());
+      auto video_id =
+          data_string(*reply, "complete_video_part_upload", json::json_pointer("/video/video_id"));
+      if (!video_id) return report(run, video_id.error());
+      session["video_id"] = *video_id;
+      if (!run.checkpoint(session.dump())) {
+        return run.fail("douyin.publish: the host could not record the video_id");
+      }
+    }
+
+    const Options options = options_of(post);
+    json body = {{"video_id", session.value("video_id", "")},
+                 {"text", compose_text(post)},
+                 {"cover_tsp", options.cover_tsp}};
+    const std::pair<const char*, const std::string*> optional_fields[] = {
+        {"poi_id", &options.poi_id},
+        {"poi_name", &options.poi_name},
+        {"micro_app_id", &options.micro_app_id},
+        {"micro_app_title", &options.micro_app_title},
+        {"micro_app_url", &options.micro_app_url}};
+    for (const auto& [key, value] : optional_fields) {
+      if (!value->empty()) body[key] = *value;
+    }
+    auto reply = client.call("create_video", "POST", "create_video/", {}, body);
+    if (!reply) {
+      Failure failed = reply.error();
+      if (failed.status == RF_STATUS_RETRY) {
+        failed.message += " (Douyin may have created the video: the host checks before retrying)";
+      }
+      return report(run, failed);
+    }
+    auto item_id = data_string(*reply, "create_video", json::json_pointer("/item_id"));
+    if (!item_id) return report(run, item_id.error());
+    session["item_id"] = *item_id;
+    session["post_id"] = *item_id;
+    session["url"] = item_url(json::object(), *item_id);
+    run.set_output(session.dump());
+    return RF_STATUS_OK;
+  }
+
+  rf_status poll(reelflow::Run& run, std::string_view post_text, std::string_view session_text) {
+    const json post = json::parse(post_text);
+    json session = json::parse(session_text);
+    auto item = fetch_item(run, post, session);
+    if (!item) return report(run, item.error());
+    const std::string item_id = session.value("item_id", session.value("post_id", ""));
+    if (!*item) {
+      session["state"] = "processing";
+    } else {
+      const json& found = **item;
+      session["state"] = "published";
+      session["item_id"] = item_id;
+      session["post_id"] = item_id;
+      session["url"] = item_url(found, item_id);
+      if (found.contains("video_status")) session["video_status"] = found["video_status"];
+      if (integer_at(found, "video_status") == 2) {
+        run.warn("douyin.publish: Douyin marked video " + item_id +
+                 " as not suitable for the public (video_status 2); it is visible to its "
+                 "author only");
+      }
+    }
+    run.set_output(session.dump());
+    return RF_STATUS_OK;
+  }
+
+  rf_status reconcile(reelflow::Run& run, std::string_view post_text,
+                      std::string_view session_text) {
+    const json post = json::parse(post_text);
+    json answer = json::parse(session_text);
+    const std::string item_id = answer.value("item_id", answer.value("post_id", ""));
+    if (!item_id.empty()) {
+      answer["found"] = "post";
+    } else if (answer.value("upload_id", "").empty()) {
+      answer["found"] = "nothing";  // start did not record an upload: nothing public exists
+    } else if (answer.value("video_id", "").empty()) {
+      answer["found"] = "session";  // create_video is only ever called with a recorded video_id
+    } else {
+      auto account = account_of(post);
+      if (!account) return report(run, account.error());
+      Client client(*account, run);
+      auto reply =
+          client.call("video_list", "GET", "video_list/",
+                      {{"cursor", "0"}, {"count", std::to_string(kListCount)}}, std::nullopt);
+      if (!reply) return report(run, reply.error());
+      const std::string text = compose_text(post);
+      const std::int64_t since = answer.value("started_at", std::int64_t{0}) - kClockSlackSeconds;
+      std::optional<json> match;
+      for (const auto& item : array_at(object_at(*reply, "data"), "list")) {
+        if (text_at(item, "title") != text || integer_at(item, "create_time") < since) continue;
+        if (!match || integer_at(item, "create_time") > integer_at(*match, "create_time")) {
+          match = item;
+        }
+      }
+      if (match) {
+        const std::string found_id = text_at(*match, "item_id");
+        answer["found"] = "post";
+        answer["item_id"] = found_id;
+        answer["post_id"] = found_id;
+        answer["url"] = item_url(*match, found_id);
+      } else {
+        answer["found"] = "session";
+      }
+    }
+    run.set_output(answer.dump());
+    return RF_STATUS_OK;
+  }
+
+  rf_status metrics(reelflow::Run& run, std::string_view post_text, std::string_view session_text) {
+    const json post = json::parse(post_text);
+    const json session = json::parse(session_text);
+    auto item = fetch_item(run, post, session);
+    if (!item) return report(run, item.error());
+    if (!*item) {
+      return run.fail("douyin.publish: video " + session.value("item_id", "") +
+                      " is not in the account's videos (deleted, or another account?)");
+    }
+    const json& found = **item;
+    const json counters = {{"views", statistic(found, "play_count")},
+                           {"likes", statistic(found, "digg_count")},
+                           {"comments", statistic(found, "comment_count")},
+                           {"shares", statistic(found, "share_count")},
+                           {"downloads", statistic(found, "download_count")},
+                           {"forwards", statistic(found, "forward_count")}};
+    run.set_output(counters.dump());
+    return RF_STATUS_OK;
+  }
+
+ private:
+  // video_data for the session's item: the item, nullopt when Douyin does not list it (yet).
+  static Result<std::optional<json>> fetch_item(reelflow::Run& run, const json& post,
+                                                const json& session) {
+    auto account = account_of(post);
+    if (!account) return tl::unexpected(account.error());
+    const std::string item_id = session.value("item_id", session.value("post_id", ""));
+    if (item_id.empty()) {
+      return failure(RF_STATUS_ERROR, "the session has no item_id: " + session.dump());
+    }
+    Client client(*account, run);
+    auto reply = client.call("video_data", "POST", "video_data/", {},
+                             json{{"item_ids", json::array({item_id})}});
+    if (!reply) return tl::unexpected(reply.error());
+    return find_item(*reply, item_id);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Registration
+// ---------------------------------------------------------------------------------------------
+
+constexpr rf_option kOptions[] = {
+    option::integer("chunk_mib", "20",
+                    "Size of each uploaded part in MiB (Douyin: at least 5 MiB except the last "
+                    "part; 20 MiB recommended).")
+        .range(5, 100),
+    option::number("cover_tsp", "0",
+                   "The frame used as the cover: seconds from the start of the video.")
+        .min(0),
+    option::string("poi_id", reelflow::json_string<"">, "Location (POI) id to attach."),
+    option::string("poi_name", reelflow::json_string<"">, "Location (POI) name to attach."),
+    option::string("micro_app_id", reelflow::json_string<"">,
+                   "Mini-app (小程序) id to attach; not together with a POI."),
+    option::string("micro_app_title", reelflow::json_string<"">,
+                   "Mini-app title (required with micro_app_id)."),
+    option::string("micro_app_url", reelflow::json_string<"">,
+                   "Mini-app page path opened from the video."),
+};
+
+constexpr rf_option kAccountOptions[] = {
+    option::string("api_base", reelflow::json_string<"https://open.douyin.com">,
+                   "Base URL of the Douyin Open Platform API (change it for a proxy or a test "
+                   "server)."),
+};
+
+constexpr rf_publisher_type kPublishers[] = {
+    reelflow::publisher_type<Douyin>(
+        {.name = "douyin.publish",
+         .platform = "douyin",
+         .summary = "Publish a video to Douyin (抖音) through the Douyin Open Platform"},
+        kOptions, kAccountOptions),
+};
+
+constexpr rf_plugin kPlugin = reelflow::plugin(
+    {.name = "douyin",
+     .version = "1.0.0",
+     .license = "Apache-2.0",
+     .summary = "Douyin (抖音) publisher: part upload, create_video, reconcile, metrics"},
+    kPublishers);
+
+}  // namespace
+
+REELFLOW_PLUGIN(kPlugin);

@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+"""tiktok.publish against the fake TikTok (tests/fakes/tiktok_fake.py): end to end through
+`reelflow run` (clean posts, chunk rules, resumed uploads, rate limits, tokens, platform limits,
+refusals before anything is sent), and the callbacks `reelflow run` never reaches (reconcile,
+metrics) called on tiktok.so directly through its C ABI.
+
+Usage: tiktok_test.py REELFLOW TIKTOK_SO [unittest args]  (ctest passes both)
+"""
+import ctypes
+import json
+import os
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "publish"))
+from publish_support import make_video, publish  # noqa: E402
+from tiktok_fake import TikTokFake  # noqa: E402  (publish_support puts tests/fakes on the path)
+
+REELFLOW = sys.argv.pop(1)
+TIKTOK_SO = sys.argv.pop(1)
+
+TOKEN = "tok-good"
+MIB = 1024 * 1024
+INIT = r"/v2/post/publish/video/init/"
+CREATOR_INFO = r"/v2/post/publish/creator_info/query/"
+
+
+def write_random_video(directory, size, name="big.mp4"):
+    """Random bytes named .mp4: the plugin sends files as they are and never parses them."""
+    path = os.path.join(directory, name)
+    with open(path, "wb") as handle:
+        handle.write(os.urandom(size))
+    return path
+
+
+def content_range(first, last, total):
+    return f"bytes {first}-{last}/{total}"
+
+
+class TikTokTestCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.fake = TikTokFake().start()
+        self.account = {"platform": "tiktok", "options": {"api_base": self.fake.url},
+                        "credentials": {"access_token": TOKEN}}
+
+    def tearDown(self):
+        self.fake.stop()
+        self.tmp.cleanup()
+
+    def publish(self, options):
+        return publish(REELFLOW, self.dir, "tiktok.publish", self.account, options)
+
+    def assert_no_token(self, result):
+        for text in (result.stdout, result.stderr, result.error, json.dumps(result.outputs)):
+            self.assertNotIn(TOKEN, text)
+
+
+class PublishTest(TikTokTestCase):
+    def test_a_clean_post_lands_once_with_its_text_settings_and_bytes(self):
+        video = make_video(self.dir, seconds=1)
+        result = self.publish({"video": video, "caption": "Winter drop is here 冬季 #Winter",
+                               "tags": ["winter", "#sale", "冬季セール"],
+                               "link": "https://rf.example/l/abc", "disable_duet": True,
+                               "cover_timestamp_ms": 500})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(len(self.fake.posts), 1)
+        post = self.fake.posts[0]
+        # The tag already written inline is not repeated; the others and the link follow.
+        self.assertEqual(post["title"], "Winter drop is here 冬季 #Winter #sale #冬季セール "
+                                        "https://rf.example/l/abc")
+        with open(video, "rb") as handle:
+            self.assertEqual(post["bytes"], handle.read())
+        self.assertEqual(post["privacy_level"], "SELF_ONLY")  # the default
+        self.assertTrue(post["disable_duet"])
+        self.assertFalse(post["disable_comment"])
+        self.assertEqual(post["video_cover_timestamp_ms"], 500)
+        # A video under 5 MB goes whole: one chunk of its own size.
+        size = os.path.getsize(video)
+        source = self.fake.init_bodies[0]["source_info"]
+        self.assertEqual(source, {"source": "FILE_UPLOAD", "video_size": size, "chunk_size": size,
+                                  "total_chunk_count": 1})
+        self.assertEqual(self.fake.chunk_puts(), [(content_range(0, size - 1, size), size)])
+        # A private post has no public video id: it is known by its publish_id.
+        self.assertEqual(result.outputs["state"], "published")
+        self.assertEqual(result.outputs["post_id"], post["publish_id"])
+        self.assertEqual(result.outputs["url"], "https://www.tiktok.com/@brand.official")
+        self.assertEqual(self.fake.count("POST", INIT), 1)
+        self.assert_no_token(result)
+
+    def test_a_video_of_several_chunks_follows_the_media_transfer_rules(self):
+        size = 16_000_123
+        video = write_random_video(self.dir, size)
+        result = self.publish({"video": video, "caption": "big one", "chunk_mib": 5,
+                               "privacy_level": "PUBLIC_TO_EVERYONE"})
+        self.assertTrue(result.ok, result)
+        chunk = 5 * MIB
+        self.assertEqual(self.fake.init_bodies[0]["source_info"],
+                         {"source": "FILE_UPLOAD", "video_size": size, "chunk_size": chunk,
+                          "total_chunk_count": 3})  # floor(16000123 / 5242880)
+        self.assertEqual(len(self.fake.posts), 1)
+        post = self.fake.posts[0]
+        # The trailing bytes ride with the last chunk.
+        self.assertEqual(post["chunk_sizes"], [chunk, chunk, size - 2 * chunk])
+        self.assertEqual(self.fake.chunk_puts(), [
+            (content_range(0, chunk - 1, size), chunk),
+            (content_range(chunk, 2 * chunk - 1, size), chunk),
+            (content_range(2 * chunk, size - 1, size), size - 2 * chunk)])
+        puts = [r for r in self.fake.requests if r[0] == "PUT"]
+        self.assertTrue(all(headers.get("Content-Type") == "video/mp4" for _, _, headers, _ in puts))
+        self.assertTrue(all("Authorization" not in headers for _, _, headers, _ in puts))
+        with open(video, "rb") as handle:
+            self.assertEqual(post["bytes"], handle.read())
+        self.assertEqual(result.outputs["post_id"], post["id"])
+        self.assertEqual(result.outputs["url"],
+                         f"https://www.tiktok.com/@brand.official/video/{post['id']}")
+
+    def test_a_dropped_connection_mid_chunk_two_resends_chunk_two_not_one(self):
+        size = 16_000_123
+        chunk = 5 * MIB
+        video = write_random_video(self.dir, size)
+        self.fake.fail_chunk(1, drop_after=1_000_000)
+        result = self.publish({"video": video, "chunk_mib": 5})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.fake.chunk_puts(), [
+            (content_range(0, chunk - 1, size), chunk),
+            (content_range(chunk, 2 * chunk - 1, size), -1),  # dropped mid-body
+            (content_range(chunk, 2 * chunk - 1, size), chunk),  # resumed at chunk 2
+            (content_range(2 * chunk, size - 1, size), size - 2 * chunk)])
+        self.assertEqual(len(self.fake.posts), 1)
+        self.assertEqual(self.fake.count("POST", INIT), 1, "the upload resumed the same session")
+        with open(video, "rb") as handle:
+            self.assertEqual(self.fake.posts[0]["bytes"], handle.read())
+
+    def test_a_5xx_mid_upload_resumes_from_the_acknowledged_chunk(self):
+        size = 11 * MIB
+        chunk = 5 * MIB
+        video = write_random_video(self.dir, size)
+        self.fake.fail_chunk(1, status=503)
+        result = self.publish({"video": video, "chunk_mib": 5})
+        self.assertTrue(result.ok, result)
+        ranges = [r for r, _ in self.fake.chunk_puts()]
+        self.assertEqual(ranges, [content_range(0, chunk - 1, size),
+                                  content_range(chunk, size - 1, size),
+                                  content_range(chunk, size - 1, size)])
+        self.assertEqual(len(self.fake.posts), 1)
+        self.assertEqual(self.fake.posts[0]["chunk_sizes"], [chunk, size - chunk])
+
+    def test_a_429_with_retry_after_waits_then_succeeds(self):
+        video = make_video(self.dir, seconds=1)
+        self.fake.fail_next("POST", INIT, status=429, headers={"Retry-After": "2"},
+                            body={"data": {}, "error": {"code": "rate_limit_exceeded",
+                                                        "message": "slow down", "log_id": "x"}})
+        began = time.monotonic()
+        result = self.publish({"video": video, "caption": "patience"})
+        self.assertTrue(result.ok, result)
+        self.assertGreaterEqual(time.monotonic() - began, 2.0)
+        self.assertEqual(self.fake.count("POST", INIT), 2)
+        self.assertEqual(len(self.fake.posts), 1)
+
+    def test_the_fakes_six_inits_a_minute_limit_is_waited_out(self):
+        self.fake.init_window = 3.0
+        self.fake.pending_share_limit = 100
+        body = json.dumps({"post_info": {"privacy_level": "SELF_ONLY", "title": "x"},
+                           "source_info": {"source": "FILE_UPLOAD", "video_size": 1000,
+                                           "chunk_size": 1000, "total_chunk_count": 1}}).encode()
+        for _ in range(6):
+            request = urllib.request.Request(
+                self.fake.url + INIT, data=body, method="POST",
+                headers={"Authorization": f"Bearer {TOKEN}",
+                         "Content-Type": "application/json; charset=UTF-8"})
+            with urllib.request.urlopen(request) as response:
+                self.assertEqual(response.status, 200)
+        video = make_video(self.dir, seconds=1)
+        result = self.publish({"video": video})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.fake.count("POST", INIT), 8, "6 direct, 1 refused, 1 accepted")
+        self.assertEqual(len(self.fake.posts), 1)
+
+    def test_a_revoked_token_asks_to_reconnect_and_posts_nothing(self):
+        self.fake.revoke(TOKEN)
+        result = self.publish({"video": make_video(self.dir, seconds=1)})
+        self.assertFalse(result.ok)
+        self.assertIn("access token rejected: reconnect the account 'brand'", result.error)
+        self.assertEqual(self.fake.posts, [])
+        self.assertEqual(self.fake.count("POST", INIT), 0)
+        self.assert_no_token(result)
+
+    def test_a_missing_scope_is_named(self):
+        self.fake.tokens[TOKEN] = {"video.list"}
+        result = self.publish({"video": make_video(self.dir, seconds=1)})
+        self.assertFalse(result.ok)
+        self.assertIn("video.publish", result.error)
+        self.assertIn("reconnect", result.error)
+        self.assertEqual(self.fake.posts, [])
+
+    def test_a_bad_request_names_the_field_and_is_not_retried(self):
+        self.fake.fail_next("POST", INIT, status=400, body={
+            "data": {}, "error": {"code": "invalid_params",
+                                  "message": "post_info.video_cover_timestamp_ms is beyond the "
+                                             "end of the video", "log_id": "202401"}})
+        result = self.publish({"video": make_video(self.dir, seconds=1),
+                               "cover_timestamp_ms": 99000})
+        self.assertFalse(result.ok)
+        self.assertIn("video_cover_timestamp_ms", result.error)
+        self.assertIn("invalid_params", result.error)
+        self.assertEqual(self.fake.count("POST", INIT), 1)
+        self.assertEqual(self.fake.posts, [])
+
+    def test_prepare_refuses_a_caption_over_2200_utf16_units_before_any_request(self):
+        # 1101 emoji: 1101 code points, 2202 UTF-16 units.
+        result = self.publish({"video": make_video(self.dir, seconds=1),
+                               "caption": "\U0001F600" * 1101})
+        self.assertFalse(result.ok)
+        self.assertIn("caption", result.error)
+        self.assertIn("2202 UTF-16 units", result.error)
+        self.assertIn("2200", result.error)
+        self.assertEqual(self.fake.requests, [])
+
+    def test_prepare_refuses_a_tag_that_is_not_a_hashtag_before_any_request(self):
+        result = self.publish({"video": make_video(self.dir, seconds=1),
+                               "tags": ["winter sale"]})
+        self.assertFalse(result.ok)
+        self.assertIn("tags: 'winter sale'", result.error)
+        self.assertEqual(self.fake.requests, [])
+
+    def test_prepare_refuses_a_format_tiktok_does_not_take_before_any_request(self):
+        video = write_random_video(self.dir, 1000, name="clip.avi")
+        result = self.publish({"video": video})
+        self.assertFalse(result.ok)
+        self.assertIn("video:", result.error)
+        self.assertIn("MP4", result.error)
+        self.assertEqual(self.fake.requests, [])
+
+    def test_a_privacy_level_the_creator_does_not_offer_is_refused_in_prepare(self):
+        self.fake.creator["privacy_level_options"] = ["FOLLOWER_OF_CREATOR",
+                                                      "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]
+        result = self.publish({"video": make_video(self.dir, seconds=1),
+                               "privacy_level": "PUBLIC_TO_EVERYONE"})
+        self.assertFalse(result.ok)
+        self.assertIn("privacy_level: PUBLIC_TO_EVERYONE is not offered", result.error)
+        self.assertIn("FOLLOWER_OF_CREATOR", result.error)
+        self.assertGreaterEqual(self.fake.count("POST", CREATOR_INFO), 1)
+        self.assertEqual(self.fake.count("POST", INIT), 0)
+
+    def test_settings_the_creator_turned_off_stay_off(self):
+        self.fake.creator["comment_disabled"] = True
+        result = self.publish({"video": make_video(self.dir, seconds=1)})
+        self.assertTrue(result.ok, result)
+        self.assertTrue(self.fake.posts[0]["disable_comment"])
+
+    def test_too_many_pending_shares_is_a_platform_limit(self):
+        self.fake.add_pending_shares(5)
+        result = self.publish({"video": make_video(self.dir, seconds=1)})
+        self.assertFalse(result.ok)
+        self.assertIn("platform limit", result.error)
+        self.assertIn("spam_risk_too_many_pending_share", result.error)
+        self.assertEqual(self.fake.count("POST", INIT), 1, "a platform limit is not retried now")
+        self.assertEqual(self.fake.posts, [])
+
+    def test_a_post_tiktok_fails_to_process_fails_with_its_reason(self):
+        self.fake.fail_processing("duration_check_failed")
+        result = self.publish({"video": make_video(self.dir, seconds=1)})
+        self.assertFalse(result.ok)
+        self.assertIn("duration_check_failed", result.error)
+        self.assertEqual(self.fake.count("POST", INIT), 1)
+
+
+# ------------------------------------------------------------------------------------------
+# tiktok.so called directly through its C ABI (include/reelflow/plugin.h), for the callbacks the
+# host's driver does not reach in `reelflow run` without a crash (reconcile) or at all (metrics).
+# ------------------------------------------------------------------------------------------
+
+LOG = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
+PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_double, ctypes.c_char_p)
+CANCELLED = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+TEXT_IN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)
+FAIL = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+
+
+class RfHost(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("abi_major", ctypes.c_uint16),
+                ("abi_minor", ctypes.c_uint16), ("log", LOG), ("progress", PROGRESS),
+                ("cancelled", CANCELLED), ("artifact_dir", ctypes.c_void_p),
+                ("secret", ctypes.c_void_p), ("state_get", ctypes.c_void_p),
+                ("state_set", ctypes.c_void_p), ("set_output", TEXT_IN), ("fail", FAIL),
+                ("checkpoint", TEXT_IN)]
+
+
+CREATE = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.POINTER(RfHost), ctypes.c_char_p)
+DESTROY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+CALL1 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p)
+CALL2 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p,
+                         ctypes.c_char_p)
+
+
+class RfPublisherType(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("name", ctypes.c_char_p),
+                ("platform", ctypes.c_char_p), ("summary", ctypes.c_char_p),
+                ("flags", ctypes.c_uint32), ("options", ctypes.c_void_p),
+                ("option_count", ctypes.c_size_t), ("account_options", ctypes.c_void_p),
+                ("account_option_count", ctypes.c_size_t), ("create", CREATE),
+                ("destroy", DESTROY), ("cancel", DESTROY), ("prepare", CALL1), ("start", CALL1),
+                ("upload", CALL2), ("finalize", CALL2), ("poll", CALL2), ("reconcile", CALL2),
+                ("metrics", CALL2), ("refresh", CALL1)]
+
+
+class RfPlugin(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("abi_major", ctypes.c_uint16),
+                ("abi_minor", ctypes.c_uint16), ("name", ctypes.c_char_p),
+                ("version", ctypes.c_char_p), ("license", ctypes.c_char_p),
+                ("summary", ctypes.c_char_p), ("step_types", ctypes.c_void_p),
+                ("step_type_count", ctypes.c_size_t), ("trigger_types", ctypes.c_void_p),
+                ("trigger_type_count", ctypes.c_size_t),
+                ("publisher_types", ctypes.POINTER(RfPublisherType)),
+                ("publisher_type_count", ctypes.c_size_t)]
+
+
+class Publisher:
+    """One tiktok.publish instance with a minimal host: outputs, failures, checkpoints, logs."""
+
+    def __init__(self, path):
+        self.library = ctypes.CDLL(path)
+        entry = self.library.reelflow_plugin_entry
+        entry.restype = ctypes.POINTER(RfPlugin)
+        entry.argtypes = [ctypes.c_uint16, ctypes.c_uint16]
+        plugin = entry(1, 2).contents
+        assert plugin.publisher_type_count == 1
+        self.type = plugin.publisher_types[0]
+        self.output = None
+        self.error = None
+        self.checkpoints = []
+        self.logs = []
+        # The callbacks must outlive every call: keep them on self.
+        self.callbacks = (
+            LOG(lambda run, level, message: self.logs.append((level, message.decode()))),
+            PROGRESS(lambda run, fraction, message: None),
+            CANCELLED(lambda run: 0),
+            TEXT_IN(lambda run, text: self._set_output(text)),
+            FAIL(lambda run, message: setattr(self, "error", message.decode())),
+            TEXT_IN(lambda run, text: self._checkpoint(text)))
+        self.host = RfHost(ctypes.sizeof(RfHost), 1, 2, self.callbacks[0], self.callbacks[1],
+                           self.callbacks[2], None, None, None, None, self.callbacks[3],
+                           self.callbacks[4], self.callbacks[5])
+        self.instance = self.type.create(ctypes.byref(self.host), b"{}")
+        assert self.instance
+
+    def _set_output(self, text):
+        self.output = json.loads(text.decode())
+        return 0
+
+    def _checkpoint(self, text):
+        self.checkpoints.append(json.loads(text.decode()))
+        return 0
+
+    def call(self, which, post, session=None):
+        self.output, self.error = None, None
+        function = getattr(self.type, which)
+        run = ctypes.c_void_p(1)  # opaque to the plugin; this host ignores it
+        if session is None:
+            status = function(self.instance, run, json.dumps(post).encode())
+        else:
+            status = function(self.instance, run, json.dumps(post).encode(),
+                              json.dumps(session).encode())
+        return status, self.output, self.error
+
+    def close(self):
+        self.type.destroy(self.instance)
+
+
+class DirectCallTest(TikTokTestCase):
+    publisher = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.publisher = Publisher(TIKTOK_SO)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.publisher.close()
+
+    def post(self, video, **options):
+        return {"id": "post-1", "idempotency_key": "key-1", "platform": "tiktok",
+                "account": {"name": "brand", "options": {"api_base": self.fake.url},
+                            "credentials": {"access_token": TOKEN}},
+                "video": {"path": video, "size_bytes": os.path.getsize(video)},
+                "cover": None, "title": "", "caption": "direct", "tags": [], "link": None,
+                "publish_at": "2030-01-01T00:00:00Z",
+                "options": {"privacy_level": "PUBLIC_TO_EVERYONE", "disable_comment": False,
+                            "disable_duet": False, "disable_stitch": False,
+                            "cover_timestamp_ms": 0, "chunk_mib": 5, **options}}
+
+    def test_reconcile_tells_nothing_from_a_session_from_a_post(self):
+        size = 11 * MIB
+        post = self.post(write_random_video(self.dir, size))
+        status, answer, error = self.publisher.call("reconcile", post, {})
+        self.assertEqual((status, answer["found"]), (0, "nothing"), error)
+        self.assertEqual(self.fake.requests, [], "no publish_id: nothing to ask")
+
+        status, session, error = self.publisher.call("start", post)
+        self.assertEqual(status, 0, error)
+        self.assertEqual((session["chunk_count"], session["next_chunk"]), (2, 0))
+        status, answer, error = self.publisher.call("reconcile", post, session)
+        self.assertEqual((status, answer["found"]), (0, "session"), error)
+        # Failing to ask is not an answer: RETRY (the host asks again), never "nothing".
+        self.fake.fail_next("POST", r"/status/fetch/", status=503)
+        status, _, error = self.publisher.call("reconcile", post, session)
+        self.assertEqual(status, 3, error)  # RF_STATUS_RETRY
+        self.assertIn("cannot ask TikTok", error)
+
+        # One chunk in, then the connection drops: the checkpoint says where to resume.
+        self.fake.fail_chunk(1, drop_after=10)
+        status, _, error = self.publisher.call("upload", post, session)
+        self.assertEqual(status, 3, error)  # RF_STATUS_RETRY
+        self.assertEqual(self.publisher.checkpoints[-1]["next_chunk"], 1)
+        session = self.publisher.checkpoints[-1]
+        status, answer, error = self.publisher.call("reconcile", post, session)
+        self.assertEqual((status, answer["found"]), (0, "session"), error)
+
+        status, session, error = self.publisher.call("upload", post, session)
+        self.assertEqual(status, 0, error)
+        self.assertEqual(session["next_chunk"], 2)
+        status, answer, error = self.publisher.call("reconcile", post, session)
+        self.assertEqual((status, answer["found"]), (0, "post"), error)
+        self.assertEqual(len(self.fake.posts), 1)
+
+    def test_a_lost_acknowledgement_is_realigned_from_uploaded_bytes(self):
+        size = 11 * MIB
+        chunk = 5 * MIB
+        post = self.post(write_random_video(self.dir, size))
+        status, session, error = self.publisher.call("start", post)
+        self.assertEqual(status, 0, error)
+        self.fake.fail_chunk(1, drop_after=10)
+        status, _, error = self.publisher.call("upload", post, session)
+        self.assertEqual(status, 3, error)
+        # A stale session (chunk 1's acknowledgement "lost"): TikTok refuses chunk 1 again (416,
+        # out of order); the plugin asks status/fetch how many bytes TikTok holds and goes on
+        # from there instead of failing or starting over.
+        status, done, error = self.publisher.call("upload", post, dict(session, next_chunk=0))
+        self.assertEqual(status, 0, error)
+        self.assertEqual(done["next_chunk"], 2)
+        self.assertEqual([r for r, _ in self.fake.chunk_puts()], [
+            content_range(0, chunk - 1, size), content_range(chunk, size - 1, size),
+            content_range(0, chunk - 1, size), content_range(chunk, size - 1, size)])
+        self.assertEqual(len(self.fake.posts), 1)
+        # Once every byte is in, a stale session finds the upload complete.
+        status, again, error = self.publisher.call("upload", post, dict(session, next_chunk=1))
+        self.assertEqual((status, again["next_chunk"]), (0, 2), error)
+        self.assertEqual(len(self.fake.posts), 1)
+
+    def test_poll_then_metrics_read_the_posts_counters(self):
+        self.fake.processing_polls = 0
+        post = self.post(make_video(self.dir, seconds=1))
+        status, session, error = self.publisher.call("start", post)
+        self.assertEqual(status, 0, error)
+        status, session, error = self.publisher.call("upload", post, session)
+        self.assertEqual(status, 0, error)
+        status, session, error = self.publisher.call("poll", post, session)
+        self.assertEqual((status, session["state"]), (0, "published"), error)
+        video_id = self.fake.posts[0]["id"]
+        self.assertEqual(session["post_id"], video_id)
+        self.fake.set_counters(video_id, views=1200, likes=85, comments=7, shares=3)
+        status, counters, error = self.publisher.call("metrics", post, session)
+        self.assertEqual(status, 0, error)
+        self.assertEqual(counters, {"views": 1200, "likes": 85, "comments": 7, "shares": 3})
+
+    def test_metrics_without_the_video_list_scope_asks_to_reconnect(self):
+        self.fake.processing_polls = 0
+        post = self.post(make_video(self.dir, seconds=1))
+        _, session, _ = self.publisher.call("start", post)
+        _, session, _ = self.publisher.call("upload", post, session)
+        _, session, _ = self.publisher.call("poll", post, session)
+        self.fake.tokens[TOKEN] = {"video.publish"}
+        status, _, error = self.publisher.call("metrics", post, session)
+        self.assertEqual(status, 4, error)  # RF_STATUS_RECONNECT
+        self.assertIn("video.list", error)
+
+    def test_creator_info_is_logged_at_debug(self):
+        post = self.post(make_video(self.dir, seconds=1))
+        self.publisher.logs.clear()
+        status, _, error = self.publisher.call("prepare", post)
+        self.assertEqual(status, 0, error)
+        debug = [message for level, message in self.publisher.logs if level == 0]
+        self.assertTrue(any("max_video_post_duration_sec" in message for message in debug),
+                        self.publisher.logs)
+        self.assertFalse(any(TOKEN in message for _, message in self.publisher.logs))
+
+    def test_prepare_refuses_a_video_longer_than_the_creator_may_post(self):
+        post = self.post(make_video(self.dir, seconds=1))
+        post["video"]["duration_seconds"] = 900
+        status, _, error = self.publisher.call("prepare", post)
+        self.assertEqual(status, 1)
+        self.assertIn("at most 600 s", error)
+
+
+if __name__ == "__main__":
+    unittest.main()
