@@ -4,7 +4,7 @@
 connection and after a 5xx, 429 with Retry-After, a revoked token, a signature the platform
 refuses, a lost add-by-utoken answer reconciled into the one archive, the daily limit, a review
 rejection, prepare refusing a post before any request is made, and the metrics callback (called
-in-process through the C ABI, tests/metrics_call.py).
+in-process through the C ABI, tests/publish/abi_host.py).
 
 Usage: bilibili_test.py REELFLOW [PLUGIN.so] [unittest args]  (ctest passes both; PLUGIN.so
 defaults to bilibili.so next to REELFLOW's build)
@@ -20,7 +20,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "publish"))
 from publish_support import make_video, publish  # noqa: E402
-from metrics_call import call_metrics  # noqa: E402
+from abi_host import AbiHost  # noqa: E402
 from bilibili_fake import BilibiliFake  # noqa: E402  (publish_support adds tests/fakes)
 
 REELFLOW = sys.argv.pop(1)
@@ -200,11 +200,12 @@ class BilibiliPublishTest(unittest.TestCase):
         post = {"account": {"name": "brand", **self.account}, "video": {"path": self.video},
                 "title": "冬季 Launch", "caption": "", "tags": [], "options": {"tid": 21}}
         archive = result.outputs["post_id"]
-        status, counters, error = call_metrics(PLUGIN, post,
-                                               {"post_id": archive, "resource_id": archive})
-        self.assertEqual(status, 0, error)
-        self.assertEqual(counters, {"views": 120, "likes": 30, "comments": 7, "shares": 4,
-                                    "danmaku": 3, "favorites": 5, "coins": 2})
+        with AbiHost(PLUGIN) as host:
+            metrics = host.publisher("bilibili.publish").call(
+                "metrics", post, {"post_id": archive, "resource_id": archive})
+        self.assertEqual(metrics.status, 0, metrics.error)
+        self.assertEqual(metrics.output, {"views": 120, "likes": 30, "comments": 7, "shares": 4,
+                                      "danmaku": 3, "favorites": 5, "coins": 2})
 
     def test_the_fake_refuses_a_part_out_of_order_as_the_platform_does(self):
         self.fake.uploads["t0"] = {"name": "a.mp4", "utype": "0", "parts": {}, "merged": None,

@@ -5,7 +5,7 @@ may be published, resuming an upload cut off mid-body and after a 5xx from the b
 host holds, 429 with Retry-After, an expired token, a refused parameter, the 24-hour publishing
 limit, a lost media_publish answer reconciled into the one media, prepare refusing a caption
 before any request, and the metrics callback (called in-process through the C ABI,
-tests/metrics_call.py).
+tests/publish/abi_host.py).
 
 Usage: instagram_test.py REELFLOW [PLUGIN.so] [unittest args]  (ctest passes both; PLUGIN.so
 defaults to instagram.so next to REELFLOW's build)
@@ -19,7 +19,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "publish"))
 from publish_support import make_video, publish  # noqa: E402
-from metrics_call import call_metrics  # noqa: E402
+from abi_host import AbiHost  # noqa: E402
 from instagram_fake import InstagramFake  # noqa: E402  (publish_support adds tests/fakes)
 
 REELFLOW = sys.argv.pop(1)
@@ -197,10 +197,12 @@ class InstagramPublishTest(unittest.TestCase):
         self.assertTrue(result.ok, result)
         post = {"account": {"name": "brand", **self.account}, "video": {"path": self.video},
                 "caption": "", "tags": [], "options": {}}
-        status, counters, error = call_metrics(PLUGIN, post, {"post_id": result.outputs["post_id"]})
-        self.assertEqual(status, 0, error)
-        self.assertEqual(counters, {"views": 321, "likes": 21, "comments": 4, "shares": 3,
-                                    "saved": 2})
+        with AbiHost(PLUGIN) as host:
+            metrics = host.publisher("instagram.publish").call(
+                "metrics", post, {"post_id": result.outputs["post_id"]})
+        self.assertEqual(metrics.status, 0, metrics.error)
+        self.assertEqual(metrics.output, {"views": 321, "likes": 21, "comments": 4, "shares": 3,
+                                      "saved": 2})
 
     def test_prepare_refuses_a_caption_over_the_limits_before_any_request(self):
         caption = " ".join(f"#tag{i}" for i in range(29)) + " " + " ".join(

@@ -2,11 +2,10 @@
 """tiktok.publish against the fake TikTok (tests/fakes/tiktok_fake.py): end to end through
 `reelflow run` (clean posts, chunk rules, resumed uploads, rate limits, tokens, platform limits,
 refusals before anything is sent), and the callbacks `reelflow run` never reaches (reconcile,
-metrics) called on tiktok.so directly through its C ABI.
+metrics) called on tiktok.so directly through its C ABI (tests/publish/abi_host.py).
 
 Usage: tiktok_test.py REELFLOW TIKTOK_SO [unittest args]  (ctest passes both)
 """
-import ctypes
 import json
 import os
 import sys
@@ -18,6 +17,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "publish"))
 from publish_support import make_video, publish  # noqa: E402
+from abi_host import AbiHost  # noqa: E402
 from tiktok_fake import TikTokFake  # noqa: E402  (publish_support puts tests/fakes on the path)
 
 REELFLOW = sys.argv.pop(1)
@@ -272,117 +272,29 @@ class PublishTest(TikTokTestCase):
 
 
 # ------------------------------------------------------------------------------------------
-# tiktok.so called directly through its C ABI (include/reelflow/plugin.h), for the callbacks the
+# tiktok.so called directly through its C ABI (tests/publish/abi_host.py), for the callbacks the
 # host's driver does not reach in `reelflow run` without a crash (reconcile) or at all (metrics).
 # ------------------------------------------------------------------------------------------
 
-LOG = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
-PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_double, ctypes.c_char_p)
-CANCELLED = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
-TEXT_IN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)
-FAIL = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
-
-
-class RfHost(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_uint32), ("abi_major", ctypes.c_uint16),
-                ("abi_minor", ctypes.c_uint16), ("log", LOG), ("progress", PROGRESS),
-                ("cancelled", CANCELLED), ("artifact_dir", ctypes.c_void_p),
-                ("secret", ctypes.c_void_p), ("state_get", ctypes.c_void_p),
-                ("state_set", ctypes.c_void_p), ("set_output", TEXT_IN), ("fail", FAIL),
-                ("checkpoint", TEXT_IN)]
-
-
-CREATE = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.POINTER(RfHost), ctypes.c_char_p)
-DESTROY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-CALL1 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p)
-CALL2 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p,
-                         ctypes.c_char_p)
-
-
-class RfPublisherType(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_uint32), ("name", ctypes.c_char_p),
-                ("platform", ctypes.c_char_p), ("summary", ctypes.c_char_p),
-                ("flags", ctypes.c_uint32), ("options", ctypes.c_void_p),
-                ("option_count", ctypes.c_size_t), ("account_options", ctypes.c_void_p),
-                ("account_option_count", ctypes.c_size_t), ("create", CREATE),
-                ("destroy", DESTROY), ("cancel", DESTROY), ("prepare", CALL1), ("start", CALL1),
-                ("upload", CALL2), ("finalize", CALL2), ("poll", CALL2), ("reconcile", CALL2),
-                ("metrics", CALL2), ("refresh", CALL1)]
-
-
-class RfPlugin(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_uint32), ("abi_major", ctypes.c_uint16),
-                ("abi_minor", ctypes.c_uint16), ("name", ctypes.c_char_p),
-                ("version", ctypes.c_char_p), ("license", ctypes.c_char_p),
-                ("summary", ctypes.c_char_p), ("step_types", ctypes.c_void_p),
-                ("step_type_count", ctypes.c_size_t), ("trigger_types", ctypes.c_void_p),
-                ("trigger_type_count", ctypes.c_size_t),
-                ("publisher_types", ctypes.POINTER(RfPublisherType)),
-                ("publisher_type_count", ctypes.c_size_t)]
-
-
-class Publisher:
-    """One tiktok.publish instance with a minimal host: outputs, failures, checkpoints, logs."""
-
-    def __init__(self, path):
-        self.library = ctypes.CDLL(path)
-        entry = self.library.reelflow_plugin_entry
-        entry.restype = ctypes.POINTER(RfPlugin)
-        entry.argtypes = [ctypes.c_uint16, ctypes.c_uint16]
-        plugin = entry(1, 2).contents
-        assert plugin.publisher_type_count == 1
-        self.type = plugin.publisher_types[0]
-        self.output = None
-        self.error = None
-        self.checkpoints = []
-        self.logs = []
-        # The callbacks must outlive every call: keep them on self.
-        self.callbacks = (
-            LOG(lambda run, level, message: self.logs.append((level, message.decode()))),
-            PROGRESS(lambda run, fraction, message: None),
-            CANCELLED(lambda run: 0),
-            TEXT_IN(lambda run, text: self._set_output(text)),
-            FAIL(lambda run, message: setattr(self, "error", message.decode())),
-            TEXT_IN(lambda run, text: self._checkpoint(text)))
-        self.host = RfHost(ctypes.sizeof(RfHost), 1, 2, self.callbacks[0], self.callbacks[1],
-                           self.callbacks[2], None, None, None, None, self.callbacks[3],
-                           self.callbacks[4], self.callbacks[5])
-        self.instance = self.type.create(ctypes.byref(self.host), b"{}")
-        assert self.instance
-
-    def _set_output(self, text):
-        self.output = json.loads(text.decode())
-        return 0
-
-    def _checkpoint(self, text):
-        self.checkpoints.append(json.loads(text.decode()))
-        return 0
-
-    def call(self, which, post, session=None):
-        self.output, self.error = None, None
-        function = getattr(self.type, which)
-        run = ctypes.c_void_p(1)  # opaque to the plugin; this host ignores it
-        if session is None:
-            status = function(self.instance, run, json.dumps(post).encode())
-        else:
-            status = function(self.instance, run, json.dumps(post).encode(),
-                              json.dumps(session).encode())
-        return status, self.output, self.error
-
-    def close(self):
-        self.type.destroy(self.instance)
-
 
 class DirectCallTest(TikTokTestCase):
+    host = None
     publisher = None
 
     @classmethod
     def setUpClass(cls):
-        cls.publisher = Publisher(TIKTOK_SO)
+        cls.host = AbiHost(TIKTOK_SO)
+        assert list(cls.host.publisher_types) == ["tiktok.publish"]
+        cls.publisher = cls.host.publisher("tiktok.publish")
 
     @classmethod
     def tearDownClass(cls):
-        cls.publisher.close()
+        cls.host.close()
+
+    def call(self, which, post, session=None):
+        """(status, output, error) of one callback; self.last keeps the whole Result."""
+        self.last = self.publisher.call(which, post, session)
+        return self.last.status, self.last.output, self.last.error
 
     def post(self, video, **options):
         return {"id": "post-1", "idempotency_key": "key-1", "platform": "tiktok",
@@ -398,34 +310,34 @@ class DirectCallTest(TikTokTestCase):
     def test_reconcile_tells_nothing_from_a_session_from_a_post(self):
         size = 11 * MIB
         post = self.post(write_random_video(self.dir, size))
-        status, answer, error = self.publisher.call("reconcile", post, {})
+        status, answer, error = self.call("reconcile", post, {})
         self.assertEqual((status, answer["found"]), (0, "nothing"), error)
         self.assertEqual(self.fake.requests, [], "no publish_id: nothing to ask")
 
-        status, session, error = self.publisher.call("start", post)
+        status, session, error = self.call("start", post)
         self.assertEqual(status, 0, error)
         self.assertEqual((session["chunk_count"], session["next_chunk"]), (2, 0))
-        status, answer, error = self.publisher.call("reconcile", post, session)
+        status, answer, error = self.call("reconcile", post, session)
         self.assertEqual((status, answer["found"]), (0, "session"), error)
         # Failing to ask is not an answer: RETRY (the host asks again), never "nothing".
         self.fake.fail_next("POST", r"/status/fetch/", status=503)
-        status, _, error = self.publisher.call("reconcile", post, session)
+        status, _, error = self.call("reconcile", post, session)
         self.assertEqual(status, 3, error)  # RF_STATUS_RETRY
         self.assertIn("cannot ask TikTok", error)
 
         # One chunk in, then the connection drops: the checkpoint says where to resume.
         self.fake.fail_chunk(1, drop_after=10)
-        status, _, error = self.publisher.call("upload", post, session)
+        status, _, error = self.call("upload", post, session)
         self.assertEqual(status, 3, error)  # RF_STATUS_RETRY
-        self.assertEqual(self.publisher.checkpoints[-1]["next_chunk"], 1)
-        session = self.publisher.checkpoints[-1]
-        status, answer, error = self.publisher.call("reconcile", post, session)
+        self.assertEqual(self.last.checkpoints[-1]["next_chunk"], 1)
+        session = self.last.checkpoints[-1]
+        status, answer, error = self.call("reconcile", post, session)
         self.assertEqual((status, answer["found"]), (0, "session"), error)
 
-        status, session, error = self.publisher.call("upload", post, session)
+        status, session, error = self.call("upload", post, session)
         self.assertEqual(status, 0, error)
         self.assertEqual(session["next_chunk"], 2)
-        status, answer, error = self.publisher.call("reconcile", post, session)
+        status, answer, error = self.call("reconcile", post, session)
         self.assertEqual((status, answer["found"]), (0, "post"), error)
         self.assertEqual(len(self.fake.posts), 1)
 
@@ -433,15 +345,15 @@ class DirectCallTest(TikTokTestCase):
         size = 11 * MIB
         chunk = 5 * MIB
         post = self.post(write_random_video(self.dir, size))
-        status, session, error = self.publisher.call("start", post)
+        status, session, error = self.call("start", post)
         self.assertEqual(status, 0, error)
         self.fake.fail_chunk(1, drop_after=10)
-        status, _, error = self.publisher.call("upload", post, session)
+        status, _, error = self.call("upload", post, session)
         self.assertEqual(status, 3, error)
         # A stale session (chunk 1's acknowledgement "lost"): TikTok refuses chunk 1 again (416,
         # out of order); the plugin asks status/fetch how many bytes TikTok holds and goes on
         # from there instead of failing or starting over.
-        status, done, error = self.publisher.call("upload", post, dict(session, next_chunk=0))
+        status, done, error = self.call("upload", post, dict(session, next_chunk=0))
         self.assertEqual(status, 0, error)
         self.assertEqual(done["next_chunk"], 2)
         self.assertEqual([r for r, _ in self.fake.chunk_puts()], [
@@ -449,51 +361,50 @@ class DirectCallTest(TikTokTestCase):
             content_range(0, chunk - 1, size), content_range(chunk, size - 1, size)])
         self.assertEqual(len(self.fake.posts), 1)
         # Once every byte is in, a stale session finds the upload complete.
-        status, again, error = self.publisher.call("upload", post, dict(session, next_chunk=1))
+        status, again, error = self.call("upload", post, dict(session, next_chunk=1))
         self.assertEqual((status, again["next_chunk"]), (0, 2), error)
         self.assertEqual(len(self.fake.posts), 1)
 
     def test_poll_then_metrics_read_the_posts_counters(self):
         self.fake.processing_polls = 0
         post = self.post(make_video(self.dir, seconds=1))
-        status, session, error = self.publisher.call("start", post)
+        status, session, error = self.call("start", post)
         self.assertEqual(status, 0, error)
-        status, session, error = self.publisher.call("upload", post, session)
+        status, session, error = self.call("upload", post, session)
         self.assertEqual(status, 0, error)
-        status, session, error = self.publisher.call("poll", post, session)
+        status, session, error = self.call("poll", post, session)
         self.assertEqual((status, session["state"]), (0, "published"), error)
         video_id = self.fake.posts[0]["id"]
         self.assertEqual(session["post_id"], video_id)
         self.fake.set_counters(video_id, views=1200, likes=85, comments=7, shares=3)
-        status, counters, error = self.publisher.call("metrics", post, session)
+        status, counters, error = self.call("metrics", post, session)
         self.assertEqual(status, 0, error)
         self.assertEqual(counters, {"views": 1200, "likes": 85, "comments": 7, "shares": 3})
 
     def test_metrics_without_the_video_list_scope_asks_to_reconnect(self):
         self.fake.processing_polls = 0
         post = self.post(make_video(self.dir, seconds=1))
-        _, session, _ = self.publisher.call("start", post)
-        _, session, _ = self.publisher.call("upload", post, session)
-        _, session, _ = self.publisher.call("poll", post, session)
+        _, session, _ = self.call("start", post)
+        _, session, _ = self.call("upload", post, session)
+        _, session, _ = self.call("poll", post, session)
         self.fake.tokens[TOKEN] = {"video.publish"}
-        status, _, error = self.publisher.call("metrics", post, session)
+        status, _, error = self.call("metrics", post, session)
         self.assertEqual(status, 4, error)  # RF_STATUS_RECONNECT
         self.assertIn("video.list", error)
 
     def test_creator_info_is_logged_at_debug(self):
         post = self.post(make_video(self.dir, seconds=1))
-        self.publisher.logs.clear()
-        status, _, error = self.publisher.call("prepare", post)
+        status, _, error = self.call("prepare", post)
         self.assertEqual(status, 0, error)
-        debug = [message for level, message in self.publisher.logs if level == 0]
+        debug = [message for level, message in self.last.logs if level == 0]
         self.assertTrue(any("max_video_post_duration_sec" in message for message in debug),
-                        self.publisher.logs)
-        self.assertFalse(any(TOKEN in message for _, message in self.publisher.logs))
+                        self.last.logs)
+        self.assertFalse(any(TOKEN in message for _, message in self.last.logs))
 
     def test_prepare_refuses_a_video_longer_than_the_creator_may_post(self):
         post = self.post(make_video(self.dir, seconds=1))
         post["video"]["duration_seconds"] = 900
-        status, _, error = self.publisher.call("prepare", post)
+        status, _, error = self.call("prepare", post)
         self.assertEqual(status, 1)
         self.assertIn("at most 600 s", error)
 

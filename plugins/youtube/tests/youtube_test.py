@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """youtube.publish against tests/fakes/youtube_fake.py: end to end through `reelflow run` (the
 host's publishing driver), and, for what a one-off run never reaches (reconcile after a crash,
-metrics), by calling the plugin's callbacks directly (publisher_harness.py).
+metrics), by calling the plugin's callbacks directly (tests/publish/abi_host.py).
 
 Usage: youtube_test.py REELFLOW YOUTUBE_SO [unittest args]  (ctest passes both)
 """
@@ -17,9 +17,8 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "publish"))
-sys.path.insert(0, HERE)
 from publish_support import make_video, publish  # noqa: E402  (also puts tests/fakes on the path)
-from publisher_harness import PublisherHarness  # noqa: E402
+from abi_host import AbiHost  # noqa: E402
 from youtube_fake import CHUNK_GRANULARITY, YouTubeFake  # noqa: E402
 
 REELFLOW = sys.argv.pop(1)
@@ -389,7 +388,8 @@ class CallbackTest(YouTubeTestCase):
 
     def setUp(self):
         super().setUp()
-        self.harness = PublisherHarness(PLUGIN, "youtube.publish")
+        self.host = AbiHost(PLUGIN)
+        self.publisher = self.host.publisher("youtube.publish")
         self.video = self.random_video()
         self.post = {
             "id": "post-k1", "idempotency_key": "k1", "platform": "youtube",
@@ -402,11 +402,11 @@ class CallbackTest(YouTubeTestCase):
                         "chunk_mib": 1}}
 
     def tearDown(self):
-        self.harness.close()
+        self.host.close()
         super().tearDown()
 
     def call(self, which, session=None, expect="OK"):
-        call = self.harness.call(which, self.post, session)
+        call = self.publisher.call(which, self.post, session)
         self.assertEqual(call.status_name, expect, call)
         return call
 
