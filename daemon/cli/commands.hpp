@@ -37,6 +37,7 @@ int retry_command(Args args);
 int cancel_command(Args args);
 int pause_command(Args args);
 int resume_command(Args args);
-int schedule_command(Args args);  // schedule [--days N] [--tz ZONE], schedule cancel|move
+int schedule_command(Args args);
+int accounts_command(Args args);  // accounts [--json]  // schedule [--days N] [--tz ZONE], schedule cancel|move
 
 }  // namespace reelflow::cli

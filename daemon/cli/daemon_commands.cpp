@@ -354,4 +354,37 @@ int pause_command(Args args) {
 }
 int resume_command(Args args) { return workflow_action("resume", args, "resumed"); }
 
+int accounts_command(Args args) {
+  return simple_verb(
+      "accounts", args, 0, "takes no arguments",
+      [](DaemonCall& call, const Words&) { return call.request("GET", "/v1/accounts"); },
+      [](const json& reply, const Words&) {
+        const json& accounts = reply.contains("accounts") ? reply["accounts"] : json::array();
+        if (accounts.empty()) {
+          std::printf("No accounts. Add one as the secret account.NAME (see docs/publishing.md).\n");
+          return;
+        }
+        std::vector<std::vector<std::string>> rows;
+        bool attention = false;
+        for (const auto& account : accounts) {
+          std::string status = cell(account, "status");
+          if (status != "ok") attention = true;
+          rows.push_back({cell(account, "name"), cell(account, "platform"),
+                          cell(account, "publisher"),
+                          status == "reconnect_needed" ? "RECONNECT NEEDED" : status,
+                          cell(account, "expires_at"), cell(account, "refreshed_at"),
+                          shorten(cell(account, "message"), 70)});
+        }
+        print_table({"ACCOUNT", "PLATFORM", "PUBLISHER", "STATUS", "TOKEN EXPIRES",
+                     "REFRESHED", "NOTE"},
+                    rows);
+        if (attention) {
+          std::printf("\nTo reconnect an account: authorize reelflow on the platform again, put "
+                      "the new credentials in its secret account.NAME, and reload the daemon "
+                      "(systemctl reload reelflowd); its held posts go on with 'reelflow retry "
+                      "RUN'.\n");
+        }
+      });
+}
+
 }  // namespace reelflow::cli

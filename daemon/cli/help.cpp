@@ -35,6 +35,7 @@ Daemon commands (ask the running reelflowd; each takes --json):
   resume WORKFLOW      start runs of WORKFLOW again
   schedule             the posts to be published, as a calendar (--days N, --tz ZONE);
                        'schedule cancel ID', 'schedule move ID TIME'
+  accounts             publishing accounts: platform, status, token expiry
 
 Global options:
   --plugin-dir DIR     also load plugins from DIR (repeatable; searched before
@@ -106,6 +107,8 @@ Ctrl-C cancels the run (the running step is asked to stop).
 Options:
   --input FILE          the trigger's file (trigger.file, trigger.name, trigger.size)
   --artifacts DIR       where step files go: DIR/<run id>/<step id>/ (default ./reelflow-runs)
+  --accounts DIR        where publishing accounts' refreshed credentials are kept, one 0600
+                        file each (default ./reelflow-accounts)
   --secret NAME=VALUE   a secret for secrets.NAME and the plugins (repeatable)
   --secrets-file FILE   secrets as NAME=VALUE lines (keep it chmod 600)
   --env NAME=VALUE      override an env value of the workflow (repeatable)
@@ -180,6 +183,15 @@ meanwhile are kept and run after 'reelflow resume'.
     return R"(Usage: reelflow resume WORKFLOW [--json]
 
 Starts runs of a paused WORKFLOW again.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "accounts") {
+    return R"(Usage: reelflow accounts [--json]
+
+Lists the publishing accounts the daemon knows (the secrets named account.NAME): platform, the
+step type that publishes there, status (ok, or RECONNECT NEEDED when the platform refused the
+account's refresh token: its posts stop until it is connected again), when its access token
+expires and when it was last refreshed. Credentials are never shown.
 )" DAEMON_OPTIONS;
   }
   if (command == "schedule") {

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "store/account_files.hpp"
 #include "cli/help.hpp"
 #include "cli/progress.hpp"
 #include "engine/runner.hpp"
@@ -335,6 +336,7 @@ int run_command(Args args) {
   bool verbose = args.flag("--verbose") || args.flag("-v");
   auto input = args.option("--input");
   auto artifacts = args.option("--artifacts");
+  auto accounts_dir = args.option("--accounts");
   std::vector<std::string> problems;
   json secrets = json::object();
   json env = json::object();
@@ -372,6 +374,21 @@ int run_command(Args args) {
   options.artifact_root = artifacts ? fs::path(*artifacts) : fs::path("reelflow-runs");
   options.secrets = std::move(secrets);
   options.env_overrides = std::move(env);
+  // Refreshed account credentials outlive the run (a rotated refresh token must not be lost).
+  store::AccountFiles accounts(accounts_dir ? fs::path(*accounts_dir) : fs::path("reelflow-accounts"));
+  options.account_get = [&accounts](std::string_view account) -> std::optional<json> {
+    auto record = accounts.get(account);
+    if (!record) {
+      std::fprintf(stderr, "reelflow run: %s\n", record.error().message.c_str());
+      return std::nullopt;
+    }
+    return *record;
+  };
+  options.account_set = [&accounts](std::string_view account, const json& record) {
+    auto written = accounts.put(account, record);
+    if (!written) std::fprintf(stderr, "reelflow run: %s\n", written.error().message.c_str());
+    return written.has_value();
+  };
   options.cancel = &g_interrupted;
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/iso_time.hpp"
+#include "common/sha256.hpp"
 #include "engine/runner.hpp"
 
 namespace reelflow::engine {
@@ -308,7 +309,11 @@ Engine::Engine(Post post, store::Store& store, const plugin_host::Registry& regi
       registry_(registry),
       dispatcher_(dispatcher),
       logger_(logger),
-      config_(std::move(config)) {}
+      config_(std::move(config)) {
+  if (!config_.accounts_dir.empty()) {
+    accounts_ = std::make_unique<store::AccountFiles>(config_.accounts_dir);
+  }
+}
 
 Engine::~Engine() {
   for (auto& [run_id, active] : active_) {
@@ -488,6 +493,52 @@ EngineResult<json> Engine::move_post(store::TimerId id, store::Millis due) {
   return post_json(moved);
 }
 
+json Engine::accounts() const {
+  json list = json::array();
+  if (!config_.secrets.is_object()) return list;
+  for (const auto& [key, value] : config_.secrets.items()) {
+    if (!key.starts_with("account.")) continue;
+    const std::string name = key.substr(8);
+    json entry = {{"name", name}, {"platform", nullptr}, {"publisher", nullptr},
+                  {"status", "ok"}, {"message", nullptr}, {"expires_at", nullptr},
+                  {"refreshed_at", nullptr}, {"refresh_count", 0}};
+    json account = value.is_string() ? json::parse(value.get<std::string>(), nullptr, false)
+                                     : json();
+    if (!account.is_object() || !account.contains("platform") ||
+        !account["platform"].is_string()) {
+      entry["status"] = "invalid";
+      entry["message"] = "the secret is not a JSON object with a \"platform\"";
+      list.push_back(std::move(entry));
+      continue;
+    }
+    const std::string platform = account["platform"].get<std::string>();
+    entry["platform"] = platform;
+    for (const auto& step_name : registry_.publisher_type_names()) {
+      if (registry_.find_publisher(step_name)->platform == platform) entry["publisher"] = step_name;
+    }
+    json credentials = account.value("credentials", json::object());
+    if (accounts_) {
+      auto record = accounts_->get(name);
+      // The same rule as the publishing driver: a record counts while it grew from this secret.
+      if (record && *record &&
+          (*record)->value("seed", "") == sha256_hex(credentials.dump())) {
+        const json& stored = **record;
+        credentials = stored.value("credentials", credentials);
+        entry["status"] = stored.value("status", "ok");
+        if (stored.contains("message")) entry["message"] = stored["message"];
+        if (stored.contains("refreshed_at")) entry["refreshed_at"] = stored["refreshed_at"];
+        entry["refresh_count"] = stored.value("refresh_count", 0);
+      }
+    }
+    if (credentials.contains("expires_at")) entry["expires_at"] = credentials["expires_at"];
+    if (entry["publisher"].is_null() && entry["status"] == "ok") {
+      entry["message"] = "no loaded plugin publishes to " + platform;
+    }
+    list.push_back(std::move(entry));
+  }
+  return list;
+}
+
 EngineResult<void> Engine::set_paused(const std::string& workflow, bool paused) {
   if (!workflows_.contains(workflow)) {
     return tl::unexpected(EngineError{404, "no workflow named '" + workflow + "'"});
@@ -653,6 +704,25 @@ void Engine::execute(const std::string& run_id, workflow::Workflow workflow,
                          : store_.plugin_state_erase(plugin, key);
     return written.has_value();
   };
+  if (accounts_) {
+    options.account_get = [this](std::string_view account) -> std::optional<json> {
+      auto record = accounts_->get(account);
+      if (!record) {
+        logger_.error("cannot read account " + std::string(account) + ": " +
+                      record.error().message);
+        return std::nullopt;
+      }
+      return *record;
+    };
+    options.account_set = [this](std::string_view account, const json& record) {
+      auto written = accounts_->put(account, record);
+      if (!written) {
+        logger_.error("cannot store account " + std::string(account) + ": " +
+                      written.error().message);
+      }
+      return written.has_value();
+    };
+  }
   options.checkpoint_get = [this](std::string_view key) -> std::optional<json> {
     auto value = store_.get_checkpoint(key);
     if (!value) return std::nullopt;

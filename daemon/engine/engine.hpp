@@ -29,6 +29,7 @@
 #include "common/result.hpp"
 #include "plugin_host/dispatcher.hpp"
 #include "plugin_host/registry.hpp"
+#include "store/account_files.hpp"
 #include "store/store.hpp"
 #include "triggers/trigger.hpp"
 #include "workflow/workflow.hpp"
@@ -40,6 +41,8 @@ struct EngineConfig {
   int max_active_runs = 2;              // runs executing at once, across workflows
   nlohmann::json secrets = nlohmann::json::object();
   nlohmann::json plugin_config = nlohmann::json::object();
+  // Publishing accounts' refreshed credentials (store/account_files.hpp); empty: none kept.
+  std::filesystem::path accounts_dir;
 };
 
 // Failures of control operations, with the HTTP-like status the control API answers.
@@ -90,6 +93,12 @@ class Engine {
   EngineResult<nlohmann::json> cancel_post(store::TimerId id);
   // Moves the scheduled post `id` to `due` (a new timer; the step's recorded wait follows).
   EngineResult<nlohmann::json> move_post(store::TimerId id, store::Millis due);
+
+  // The publishing accounts (secrets named account.<name>) with what the daemon knows of them,
+  // never their credentials: {"name", "platform", "publisher" (the step type, or null when no
+  // loaded plugin publishes to that platform), "status": ok | reconnect_needed | invalid,
+  // "message", "expires_at", "refreshed_at", "refresh_count"}, by name.
+  nlohmann::json accounts() const;
   EngineResult<void> set_paused(const std::string& workflow, bool paused);
 
   // Stop starting runs. Active runs keep going; whatever is unfinished at exit resumes on the next
@@ -128,6 +137,7 @@ class Engine {
 
   Post post_;
   store::Store& store_;
+  std::unique_ptr<store::AccountFiles> accounts_;  // null when config_.accounts_dir is empty
   const plugin_host::Registry& registry_;
   plugin_host::StepDispatcher& dispatcher_;
   const Logger& logger_;

@@ -571,6 +571,8 @@ class Run {
                                          const std::filesystem::path& artifact_dir,
                                          const std::string& idempotency_key = {}) {
     plugin_host::RunServices services;
+    services.account_get = options_.account_get;
+    services.account_set = options_.account_set;
     if (!idempotency_key.empty()) {
       services.checkpoint = [this, idempotency_key](const json& checkpoint) {
         if (options_.checkpoint_set) return options_.checkpoint_set(idempotency_key, checkpoint);

@@ -136,6 +136,9 @@ struct RunOptions {
   // in memory for the run only. set returns false when it could not be stored durably.
   std::function<std::optional<nlohmann::json>(std::string_view key)> checkpoint_get;
   std::function<bool(std::string_view key, const nlohmann::json& checkpoint)> checkpoint_set;
+  // Publishing accounts' stored records (RunServices::account_get/account_set); unset = none.
+  std::function<std::optional<nlohmann::json>(std::string_view account)> account_get;
+  std::function<bool(std::string_view account, const nlohmann::json& record)> account_set;
 };
 
 RunRecord run_workflow(const workflow::Workflow& workflow, const plugin_host::Registry& registry,

@@ -39,6 +39,10 @@ struct RunServices {
   std::function<bool(const nlohmann::json& checkpoint)> checkpoint;
   // The last checkpoint recorded for this execution (by any attempt, before a restart too).
   std::function<std::optional<nlohmann::json>()> last_checkpoint;
+  // A publishing account's stored record (store/account_files.hpp): refreshed credentials and
+  // status. set returns only once the record is durable, false if it could not be stored.
+  std::function<std::optional<nlohmann::json>(std::string_view account)> account_get;
+  std::function<bool(std::string_view account, const nlohmann::json& record)> account_set;
 };
 
 struct StepOutcome {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/iso_time.hpp"
+#include "common/sha256.hpp"
 #include "plugin_host/executor.hpp"
 #include "plugin_host/options.hpp"
 
@@ -39,6 +40,8 @@ constexpr int kMaxUploadAttempts = 8;
 constexpr int kMaxFinalizeAttempts = 4;
 constexpr int kMaxReconcileAttempts = 4;
 constexpr double kMaxBackoffSeconds = 60;
+// Access tokens are renewed when they expire within this long.
+constexpr std::int64_t kRefreshAheadMillis = 10 * 60 * 1000;
 
 std::int64_t now_millis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -109,11 +112,31 @@ Result<json> build_post(const StepTypeInfo& step_type, const json& options, cons
       normalize_options(where + " account '" + account_name + "'", publisher.account_options,
                         account_options);
   if (!normalized_account) return tl::unexpected(normalized_account.error());
+  // The stored record (refreshed credentials) wins while it grew from the secret as it is now;
+  // new credentials in the secret (the account was connected again) start a new record.
+  const json secret_credentials = account.value("credentials", json::object());
+  const std::string seed = sha256_hex(secret_credentials.dump());
+  json credentials = secret_credentials;
+  json record = json::object();
+  if (services.account_get) {
+    if (auto stored = services.account_get(account_name); stored && stored->value("seed", "") == seed) {
+      record = *stored;
+      if (record.value("status", "ok") == "reconnect_needed") {
+        return fail(where + ": account '" + account_name + "' needs to be connected again (" +
+                    record.value("message", "the platform refused its tokens") +
+                    "): authorize reelflow on " + publisher.platform +
+                    " again and put the new credentials in the secret 'account." + account_name +
+                    "'; the daemon reads them on reload (SIGHUP), then `reelflow retry` the run");
+      }
+      credentials = record.value("credentials", secret_credentials);
+    }
+  }
   json account_json = json::object();
   account_json["name"] = account_name;
   account_json["options"] = *normalized_account;
-  account_json["credentials"] = account.value("credentials", json::object());
+  account_json["credentials"] = std::move(credentials);
   post["account"] = std::move(account_json);
+  post["_account_record"] = {{"seed", seed}, {"record", record}};  // the driver's, not the plugin's
 
   const std::filesystem::path video = options.value("video", "");
   std::error_code ec;
@@ -147,14 +170,21 @@ Result<json> build_post(const StepTypeInfo& step_type, const json& options, cons
 
 class Driver {
  public:
+  // call(services, which, post, session): one callback of the publisher ("refresh" gets the
+  // account as its post).
+  using Call =
+      std::function<Result<StepOutcome>(const RunServices&, const char*, const json&, const json&)>;
+
   Driver(const StepTypeInfo& step_type, const RunServices& services, json post,
-         double poll_timeout,
-         std::function<Result<StepOutcome>(const RunServices&, const char*, const json&)> call)
+         double poll_timeout, Call call)
       : step_type_(step_type),
         services_(services),
         post_(std::move(post)),
         poll_timeout_(poll_timeout),
         call_(std::move(call)) {
+    account_seed_ = post_["_account_record"].value("seed", "");
+    account_record_ = post_["_account_record"].value("record", json::object());
+    post_.erase("_account_record");
     collect_strings(post_["account"]["credentials"], secrets_);
   }
 
@@ -162,6 +192,10 @@ class Driver {
   StepOutcome drive(json record) {
     std::string stage = record.value("stage", "");
     session_ = record.value("session", json::object());
+    // Renew the access token ahead of its expiry rather than discover it expired mid-upload.
+    if (expires_soon()) {
+      if (auto refused = refresh()) return *refused;
+    }
     if (stage.empty()) {
       auto prepared = invoke("prepare", json::object());
       if (prepared.status != RF_STATUS_OK) return prepared;  // nothing happened: any status goes
@@ -215,7 +249,92 @@ class Driver {
  private:
   // One callback of the publisher; its output is the new session (merged: a plugin may return
   // only what changed).
+  // One callback; a refused access token is refreshed once and the call made again.
   StepOutcome invoke(const char* which, const json& session) {
+    StepOutcome outcome = invoke_once(which, post_, session);
+    if (outcome.status == RF_STATUS_RECONNECT && !refreshed_ &&
+        step_type_.publisher->callbacks.refresh != nullptr) {
+      log(RF_LOG_INFO, std::string(which) + ": the access token was refused; refreshing it");
+      if (auto refused = refresh()) return *refused;
+      outcome = invoke_once(which, post_, session);
+    }
+    if (outcome.status == RF_STATUS_RECONNECT) mark_reconnect_needed(outcome.error);
+    return outcome;
+  }
+
+  bool expires_soon() const {
+    if (step_type_.publisher->callbacks.refresh == nullptr) return false;
+    const json& credentials = post_["account"]["credentials"];
+    auto found = credentials.find("expires_at");
+    if (found == credentials.end()) return false;
+    std::int64_t expires = 0;
+    if (found->is_string()) {
+      auto parsed = parse_iso_time(found->get<std::string>());
+      if (!parsed) return false;
+      expires = *parsed;
+    } else if (found->is_number()) {
+      expires = static_cast<std::int64_t>(found->get<double>() * 1000);  // Unix seconds
+    } else {
+      return false;
+    }
+    return expires - now_millis() < kRefreshAheadMillis;
+  }
+
+  // Renews the account's token: the new credentials are stored durably before anything uses
+  // them. nullopt: refreshed; otherwise why the post stops.
+  std::optional<StepOutcome> refresh() {
+    refreshed_ = true;
+    const json account = post_["account"];
+    StepOutcome outcome = invoke_once("refresh", account, json::object());
+    const std::string name = account.value("name", "");
+    if (outcome.status == RF_STATUS_RECONNECT) {
+      mark_reconnect_needed(outcome.error);
+      return failed(step_type_.name + ": account '" + name + "' must be connected again: " +
+                        outcome.error,
+                    RF_STATUS_RECONNECT);
+    }
+    if (outcome.status != RF_STATUS_OK) {
+      outcome.error = "refreshing the access token of account '" + name + "': " + outcome.error;
+      if (outcome.status == RF_STATUS_RETRY) outcome.status = RF_STATUS_ERROR;
+      return outcome;
+    }
+    auto fresh = outcome.outputs.find("credentials");
+    if (fresh == outcome.outputs.end() || !fresh->is_object()) {
+      return failed(step_type_.name + ": refresh answered without a \"credentials\" object");
+    }
+    json credentials = account.value("credentials", json::object());
+    credentials.update(*fresh);  // a platform that keeps its refresh token returns only the rest
+    json record = account_record_;
+    record["credentials"] = credentials;
+    record["seed"] = account_seed_;
+    record["status"] = "ok";
+    record.erase("message");
+    record["refreshed_at"] = format_iso_time(now_millis());
+    record["updated_at"] = record["refreshed_at"];
+    record["refresh_count"] = record.value("refresh_count", 0) + 1;
+    if (!services_.account_set || !services_.account_set(name, record)) {
+      return failed(step_type_.name + ": the refreshed credentials of account '" + name +
+                    "' could not be stored; stopped rather than use tokens that would be lost");
+    }
+    account_record_ = record;
+    post_["account"]["credentials"] = credentials;
+    collect_strings(credentials, secrets_);
+    log(RF_LOG_INFO, "refreshed the access token of account '" + name + "'");
+    return std::nullopt;
+  }
+
+  void mark_reconnect_needed(const std::string& why) {
+    if (!services_.account_set) return;
+    json record = account_record_;
+    record["credentials"] = post_["account"]["credentials"];
+    record["seed"] = account_seed_;
+    record["status"] = "reconnect_needed";
+    record["message"] = redact(why, secrets_);
+    record["updated_at"] = format_iso_time(now_millis());
+    services_.account_set(post_["account"].value("name", ""), record);
+  }
+
+  StepOutcome invoke_once(const char* which, const json& post, const json& session) {
     RunServices services = services_;
     services.log = [this](rf_log_level level, std::string_view message) {
       if (services_.log) services_.log(level, redact(std::string(message), secrets_));
@@ -230,7 +349,7 @@ class Driver {
       session_ = std::move(merged);
       return true;
     };
-    auto outcome = call_(services, which, session);
+    auto outcome = call_(services, which, post, session);
     if (!outcome) return failed(redact(outcome.error().message, secrets_));
     outcome->error = redact(std::move(outcome->error), secrets_);
     return std::move(*outcome);
@@ -483,11 +602,14 @@ class Driver {
   const RunServices& services_;
   json post_;
   double poll_timeout_;
-  std::function<Result<StepOutcome>(const RunServices&, const char*, const json&)> call_;
+  Call call_;
   json session_ = json::object();
   std::string stage_;
   std::string reconcile_error_;
   rf_status reconcile_status_ = RF_STATUS_OK;
+  std::string account_seed_;
+  json account_record_;
+  bool refreshed_ = false;
   std::vector<std::string> secrets_;
 };
 
@@ -498,9 +620,9 @@ Result<StepOutcome> Executor::publish(const StepTypeInfo& step_type, const json&
                                       const json& checkpoint) {
   auto post = build_post(step_type, options, context, services, checkpoint);
   if (!post) return failed(post.error().message);
-  const std::string post_text = post->dump();
-  auto call = [&](const RunServices& call_services, const char* which,
+  auto call = [&](const RunServices& call_services, const char* which, const json& post_json,
                   const json& session) -> Result<StepOutcome> {
+    const std::string post_text = post_json.dump();
     const std::string session_text = session.dump();
     const std::string which_name = which;
     return call_publisher(
@@ -513,6 +635,7 @@ Result<StepOutcome> Executor::publish(const StepTypeInfo& step_type, const json&
           if (which_name == "upload") return callbacks.upload(instance, run, p, s);
           if (which_name == "finalize") return callbacks.finalize(instance, run, p, s);
           if (which_name == "poll") return callbacks.poll(instance, run, p, s);
+          if (which_name == "refresh") return callbacks.refresh(instance, run, p);
           return callbacks.reconcile(instance, run, p, s);
         });
   };

@@ -660,10 +660,17 @@ class StepSession {
         } else if (*service == "checkpoint_get" && services_.last_checkpoint) {
           if (auto value = services_.last_checkpoint()) reply["value"] = value->dump();
           reply["ok"] = true;
+        } else if (*service == "account_get" && services_.account_get) {
+          if (auto value = services_.account_get(*name)) reply["value"] = value->dump();
+          reply["ok"] = true;
+        } else if (*service == "account_set" && services_.account_set) {
+          auto value = wp::get_string(message, "value");
+          auto parsed = value ? json::parse(*value, nullptr, false) : json();
+          reply["ok"] = parsed.is_object() && services_.account_set(*name, parsed);
         } else if (*service == "checkpoint_set") {
           reply["ok"] = true;  // nothing durable behind this run: kept by the worker's call only
         } else if (*service == "secret" || *service == "state_get" ||
-                   *service == "checkpoint_get") {
+                   *service == "checkpoint_get" || *service == "account_get") {
           reply["ok"] = true;  // no such service here: "nothing there"
         }
       } catch (...) {

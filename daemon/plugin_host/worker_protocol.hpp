@@ -32,12 +32,15 @@
 //   {"type":"progress", "id":N, "fraction":F, "message":"..."}          rf_host.progress (the
 //       worker rate-limits these; F < 0 means unknown)
 //   {"type":"call", "id":N, "call":K, "service":"secret"|"state_get"|"state_set"|
-//    "checkpoint_set"|"checkpoint_get", "name":"...", "value":"text"|null}
+//    "checkpoint_set"|"checkpoint_get"|"account_get"|"account_set", "name":"...",
+//    "value":"text"|null}
 //       A host service only the daemon can answer; the plugin thread blocks until "reply" K.
 //       "name" is the secret's name or the state key; "value" is used by state_set (null
 //       deletes) and checkpoint_set (the checkpoint, JSON object text; the reply comes once it
 //       is durable). checkpoint_get answers the execution's last checkpoint as JSON text, or
-//       null. K is unique per worker.
+//       null. account_get/account_set read and replace a publishing account's record ("name"
+//       is the account, "value" JSON object text; the set reply comes once it is durable).
+//       K is unique per worker.
 //   {"type":"result", "id":N, "status":0..3, "outputs":{...}, "error":"..."}
 //       Run N finished: rf_status and what the plugin recorded (Executor's StepOutcome).
 //   {"type":"result", "id":N, "host_error":"..."}

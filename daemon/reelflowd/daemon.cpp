@@ -240,6 +240,7 @@ int Daemon::run() {
 
   engine::EngineConfig engine_config;
   engine_config.artifact_root = config_.state_dir / "artifacts";
+  engine_config.accounts_dir = config_.state_dir / "accounts";
   engine_config.max_active_runs = config_.workers;
   engine_config.secrets = *secrets;
   engine_config.plugin_config = config_.plugins;
@@ -690,6 +691,10 @@ std::optional<store::TimerId> parse_post_id(const std::string& id) {
 server::ControlResult<nlohmann::json> Daemon::schedule(double days) {
   const auto until = engine::now_millis() + static_cast<store::Millis>(days * 86400e3);
   return json{{"posts", parts_->engine->scheduled_posts(until)}};
+}
+
+server::ControlResult<nlohmann::json> Daemon::accounts() {
+  return json{{"accounts", parts_->engine->accounts()}};
 }
 
 server::ControlResult<nlohmann::json> Daemon::schedule_cancel(const std::string& id) {

@@ -44,6 +44,7 @@ class Daemon : public server::ControlBackend {
   server::ControlResult<nlohmann::json> retry(const std::string& id) override;
   server::ControlResult<nlohmann::json> cancel(const std::string& id) override;
   server::ControlResult<nlohmann::json> schedule(double days) override;
+  server::ControlResult<nlohmann::json> accounts() override;
   server::ControlResult<nlohmann::json> schedule_cancel(const std::string& id) override;
   server::ControlResult<nlohmann::json> schedule_move(const std::string& id,
                                                       const nlohmann::json& body) override;

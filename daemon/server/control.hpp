@@ -65,6 +65,8 @@ class ControlBackend {
   // "step_id", "step_type", "platform", "account", "title", "video"}]}, earliest first.
   virtual ControlResult<nlohmann::json> schedule(double days) = 0;
   virtual ControlResult<nlohmann::json> schedule_cancel(const std::string& id) = 0;
+  // {"accounts": [...]} as Engine::accounts(), never credentials.
+  virtual ControlResult<nlohmann::json> accounts() = 0;
   // body: {"at": ISO 8601 with an offset}
   virtual ControlResult<nlohmann::json> schedule_move(const std::string& id,
                                                       const nlohmann::json& body) = 0;

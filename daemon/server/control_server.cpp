@@ -491,6 +491,10 @@ Response ControlServer::Impl::route(const Request& request, const Target& target
       return call(version, "cancel", [&] { return backend.cancel(id); });
     }
   }
+  if (path.size() == 2 && collection == "accounts") {
+    if (!is_get) return wrong_method("GET");
+    return call(version, "accounts", [&] { return backend.accounts(); });
+  }
   if (path.size() == 2 && collection == "schedule") {
     if (!is_get) return wrong_method("GET");
     double days = 7;

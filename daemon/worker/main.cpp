@@ -383,6 +383,17 @@ json run_step(const json& message, const reelflow::plugin_host::Registry& regist
     const std::string text = checkpoint.dump();
     return connection.call(id, "checkpoint_set", "checkpoint", text).ok;
   };
+  services.account_get = [&](std::string_view account) -> std::optional<json> {
+    auto value = connection.call(id, "account_get", account, std::nullopt).value;
+    if (!value) return std::nullopt;
+    auto parsed = json::parse(*value, nullptr, false);
+    if (!parsed.is_object()) return std::nullopt;
+    return parsed;
+  };
+  services.account_set = [&](std::string_view account, const json& record) {
+    const std::string text = record.dump();
+    return connection.call(id, "account_set", account, text).ok;
+  };
   services.last_checkpoint = [&]() -> std::optional<json> {
     auto value = connection.call(id, "checkpoint_get", "checkpoint", std::nullopt).value;
     if (!value) return std::nullopt;

@@ -5,6 +5,7 @@ and publish_at — checked from the platform's side (posts.log must never hold a
 
 Usage: driver_test.py REELFLOW PTEST_PLUGIN_DIR [unittest args]
 """
+import json
 import os
 import sys
 import tempfile
@@ -38,12 +39,21 @@ class DriverTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def run_post(self, **options):
+    def run_post(self, credentials=None, **options):
         options.setdefault("video", self.video)
         return publish(REELFLOW, self.dir, "ptest.publish",
                        {"platform": "ptest", "options": {"dir": self.platform},
-                        "credentials": {"access_token": "tok-SECRET-123"}},
+                        "credentials": credentials or {"access_token": "tok-SECRET-123"}},
                        options, extra_args=["--plugin-dir", PLUGIN_DIR])
+
+    def platform_tokens(self, access, refresh):
+        with open(os.path.join(self.platform, "tokens.json"), "w") as handle:
+            json.dump({"access": access, "refresh": refresh}, handle)
+
+    def stored_account(self):
+        path = os.path.join(self.dir, "accounts", "brand.json")
+        with open(path) as handle:
+            return json.load(handle), os.stat(path).st_mode & 0o777
 
     def posts(self):
         return lines(os.path.join(self.platform, "posts.log"))
@@ -128,6 +138,58 @@ class DriverTest(unittest.TestCase):
         result = self.run_post(publish_at="next tuesday")
         self.assertFalse(result.ok)
         self.assertIn("publish_at 'next tuesday' is not a time", str(result.record))
+
+    def test_an_expiring_token_is_refreshed_first_and_the_rotated_pair_is_kept(self):
+        self.platform_tokens("old-access", "old-refresh")
+        credentials = {"access_token": "old-access", "refresh_token": "old-refresh",
+                       "expires_at": "2020-01-01T00:00:00Z"}
+        result = self.run_post(credentials=credentials)
+        self.assertTrue(result.ok, result)
+        self.assertEqual(lines(os.path.join(self.platform, "refresh.log")), ["old-refresh"])
+        self.assertFalse(os.path.exists(os.path.join(self.platform, "refused.log")),
+                         "the expired token was never sent")
+        record, mode = self.stored_account()
+        self.assertEqual(mode, 0o600)
+        self.assertEqual(record["credentials"]["refresh_token"], "refresh-1")
+        self.assertEqual(record["status"], "ok")
+        self.assertEqual(record["refresh_count"], 1)
+        self.assertNotIn("access-1", result.stdout + result.stderr)
+        # The secret still holds the refresh token the platform rotated away: only the stored
+        # record lets the next post through.
+        again = self.run_post(credentials=credentials)
+        self.assertTrue(again.ok, again)
+        self.assertEqual(len(self.posts()), 2)
+
+    def test_a_refused_access_token_is_refreshed_once_and_the_call_repeated(self):
+        self.platform_tokens("revoked-early", "good-refresh")
+        result = self.run_post(credentials={"access_token": "tok-SECRET-123",
+                                            "refresh_token": "good-refresh"})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(lines(os.path.join(self.platform, "refused.log")), ["tok-SECRET-123"])
+        self.assertEqual(lines(os.path.join(self.platform, "refresh.log")), ["good-refresh"])
+        self.assertEqual(len(self.posts()), 1)
+
+    def test_a_revoked_refresh_token_marks_the_account_and_holds_later_posts(self):
+        self.platform_tokens("current", "current-refresh")
+        stale = {"access_token": "stale", "refresh_token": "stale-refresh"}
+        result = self.run_post(credentials=stale)
+        self.assertFalse(result.ok)
+        self.assertIn("must be connected again", result.error)
+        self.assertNotIn("stale-refresh", result.stdout + result.stderr)
+        record, _ = self.stored_account()
+        self.assertEqual(record["status"], "reconnect_needed")
+        # The next post of the account stops before calling the platform.
+        refused_before = len(lines(os.path.join(self.platform, "refused.log")))
+        again = self.run_post(credentials=stale)
+        self.assertFalse(again.ok)
+        self.assertIn("needs to be connected again", again.error)
+        self.assertIn("account.brand", again.error)
+        self.assertEqual(len(lines(os.path.join(self.platform, "refused.log"))), refused_before)
+        # New credentials in the secret: connected again.
+        fresh = self.run_post(credentials={"access_token": "current",
+                                           "refresh_token": "current-refresh"})
+        self.assertTrue(fresh.ok, fresh)
+        self.assertEqual(len(self.posts()), 1)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,16 @@
 //   starts.log              "<session id>" per start
 //   <stage>.reached         written when a stage begins (finalize.reached after the post exists),
 //                           so a test can kill the daemon at a known point
+//   tokens.json             when present, the tokens the platform accepts: {"access": A,
+//                           "refresh": R}; every call needs access_token A (else RECONNECT), and
+//                           refresh exchanges R for a new pair (rotating both)
 #include <reelflow/plugin.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -75,11 +79,45 @@ struct Post {
   void reached(const std::string& stage) const { std::ofstream(dir / (stage + ".reached")) << key; }
 };
 
+// nullopt when the post's access token is accepted (or the platform checks none).
+std::optional<rf_status> token_refused(reelflow::Run& run, const Post& post) {
+  const fs::path file = post.dir / "tokens.json";
+  if (!fs::exists(file)) return std::nullopt;
+  const json tokens = json::parse(read_text(file));
+  const std::string given = post.raw["account"]["credentials"].value("access_token", "");
+  if (given == tokens.value("access", "")) return std::nullopt;
+  append(post.dir / "refused.log", given);
+  return run.fail_with(RF_STATUS_RECONNECT, "ptest: access token " + given + " rejected");
+}
+
 class PTest {
  public:
+  rf_status refresh(reelflow::Run& run, std::string_view text) {
+    const json account = json::parse(text);
+    const fs::path dir = account["options"].value("dir", "");
+    const fs::path file = dir / "tokens.json";
+    json tokens = json::parse(read_text(file));
+    const std::string given = account["credentials"].value("refresh_token", "");
+    append(dir / "refresh.log", given);
+    if (given != tokens.value("refresh", "")) {
+      return run.fail_with(RF_STATUS_RECONNECT, "ptest: refresh token " + given + " revoked");
+    }
+    const int n = count_lines(dir / "refresh.log", "");
+    tokens["access"] = "access-" + std::to_string(n);
+    tokens["refresh"] = "refresh-" + std::to_string(n);
+    std::ofstream(file, std::ios::trunc) << tokens.dump();
+    run.set_output(json{{"credentials",
+                         {{"access_token", tokens["access"]},
+                          {"refresh_token", tokens["refresh"]},
+                          {"expires_at", "2999-01-01T00:00:00Z"}}}}
+                       .dump());
+    return RF_STATUS_OK;
+  }
+
   rf_status prepare(reelflow::Run& run, std::string_view text) {
     Post post(text);
     post.reached("prepare");
+    if (auto refused = token_refused(run, post)) return *refused;
     if (post.raw.value("title", "").size() > 20) {
       return run.fail("ptest.publish: title is longer than 20 characters");
     }
@@ -89,6 +127,7 @@ class PTest {
   rf_status start(reelflow::Run& run, std::string_view text) {
     Post post(text);
     post.reached("start");
+    if (auto refused = token_refused(run, post)) return *refused;
     fs::create_directories(post.dir / "sessions");
     if (bump(post.dir / "start.attempts") <= post.option("start_retry_times")) {
       run.set_output(R"({"retry_after": 0.05})");
@@ -104,6 +143,7 @@ class PTest {
   rf_status upload(reelflow::Run& run, std::string_view text, std::string_view session_text) {
     Post post(text);
     post.reached("upload");
+    if (auto refused = token_refused(run, post)) return *refused;
     json session = json::parse(session_text);
     const std::string session_id = session.value("session_id", "");
     const fs::path session_file = post.dir / "sessions" / session_id;

@@ -37,15 +37,12 @@ class PublishDaemonTest(unittest.TestCase):
         self.root = tempfile.mkdtemp(prefix="reelflow-publish-")
         self.platform = os.path.join(self.root, "platform")
         os.makedirs(self.platform)
-        secrets = os.path.join(self.root, "secrets")
-        account = {"platform": "ptest", "options": {"dir": self.platform},
-                   "credentials": {"access_token": "tok-SECRET-456"}}
-        with open(secrets, "w") as handle:
-            handle.write("account.brand=" + json.dumps(account) + "\n")
-        os.chmod(secrets, 0o600)
+        self.secrets = os.path.join(self.root, "secrets")
+        self.write_secrets({"brand": {"platform": "ptest", "options": {"dir": self.platform},
+                                      "credentials": {"access_token": "tok-SECRET-456"}}})
         config = os.path.join(self.root, "reelflowd.yaml")
         with open(config, "w") as handle:
-            handle.write(f"secrets_file: {secrets}\n")
+            handle.write(f"secrets_file: {self.secrets}\n")
         self.daemon = harness.Daemon(REELFLOWD, PLUGIN_DIR, self.root, workers=2, config=config)
         self.inbox = os.path.join(self.root, "inbox")
         os.makedirs(self.inbox)
@@ -57,6 +54,13 @@ class PublishDaemonTest(unittest.TestCase):
             print("kept", self.root)
         else:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def write_secrets(self, accounts, extra=""):
+        with open(self.secrets, "w") as handle:
+            for name, account in accounts.items():
+                handle.write(f"account.{name}={json.dumps(account)}\n")
+            handle.write(extra)
+        os.chmod(self.secrets, 0o600)
 
     def workflow(self, **options):
         with_lines = "\n".join(f"      {key}: {json.dumps(value)}" for key, value in options.items())
@@ -238,6 +242,36 @@ steps:
         runs = self.wait_finished(1, timeout=40)
         self.assertEqual(runs[0]["state"], "succeeded", self.daemon.log()[-3000:])
         self.assertEqual(len(self.posts()), 1)
+    def test_accounts_show_status_and_expiry_and_a_revoked_one_needs_reconnecting(self):
+        with open(os.path.join(self.platform, "tokens.json"), "w") as handle:
+            json.dump({"access": "current", "refresh": "current-refresh"}, handle)
+        self.write_secrets(
+            {"brand": {"platform": "ptest", "options": {"dir": self.platform},
+                       "credentials": {"access_token": "stale", "refresh_token": "stale-refresh",
+                                       "expires_at": "2030-01-01T00:00:00Z"}},
+             "tube": {"platform": "youtube", "credentials": {"access_token": "yt-SECRET"}},
+             "nowhere": {"platform": "myspace"}},
+            extra="account.broken=not json\n")
+        self.workflow()
+        self.daemon.start()
+        listing = {a["name"]: a for a in json.loads(self.cli("accounts", "--json"))["accounts"]}
+        self.assertEqual(listing["brand"]["status"], "ok")
+        self.assertEqual(listing["brand"]["publisher"], "ptest.publish")
+        self.assertEqual(listing["brand"]["expires_at"], "2030-01-01T00:00:00Z")
+        self.assertEqual(listing["tube"]["publisher"], "youtube.publish")
+        self.assertEqual(listing["broken"]["status"], "invalid")
+        self.assertIn("no loaded plugin publishes to myspace", listing["nowhere"]["message"])
+        self.drop("h.mp4")
+        runs = self.wait_finished(1)
+        self.assertEqual(runs[0]["state"], "failed")
+        table = self.cli("accounts")
+        self.assertIn("RECONNECT NEEDED", table)
+        self.assertIn("To reconnect an account", table)
+        for secret in ("stale", "yt-SECRET", "current-refresh"):
+            self.assertNotIn(secret, table + self.cli("accounts", "--json"))
+        record = os.path.join(self.root, "state", "accounts", "brand.json")
+        self.assertEqual(os.stat(record).st_mode & 0o777, 0o600)
+
 
 if __name__ == "__main__":
     unittest.main()

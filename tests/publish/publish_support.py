@@ -74,7 +74,8 @@ def publish(reelflow, directory, step_type, account, options, account_name="bran
     os.chmod(secrets, 0o600)
     completed = subprocess.run(
         [reelflow, "run", workflow, "--json", "--secrets-file", secrets,
-         "--artifacts", os.path.join(directory, "runs"), *extra_args],
+         "--artifacts", os.path.join(directory, "runs"),
+         "--accounts", os.path.join(directory, "accounts"), *extra_args],
         capture_output=True, text=True, timeout=timeout)
     record = None
     try:

@@ -185,6 +185,10 @@ class FakeBackend : public ControlBackend {
     record("schedule " + std::to_string(static_cast<int>(days)));
     return json{{"posts", json::array({{{"id", 4}, {"platform", "youtube"}}})}};
   }
+  ControlResult<json> accounts() override {
+    record("accounts");
+    return json{{"accounts", json::array({{{"name", "brand"}, {"status", "ok"}}})}};
+  }
   ControlResult<json> schedule_cancel(const std::string& id) override {
     record("schedule cancel " + id);
     if (id != "4") return tl::unexpected(ControlError{404, "no scheduled post " + id});
@@ -508,6 +512,8 @@ TEST_F(ControlServerTest, EveryRouteOverTheUnixSocket) {
   EXPECT_EQ(post(endpoint, "/v1/workflows/promo%20summer/pause").json_body()["paused"], true);
   EXPECT_EQ(post(endpoint, "/v1/workflows/promo/resume").json_body()["paused"], false);
 
+  EXPECT_EQ(get(endpoint, "/v1/accounts").json_body()["accounts"][0]["name"], "brand");
+  EXPECT_EQ(post(endpoint, "/v1/accounts").status, 405);
   auto schedule = get(endpoint, "/v1/schedule?days=3");
   EXPECT_EQ(schedule.status, 200);
   EXPECT_EQ(schedule.json_body()["posts"][0]["platform"], "youtube");
@@ -535,7 +541,7 @@ TEST_F(ControlServerTest, EveryRouteOverTheUnixSocket) {
                 "status", "workflows", "runs workflow=promo summer state=failed limit=7",
                 "runs workflow=* state=* limit=50", "run r-1", "run r-404", "trigger promo",
                 "trigger weekly", "trigger nope", "retry r-2", "retry r-1", "cancel r-2",
-                "pause promo summer", "resume promo", "schedule 3", "schedule 7",
+                "pause promo summer", "resume promo", "accounts", "schedule 3", "schedule 7",
                 "schedule cancel 4", "schedule cancel 9",
                 "schedule move 4 2026-12-01T10:00:00Z", "metrics"}));
 }
