@@ -42,6 +42,13 @@ Made for winter, light as air
 Order today — 今天下单
 SRT
 
+# The demo's publishing account: posts are handed over into $DEMO/published, one folder each.
+# Real accounts go into the daemon's secrets file the same way (docs/publishing.md).
+ACCOUNT="account.agency={\"platform\": \"folder\", \"options\": {\"path\": \"$DEMO/published\"}}"
+printf '%s\n' "$ACCOUNT" > "$DEMO/secrets"
+chmod 600 "$DEMO/secrets"
+printf 'secrets_file: %s\n' "$DEMO/secrets" > "$DEMO/reelflowd.yaml"
+
 say "validating every workflow in workflows/"
 "$REELFLOW" validate "$ROOT"/workflows/*.yaml
 
@@ -50,7 +57,7 @@ say "plugins available"
 
 say "running workflows/demo.yaml on the sample (offline, no daemon)"
 "$REELFLOW" run "$ROOT/workflows/demo.yaml" --input "$DEMO/inbox/sample.mp4" \
-  --artifacts "$DEMO/runs"
+  --artifacts "$DEMO/runs" --accounts "$DEMO/accounts" --secrets-file "$DEMO/secrets"
 
 run_dir=$(ls -d "$DEMO"/runs/*/ | head -1)
 
@@ -68,7 +75,8 @@ stop_daemon() {
 }
 trap stop_daemon EXIT
 # The watch path `inbox` is relative to the daemon's working directory: build/demo/inbox.
-(cd "$DEMO" && exec "$REELFLOWD" --state-dir "$DEMO/state" --workflows "$DEMO/workflows" \
+(cd "$DEMO" && exec "$REELFLOWD" --config "$DEMO/reelflowd.yaml" --state-dir "$DEMO/state" \
+  --workflows "$DEMO/workflows" \
   --control "$REELFLOW_CONTROL" --workers 2 2> "$DEMO/reelflowd.log") &
 daemon_pid=$!
 for _ in $(seq 1 100); do
@@ -86,6 +94,7 @@ done
 [ -n "$daemon_run" ] || { echo "the daemon did not finish a run; its log: $DEMO/reelflowd.log" >&2; exit 1; }
 "$REELFLOW" runs
 "$REELFLOW" run show "$daemon_run"
+"$REELFLOW" accounts
 say "stopping reelflowd (SIGTERM: running steps finish, then it exits)"
 stop_daemon
 trap - EXIT
@@ -98,6 +107,8 @@ cat >&2 <<TXT
   contact sheet:     ${run_dir}extract/contact_sheet.png (shots, clips, covers: open it)
   clips and covers:  ${run_dir}extract/clips/, ${run_dir}extract/covers/
   Douyin versions:   ${run_dir}render/ (1080x1920, title card, captions from sample.srt)
+  published posts:   $DEMO/published/ (one folder per post: video.mp4 + post.json; the
+                     offline run's and the daemon's, each published once)
   daemon state:      $DEMO/state (SQLite: reelflow.db; artifacts/$daemon_run/)
   daemon log:        $DEMO/reelflowd.log
 

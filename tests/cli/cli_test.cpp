@@ -206,8 +206,13 @@ TEST_F(CliTest, RunStampsTheInputAndPrintsTheRunRecord) {
   ASSERT_EQ(std::system(make.c_str()), 0) << make;
   const auto size = static_cast<std::int64_t>(fs::file_size(input));
   ASSERT_LT(size, 100000);  // so that big_file_note is skipped
+  const fs::path handover = dir_ / "handover";
+  const std::string account =
+      R"(account.agency={"platform": "folder", "options": {"path": ")" + handover.string() +
+      R"("}})";
   auto result = reelflow({"run", REELFLOW_SOURCE_DIR "/workflows/demo.yaml", "--input",
-                          input.string(), "--artifacts", (dir_ / "runs").string(), "--json"});
+                          input.string(), "--artifacts", (dir_ / "runs").string(), "--accounts",
+                          (dir_ / "accounts").string(), "--secret", account, "--json"});
   ASSERT_EQ(result.status, 0) << result.err;
   auto record = json::parse(result.out);
   EXPECT_EQ(record["state"], "succeeded");
@@ -229,8 +234,15 @@ TEST_F(CliTest, RunStampsTheInputAndPrintsTheRunRecord) {
   EXPECT_EQ(rendered["width"], 1080);
   EXPECT_EQ(rendered["height"], 1920);
   EXPECT_TRUE(fs::is_regular_file(rendered["path"].get<std::string>())) << rendered.dump();
+  const auto& publish_step = record["steps"][6];
+  EXPECT_EQ(publish_step["id"], "publish");
+  const auto& post = publish_step["outputs"]["items"][0];
+  EXPECT_EQ(post["state"], "published");
+  const fs::path post_dir = handover / post["post_id"].get<std::string>();
+  EXPECT_TRUE(fs::is_regular_file(post_dir / "post.json")) << post.dump();
+  EXPECT_EQ(fs::file_size(post_dir / "video.mp4"), fs::file_size(rendered["path"].get<std::string>()));
   // Progress goes to stderr, one line per step when not on a terminal.
-  EXPECT_NE(result.err.find("[1/6] stamp (hello.stamp)"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("[1/7] stamp (hello.stamp)"), std::string::npos) << result.err;
 }
 
 TEST_F(CliTest, RunWithAMissingInputSaysWhich) {
