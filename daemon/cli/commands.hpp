@@ -38,6 +38,7 @@ int cancel_command(Args args);
 int pause_command(Args args);
 int resume_command(Args args);
 int schedule_command(Args args);
-int accounts_command(Args args);  // accounts [--json]  // schedule [--days N] [--tz ZONE], schedule cancel|move
+int accounts_command(Args args);  // accounts [--json]
+int posts_command(Args args);     // posts [--account A] [--json]  // schedule [--days N] [--tz ZONE], schedule cancel|move
 
 }  // namespace reelflow::cli

@@ -354,6 +354,41 @@ int pause_command(Args args) {
 }
 int resume_command(Args args) { return workflow_action("resume", args, "resumed"); }
 
+int posts_command(Args args) {
+  if (wants_help(args, "posts")) return kExitOk;
+  auto account = args.option("--account");
+  std::string query = account ? "?account=" + url_encode(*account) : "";
+  return simple_verb(
+      "posts", args, 0, "takes no arguments; filter with --account",
+      [&](DaemonCall& call, const Words&) { return call.request("GET", "/v1/posts" + query); },
+      [](const json& reply, const Words&) {
+        const json& posts = reply.contains("posts") ? reply["posts"] : json::array();
+        if (posts.empty()) {
+          std::printf("No posts published yet.\n");
+          return;
+        }
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& post : posts) {
+          // The latest counters taken.
+          std::string latest = "-";
+          std::string latest_at;
+          const json metrics = post.value("metrics", json::object());
+          for (const auto& [label, values] : metrics.items()) {
+            const std::string at = values.value("taken_at", "");
+            if (at < latest_at) continue;
+            latest_at = at;
+            latest = label + ": " + cell(values, "views") + " views, " + cell(values, "likes") +
+                     " likes, " + cell(values, "comments") + " comments, " +
+                     cell(values, "shares") + " shares";
+          }
+          rows.push_back({cell(post, "published_at"), cell(post, "platform"),
+                          cell(post, "account"), cell(post, "post_id"), latest,
+                          cell(post, "url")});
+        }
+        print_table({"PUBLISHED", "PLATFORM", "ACCOUNT", "POST", "LATEST METRICS", "URL"}, rows);
+      });
+}
+
 int accounts_command(Args args) {
   return simple_verb(
       "accounts", args, 0, "takes no arguments",

@@ -36,6 +36,7 @@ Daemon commands (ask the running reelflowd; each takes --json):
   schedule             the posts to be published, as a calendar (--days N, --tz ZONE);
                        'schedule cancel ID', 'schedule move ID TIME'
   accounts             publishing accounts: platform, status, token expiry
+  posts                published posts with their latest metrics (--account A)
 
 Global options:
   --plugin-dir DIR     also load plugins from DIR (repeatable; searched before
@@ -183,6 +184,15 @@ meanwhile are kept and run after 'reelflow resume'.
     return R"(Usage: reelflow resume WORKFLOW [--json]
 
 Starts runs of a paused WORKFLOW again.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "posts") {
+    return R"(Usage: reelflow posts [--account A] [--json]
+
+Lists the posts the daemon published, newest first: when, platform, account, the platform's post
+id, the latest metrics pulled (views, likes, comments, shares; each publisher step's metrics_at
+says when: 1h, 6h, 24h, 3d and 7d after publishing unless told) and the post's URL. --json has
+every pull.
 )" DAEMON_OPTIONS;
   }
   if (command == "accounts") {

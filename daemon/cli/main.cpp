@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   if (command == "resume") return resume_command(daemon_args());
   if (command == "schedule") return schedule_command(daemon_args());
   if (command == "accounts") return accounts_command(daemon_args());
+  if (command == "posts") return posts_command(daemon_args());
   std::fprintf(stderr, "reelflow: no command '%s'. Try 'reelflow --help'.\n", command.c_str());
   return kExitUsage;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "common/duration.hpp"
 #include "common/iso_time.hpp"
 #include "common/sha256.hpp"
 #include "engine/runner.hpp"
@@ -124,7 +125,13 @@ class Journal : public RunObserver {
     store::StepKey key{run_id_, step.id, store::kNoItem, 0};
     store::TimerRecord timer;
     auto written = store_.in_transaction([&]() -> Result<void> {
-      auto added = store_.add_step(key, store::StepState::waiting, now_millis());
+      // A step waits a second time (a post rescheduled after its publish_at wait): its wait
+      // record goes back to waiting with the new time.
+      auto existing = store_.get_step(key);
+      if (!existing) return tl::unexpected(existing.error());
+      auto added = *existing ? store_.transition_step(key, (*existing)->state,
+                                                      store::StepState::waiting, now_millis())
+                             : store_.add_step(key, store::StepState::waiting, now_millis());
       if (!added) return added;
       auto outputs = store_.record_step_outputs(
           key, json{{"wait_until", format_iso_time(due_ms)}, {"wait_until_ms", due_ms}});
@@ -145,6 +152,50 @@ class Journal : public RunObserver {
     logger_.info("step waits until " + format_iso_time(due_ms), fields(step));
     post_([timer, added = timer_added_] { added(timer); });
     return true;
+  }
+
+  void post_published(const workflow::Step& step, std::optional<std::size_t> item,
+                      const json& context, const json& options, const json& outputs) override {
+    const auto* type = registry_.find(step.uses);
+    if (type == nullptr || type->publisher == nullptr) return;
+    store::PostRecord post;
+    post.idempotency_key = context.value("idempotency_key", "");
+    post.run_id = run_id_;
+    post.step_id = step.id;
+    post.item = item_number(item);
+    post.step_type = step.uses;
+    post.platform = type->publisher->platform;
+    post.account = options.value("account", "");
+    post.post_id = outputs.value("post_id", "");
+    post.url = outputs.value("url", "");
+    post.published_at = now_millis();
+    post.options = options;
+    std::vector<store::TimerRecord> timers;
+    auto written = store_.in_transaction([&]() -> Result<void> {
+      auto recorded = store_.record_post(post);
+      if (!recorded) return tl::unexpected(recorded.error());
+      if (!*recorded) return {};  // seen before (a reconcile after a restart): timers exist
+      for (const auto& label : options.value("metrics_at", json::array())) {
+        if (!label.is_string()) continue;
+        auto seconds = parse_duration(label.get<std::string>());
+        if (!seconds || *seconds <= 0) continue;
+        const store::Millis due = post.published_at + static_cast<store::Millis>(*seconds * 1000);
+        json payload = {{"post", post.idempotency_key}, {"label", label}};
+        store::NewTimer timer{due, "metrics", run_id_, step.id, payload};
+        auto id = store_.add_timer(timer);
+        if (!id) return tl::unexpected(id.error());
+        timers.push_back({*id, due, timer.kind, run_id_, step.id, payload,
+                          store::TimerState::pending});
+      }
+      return {};
+    });
+    if (!written) {
+      logger_.error("cannot record the published post: " + written.error().message, fields(step));
+      return;
+    }
+    logger_.info("published " + post.platform + " post " + post.post_id + " " + post.url,
+                 fields(step));
+    for (auto& timer : timers) post_([timer, added = timer_added_] { added(timer); });
   }
 
   void wait_over(const workflow::Step& step) override {
@@ -318,6 +369,9 @@ Engine::Engine(Post post, store::Store& store, const plugin_host::Registry& regi
 Engine::~Engine() {
   for (auto& [run_id, active] : active_) {
     if (active->thread.joinable()) active->thread.join();
+  }
+  for (auto& [id, thread] : metric_pulls_) {
+    if (thread.joinable()) thread.join();
   }
 }
 
@@ -565,6 +619,10 @@ void Engine::fire_due_timers(store::Millis now) {
       logger_.warn("timer " + std::to_string(timer.id) + ": " + fired.error().message);
       continue;
     }
+    if (timer.kind == "metrics") {
+      pull_metrics(timer);
+      continue;
+    }
     if (timer.kind != "step_wait") continue;
     auto moved = store_.transition_run(timer.run_id, store::RunState::waiting,
                                        store::RunState::queued, now_millis());
@@ -579,6 +637,82 @@ void Engine::fire_due_timers(store::Millis now) {
   }
   pump();
   changed();
+}
+
+void Engine::pull_metrics(const store::TimerRecord& timer) {
+  const std::string key = timer.payload.value("post", "");
+  const std::string label = timer.payload.value("label", "");
+  auto post = store_.get_post(key);
+  if (!post || !*post) {
+    logger_.warn("metrics " + label + ": no post " + key +
+                 (post ? std::string() : ": " + post.error().message));
+    return;
+  }
+  const auto* step_type = registry_.find((*post)->step_type);
+  if (step_type == nullptr || step_type->publisher == nullptr ||
+      step_type->publisher->callbacks.metrics == nullptr) {
+    logger_.info("metrics " + label + " of post " + (*post)->post_id + ": " +
+                 (*post)->step_type + " reports none");
+    return;
+  }
+  const store::TimerId id = timer.id;
+  metric_pulls_[id] = std::thread([this, id, record = **post, label, step_type,
+                                   secrets = config_.secrets,
+                                   alive = std::weak_ptr<bool>(alive_)] {
+    LogFields fields{record.run_id, record.step_id, step_type->plugin->name, {}};
+    plugin_host::RunServices services;
+    services.log = [&](rf_log_level level, std::string_view message) {
+      logger_.log(level >= RF_LOG_WARN ? LogLevel::warn : LogLevel::debug, message, fields);
+    };
+    services.secret = [&](std::string_view name) -> std::optional<std::string> {
+      auto found = secrets.find(std::string(name));
+      if (found == secrets.end() || !found->is_string()) return std::nullopt;
+      return found->get<std::string>();
+    };
+    if (accounts_) {
+      services.account_get = [&](std::string_view account) -> std::optional<json> {
+        auto stored = accounts_->get(account);
+        if (!stored) return std::nullopt;
+        return *stored;
+      };
+      services.account_set = [&](std::string_view account, const json& value) {
+        return accounts_->put(account, value).has_value();
+      };
+    }
+    services.last_checkpoint = [&]() -> std::optional<json> {
+      auto value = store_.get_checkpoint(record.idempotency_key);
+      if (!value) return std::nullopt;
+      return *value;
+    };
+    json context = {{"run_id", record.run_id},
+                    {"step_id", record.step_id},
+                    {"idempotency_key", record.idempotency_key},
+                    {"publisher_call", "metrics"}};
+    plugin_host::StepRequest request{step_type, record.options, context, 120.0, std::nullopt};
+    auto outcome = dispatcher_.run(request, services, nullptr);
+    if (outcome && outcome->status == RF_STATUS_OK) {
+      auto stored = store_.record_post_metrics(record.idempotency_key,
+                                               {label, now_millis(), outcome->outputs});
+      if (stored) {
+        logger_.info("metrics " + label + " of " + record.platform + " post " + record.post_id +
+                         ": " + outcome->outputs.dump(),
+                     fields);
+      } else {
+        logger_.error("cannot store metrics: " + stored.error().message, fields);
+      }
+    } else {
+      logger_.warn("metrics " + label + " of " + record.platform + " post " + record.post_id +
+                       " failed: " + (outcome ? outcome->error : outcome.error().message),
+                   fields);
+    }
+    post_([this, id, alive] {
+      if (alive.expired()) return;
+      if (auto found = metric_pulls_.find(id); found != metric_pulls_.end()) {
+        if (found->second.joinable()) found->second.join();
+        metric_pulls_.erase(found);
+      }
+    });
+  });
 }
 
 void Engine::timer_added(store::TimerRecord timer) {

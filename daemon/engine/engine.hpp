@@ -134,6 +134,9 @@ class Engine {
   void finished(const std::string& run_id);
   void changed();
   void timer_added(store::TimerRecord timer);
+  // A "metrics" timer fired: the post's publisher is asked for its counters on a thread of its
+  // own, and they go to the store.
+  void pull_metrics(const store::TimerRecord& timer);
 
   Post post_;
   store::Store& store_;
@@ -147,6 +150,8 @@ class Engine {
   std::deque<std::string> queue_;
   std::map<std::string, std::unique_ptr<ActiveRun>> active_;
   std::multimap<store::Millis, store::TimerRecord> timers_;  // pending, by due time
+  std::map<store::TimerId, std::thread> metric_pulls_;       // running, by their timer
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks posted late
   bool draining_ = false;
   ChangeListener change_listener_;
   StepListener step_listener_;

@@ -71,6 +71,8 @@ struct ItemResult {
   json outputs = json::object();
   std::string error;
   int attempts = 0;
+  // A publisher hit a platform limit (RF_STATUS_LATER): the step waits until then, and goes on.
+  std::optional<std::int64_t> later_until;
 };
 
 class Run {
@@ -246,6 +248,19 @@ class Run {
     return {{"post", post}};
   }
 
+  // When a post that hit a platform limit goes on: the publisher's "not_before", else a day on.
+  static std::int64_t later_until(const json& outputs) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    if (auto found = outputs.find("not_before"); found != outputs.end() && found->is_string()) {
+      if (auto instant = parse_iso_time(found->get<std::string>()); instant && *instant > now) {
+        return std::min<std::int64_t>(*instant, now + 7 * 86400000LL);
+      }
+    }
+    return now + std::int64_t{86400000};
+  }
+
   double next_unit_random() {
     std::lock_guard lock(random_mutex_);
     return unit_(random_);
@@ -389,6 +404,18 @@ class Run {
                                           std::to_string(items.size()) + ": "
                                     : "";
         step_record.outputs = fan_out ? json{{"items", item_outputs}} : json::object();
+        if (result.later_until) {
+          // Rescheduled, not failed: the items done stay done, this one goes on then.
+          const std::string until = format_iso_time(*result.later_until);
+          json details = post_details(step);
+          details["post"]["rescheduled"] = result.error;
+          if (observer_.step_waiting(step, *result.later_until, details)) {
+            return finish(StepState::waiting,
+                          where + "rescheduled to " + until + ": " + result.error);
+          }
+          return finish(StepState::failed, where + result.error + " (a platform limit: publish it "
+                                                                  "after " + until + ")");
+        }
         return finish(result.state, where + result.error);
       }
       if (fan_out) {
@@ -486,7 +513,20 @@ class Run {
           make_services(step, artifact_dir, context.value("idempotency_key", ""));
       plugin_host::StepRequest request{&step_type, *options, context, step.timeout, std::nullopt};
       auto outcome = dispatcher_.run(request, services, options_.cancel);
-      if (take_outcome(step, item_index, attempt, outcome, result)) return result;
+      if (outcome && outcome->status == RF_STATUS_LATER && step_type.publisher != nullptr) {
+        result.later_until = later_until(outcome->outputs);
+        result.error = outcome->error;
+        observer_.execution_finished(step, item_index, attempt, StepState::failed, json::object(),
+                                     mask_.apply("rescheduled: " + result.error));
+        return result;
+      }
+      if (take_outcome(step, item_index, attempt, outcome, result)) {
+        if (step_type.publisher != nullptr && result.state == StepState::succeeded &&
+            result.outputs.value("state", "") == "published") {
+          observer_.post_published(step, item_index, context, *options, result.outputs);
+        }
+        return result;
+      }
     }
     if (last_attempt > 1) {
       result.error += " (after " + std::to_string(result.attempts) + " attempts)";
@@ -563,6 +603,10 @@ class Run {
       return result;
     }
     take_outcome(step, item_index, interrupted.attempt, outcome, result);
+    if (step_type.publisher != nullptr && result.state == StepState::succeeded &&
+        result.outputs.value("state", "") == "published") {
+      observer_.post_published(step, item_index, context, options, result.outputs);
+    }
     return result;
   }
 

@@ -88,6 +88,11 @@ class RunObserver {
                             const nlohmann::json& /*details*/) {
     return false;
   }
+  // A publisher step's execution published a post: options as the plugin got them, outputs
+  // with post_id and url. The daemon records it and schedules its metrics pulls.
+  virtual void post_published(const workflow::Step& /*step*/, std::optional<std::size_t> /*item*/,
+                              const nlohmann::json& /*context*/, const nlohmann::json& /*options*/,
+                              const nlohmann::json& /*outputs*/) {}
   // A wait kept by step_waiting is over and the step goes on.
   virtual void wait_over(const workflow::Step& /*step*/) {}
   virtual void execution_finished(const workflow::Step& /*step*/,

@@ -95,6 +95,11 @@ class Executor {
   Result<StepOutcome> publish(const StepTypeInfo& step_type, const nlohmann::json& options,
                               const nlohmann::json& context, const RunServices& services,
                               const nlohmann::json& checkpoint);
+  // The publisher's metrics of a published post (context "publisher_call": "metrics"): the
+  // post rebuilt from the step's options, the session from its last checkpoint.
+  Result<StepOutcome> publish_metrics(const StepTypeInfo& step_type,
+                                      const nlohmann::json& options,
+                                      const nlohmann::json& context, const RunServices& services);
 
   nlohmann::json plugin_config_;
   std::map<std::string, Instance*, std::less<>> instances_;

@@ -78,8 +78,10 @@ StepOutcome failed(std::string message, rf_status status = RF_STATUS_ERROR) {
 }
 
 // The post the publisher's callbacks receive (plugin.h, post_json), or why it cannot be built.
+// need_video: false for the metrics of a published post, whose file may be gone by then.
 Result<json> build_post(const StepTypeInfo& step_type, const json& options, const json& context,
-                        const RunServices& services, const json& checkpoint) {
+                        const RunServices& services, const json& checkpoint,
+                        bool need_video = true) {
   const PublisherTypeInfo& publisher = *step_type.publisher;
   const std::string where = step_type.name;
   json post = json::object();
@@ -141,10 +143,10 @@ Result<json> build_post(const StepTypeInfo& step_type, const json& options, cons
   const std::filesystem::path video = options.value("video", "");
   std::error_code ec;
   const auto size = std::filesystem::file_size(video, ec);
-  if (ec) return fail(where + ": video " + video.string() + ": " + ec.message());
-  post["video"] = {{"path", video.string()}, {"size_bytes", size}};
+  if (ec && need_video) return fail(where + ": video " + video.string() + ": " + ec.message());
+  post["video"] = {{"path", video.string()}, {"size_bytes", ec ? 0 : size}};
   const std::string cover = options.value("cover", "");
-  if (!cover.empty() && !std::filesystem::is_regular_file(cover, ec)) {
+  if (need_video && !cover.empty() && !std::filesystem::is_regular_file(cover, ec)) {
     return fail(where + ": cover " + cover + " is not a readable file");
   }
   post["cover"] = cover.empty() ? json(nullptr) : json(cover);
@@ -615,6 +617,36 @@ class Driver {
 
 }  // namespace
 
+Result<StepOutcome> Executor::publish_metrics(const StepTypeInfo& step_type, const json& options,
+                                              const json& context, const RunServices& services) {
+  if (step_type.publisher->callbacks.metrics == nullptr) {
+    return failed(step_type.name + " reports no metrics");
+  }
+  json checkpoint = json::object();
+  if (services.last_checkpoint) {
+    if (auto last = services.last_checkpoint(); last && last->is_object()) checkpoint = *last;
+  }
+  if (checkpoint.value("stage", "") != "published") {
+    return failed(step_type.name + ": no published post recorded for " +
+                  context.value("idempotency_key", "this execution"));
+  }
+  auto post = build_post(step_type, options, context, services, checkpoint, false);
+  if (!post) return failed(post.error().message);
+  post->erase("_account_record");
+  std::vector<std::string> secrets;
+  collect_strings((*post)["account"]["credentials"], secrets);
+  const std::string post_text = post->dump();
+  const std::string session_text = checkpoint.value("session", json::object()).dump();
+  auto outcome = call_publisher(
+      step_type, services, [&](const rf_publisher_type& callbacks, void* instance, rf_run* run) {
+        return static_cast<int>(
+            callbacks.metrics(instance, run, post_text.c_str(), session_text.c_str()));
+      });
+  if (!outcome) return failed(redact(outcome.error().message, secrets));
+  outcome->error = redact(std::move(outcome->error), secrets);
+  return outcome;
+}
+
 Result<StepOutcome> Executor::publish(const StepTypeInfo& step_type, const json& options,
                                       const json& context, const RunServices& services,
                                       const json& checkpoint) {
@@ -655,14 +687,11 @@ Result<StepOutcome> Executor::publish(const StepTypeInfo& step_type, const json&
   }
   Driver driver(step_type, services, std::move(*post), options.value("poll_timeout", 3600.0), call);
   StepOutcome outcome = driver.drive(checkpoint);
-  // RECONNECT and LATER are for the scheduler of posts; a step reports them as errors whose
-  // message says what to do.
+  // LATER goes to the engine, which reschedules the post (not_before in the outputs). RECONNECT
+  // is an error whose message says what to do; the account is marked.
   if (outcome.status == RF_STATUS_RECONNECT) {
     outcome.status = RF_STATUS_ERROR;
     outcome.error += " (reconnect the account, then `reelflow retry` the run)";
-  } else if (outcome.status == RF_STATUS_LATER) {
-    outcome.status = RF_STATUS_ERROR;
-    outcome.error += " (a platform limit: publish it later)";
   }
   return outcome;
 }

@@ -60,6 +60,14 @@ std::vector<OptionSpec> publish_options(const std::vector<OptionSpec>& own) {
     poll_timeout.min = 1;
     options.push_back(std::move(poll_timeout));
   }
+  {
+    auto metrics_at = option("metrics_at", RF_OPT_LIST,
+                             nlohmann::json::array({"1h", "6h", "24h", "3d", "7d"}),
+                             "When, after publishing, the post's views, likes, comments and shares "
+                             "are fetched from the platform into the store (durations; [] for never).");
+    metrics_at.item_type = RF_OPT_STRING;
+    options.push_back(std::move(metrics_at));
+  }
   options.insert(options.end(), own.begin(), own.end());
   return options;
 }

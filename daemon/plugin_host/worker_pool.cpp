@@ -815,7 +815,7 @@ WorkerPool::Execution WorkerPool::execute(Worker& worker, const StepRequest& req
       const json* outputs = wp::get_object(*result, "outputs");
       if (outputs != nullptr) outcome.outputs = *outputs;
       std::string error = wp::get_string(*result, "error").value_or("");
-      if (!status || *status < RF_STATUS_OK || *status > RF_STATUS_RETRY) {
+      if (!status || *status < RF_STATUS_OK || *status > RF_STATUS_LATER) {
         outcome.status = RF_STATUS_ERROR;
         outcome.error = plugin + "'s worker sent an invalid result" + input;
         report.worker_retired = true;

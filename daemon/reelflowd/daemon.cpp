@@ -693,6 +693,33 @@ server::ControlResult<nlohmann::json> Daemon::schedule(double days) {
   return json{{"posts", parts_->engine->scheduled_posts(until)}};
 }
 
+server::ControlResult<nlohmann::json> Daemon::posts(const std::string& account, int limit) {
+  auto posts = parts_->store->list_posts(account, 0, limit);
+  if (!posts) return tl::unexpected(server::ControlError{500, posts.error().message});
+  json list = json::array();
+  for (const auto& post : *posts) {
+    json metrics = json::object();
+    if (auto taken = parts_->store->post_metrics(post.idempotency_key)) {
+      for (const auto& entry : *taken) {
+        json values = entry.metrics;
+        values["taken_at"] = format_iso_time(entry.taken_at);
+        metrics[entry.label] = std::move(values);
+      }
+    }
+    list.push_back({{"key", post.idempotency_key},
+                    {"run_id", post.run_id},
+                    {"step_id", post.step_id},
+                    {"step_type", post.step_type},
+                    {"platform", post.platform},
+                    {"account", post.account},
+                    {"post_id", post.post_id},
+                    {"url", post.url},
+                    {"published_at", format_iso_time(post.published_at)},
+                    {"metrics", std::move(metrics)}});
+  }
+  return json{{"posts", std::move(list)}};
+}
+
 server::ControlResult<nlohmann::json> Daemon::accounts() {
   return json{{"accounts", parts_->engine->accounts()}};
 }

@@ -45,6 +45,7 @@ class Daemon : public server::ControlBackend {
   server::ControlResult<nlohmann::json> cancel(const std::string& id) override;
   server::ControlResult<nlohmann::json> schedule(double days) override;
   server::ControlResult<nlohmann::json> accounts() override;
+  server::ControlResult<nlohmann::json> posts(const std::string& account, int limit) override;
   server::ControlResult<nlohmann::json> schedule_cancel(const std::string& id) override;
   server::ControlResult<nlohmann::json> schedule_move(const std::string& id,
                                                       const nlohmann::json& body) override;

@@ -65,6 +65,10 @@ class ControlBackend {
   // "step_id", "step_type", "platform", "account", "title", "video"}]}, earliest first.
   virtual ControlResult<nlohmann::json> schedule(double days) = 0;
   virtual ControlResult<nlohmann::json> schedule_cancel(const std::string& id) = 0;
+  // Published posts, newest first: {"posts": [{"key", "run_id", "step_id", "step_type",
+  // "platform", "account", "post_id", "url", "published_at", "metrics": {label: {"taken_at",
+  // ...counters}}}]}; account empty = all.
+  virtual ControlResult<nlohmann::json> posts(const std::string& account, int limit) = 0;
   // {"accounts": [...]} as Engine::accounts(), never credentials.
   virtual ControlResult<nlohmann::json> accounts() = 0;
   // body: {"at": ISO 8601 with an offset}

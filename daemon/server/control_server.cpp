@@ -491,6 +491,23 @@ Response ControlServer::Impl::route(const Request& request, const Target& target
       return call(version, "cancel", [&] { return backend.cancel(id); });
     }
   }
+  if (path.size() == 2 && collection == "posts") {
+    if (!is_get) return wrong_method("GET");
+    std::string account;
+    int limit = 50;
+    for (const auto& [name, value] : target.query) {
+      if (name == "account") account = value;
+      if (name == "limit") {
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+        if (ec != std::errc{} || end != value.data() + value.size() || limit < 1 ||
+            limit > kMaxRunLimit) {
+          return error_response(version, 400,
+                                "limit must be a number from 1 to " + std::to_string(kMaxRunLimit));
+        }
+      }
+    }
+    return call(version, "posts", [&] { return backend.posts(account, limit); });
+  }
   if (path.size() == 2 && collection == "accounts") {
     if (!is_get) return wrong_method("GET");
     return call(version, "accounts", [&] { return backend.accounts(); });

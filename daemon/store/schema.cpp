@@ -112,10 +112,39 @@ CREATE TABLE checkpoints (
 CREATE INDEX checkpoints_by_run ON checkpoints (run_id);
 )sql";
 
+// Version 4: published posts (what a publisher step put on a platform, kept after its run's files
+// are purged) and the metrics pulled from the platforms at fixed ages.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE TABLE posts (
+  idempotency_key TEXT PRIMARY KEY,
+  run_id          TEXT NOT NULL,
+  step_id         TEXT NOT NULL,
+  item            INTEGER NOT NULL,
+  step_type       TEXT NOT NULL,
+  platform        TEXT NOT NULL,
+  account         TEXT NOT NULL,
+  post_id         TEXT NOT NULL,
+  url             TEXT NOT NULL,
+  published_at    INTEGER NOT NULL,
+  options_json    TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX posts_by_account ON posts (account, published_at);
+CREATE INDEX posts_by_time ON posts (published_at);
+
+CREATE TABLE post_metrics (
+  idempotency_key TEXT NOT NULL,
+  label           TEXT NOT NULL,
+  taken_at        INTEGER NOT NULL,
+  metrics_json    TEXT NOT NULL,
+  PRIMARY KEY (idempotency_key, label)
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "runs, steps, timers, plugin state", kVersion1},
     Migration{2, "intents, seen files, artifact retention", kVersion2},
     Migration{3, "checkpoints of irreversible executions", kVersion3},
+    Migration{4, "published posts and their metrics", kVersion4},
 };
 
 static_assert(kApplicationId == 1380338775, "kVersion1 spells the application id in decimal");

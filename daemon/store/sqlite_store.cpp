@@ -574,6 +574,113 @@ class SqliteStore final : public Store {
     });
   }
 
+  // --- posts ---
+
+  Result<bool> record_post(const PostRecord& post) override {
+    return write("record post " + post.idempotency_key, [&]() -> Result<bool> {
+      SQLite::Statement statement(
+          db_,
+          "INSERT OR IGNORE INTO posts (idempotency_key, run_id, step_id, item, step_type, "
+          "platform, account, post_id, url, published_at, options_json) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      statement.bind(1, post.idempotency_key);
+      statement.bind(2, post.run_id);
+      statement.bind(3, post.step_id);
+      statement.bind(4, post.item);
+      statement.bind(5, post.step_type);
+      statement.bind(6, post.platform);
+      statement.bind(7, post.account);
+      statement.bind(8, post.post_id);
+      statement.bind(9, post.url);
+      statement.bind(10, post.published_at);
+      statement.bind(11, post.options.dump());
+      return statement.exec() == 1;
+    });
+  }
+
+  static PostRecord read_post(SQLite::Statement& row) {
+    PostRecord post;
+    post.idempotency_key = row.getColumn(0).getString();
+    post.run_id = row.getColumn(1).getString();
+    post.step_id = row.getColumn(2).getString();
+    post.item = row.getColumn(3).getInt();
+    post.step_type = row.getColumn(4).getString();
+    post.platform = row.getColumn(5).getString();
+    post.account = row.getColumn(6).getString();
+    post.post_id = row.getColumn(7).getString();
+    post.url = row.getColumn(8).getString();
+    post.published_at = row.getColumn(9).getInt64();
+    post.options = json::parse(row.getColumn(10).getString());
+    return post;
+  }
+
+  static constexpr const char* kPostColumns =
+      "idempotency_key, run_id, step_id, item, step_type, platform, account, post_id, url, "
+      "published_at, options_json";
+
+  Result<std::optional<PostRecord>> get_post(std::string_view idempotency_key) override {
+    const std::string key(idempotency_key);
+    return read("read post " + key, [&]() -> Result<std::optional<PostRecord>> {
+      SQLite::Statement statement(
+          db_, std::string("SELECT ") + kPostColumns + " FROM posts WHERE idempotency_key = ?");
+      statement.bind(1, key);
+      if (!statement.executeStep()) return std::nullopt;
+      return read_post(statement);
+    });
+  }
+
+  Result<std::vector<PostRecord>> list_posts(std::string_view account, Millis since,
+                                             int limit) override {
+    const std::string owned_account(account);
+    return read("list posts", [&]() -> Result<std::vector<PostRecord>> {
+      SQLite::Statement statement(
+          db_, std::string("SELECT ") + kPostColumns +
+                   " FROM posts WHERE (?1 = '' OR account = ?1) AND published_at >= ?2 "
+                   "ORDER BY published_at DESC LIMIT ?3");
+      statement.bind(1, owned_account);
+      statement.bind(2, since);
+      statement.bind(3, limit);
+      std::vector<PostRecord> posts;
+      while (statement.executeStep()) posts.push_back(read_post(statement));
+      return posts;
+    });
+  }
+
+  Result<void> record_post_metrics(std::string_view idempotency_key,
+                                   const PostMetrics& metrics) override {
+    const std::string key(idempotency_key);
+    return write("record metrics " + metrics.label + " of post " + key, [&]() -> Result<void> {
+      SQLite::Statement statement(
+          db_,
+          "INSERT INTO post_metrics (idempotency_key, label, taken_at, metrics_json) "
+          "VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key, label) DO UPDATE SET "
+          "taken_at = excluded.taken_at, metrics_json = excluded.metrics_json");
+      statement.bind(1, key);
+      statement.bind(2, metrics.label);
+      statement.bind(3, metrics.taken_at);
+      statement.bind(4, metrics.metrics.dump());
+      statement.exec();
+      return {};
+    });
+  }
+
+  Result<std::vector<PostMetrics>> post_metrics(std::string_view idempotency_key) override {
+    const std::string key(idempotency_key);
+    return read("read metrics of post " + key, [&]() -> Result<std::vector<PostMetrics>> {
+      SQLite::Statement statement(
+          db_,
+          "SELECT label, taken_at, metrics_json FROM post_metrics WHERE idempotency_key = ? "
+          "ORDER BY taken_at");
+      statement.bind(1, key);
+      std::vector<PostMetrics> list;
+      while (statement.executeStep()) {
+        list.push_back({statement.getColumn(0).getString(), statement.getColumn(1).getInt64(),
+                        json::parse(statement.getColumn(2).getString())});
+      }
+      return list;
+    });
+  }
+
   // --- plugin state ---
 
   Result<std::optional<std::string>> plugin_state_get(std::string_view plugin,

@@ -148,6 +148,27 @@ struct IntentRecord {
   std::optional<Millis> resolved_at;
 };
 
+// A post a publisher step put on a platform.
+struct PostRecord {
+  std::string idempotency_key;  // the execution's: one post per key
+  std::string run_id;
+  std::string step_id;
+  int item = kNoItem;
+  std::string step_type;  // e.g. "youtube.publish"
+  std::string platform;
+  std::string account;
+  std::string post_id;  // the platform's
+  std::string url;
+  Millis published_at = 0;
+  nlohmann::json options = nlohmann::json::object();  // the step's options, to ask again later
+};
+
+struct PostMetrics {
+  std::string label;  // the age it was taken at: "1h", "6h", "24h", "3d", "7d"
+  Millis taken_at = 0;
+  nlohmann::json metrics = nlohmann::json::object();  // views, likes, comments, shares, ...
+};
+
 using TimerId = std::int64_t;
 
 struct NewTimer {
@@ -261,6 +282,19 @@ class Store {
                                       const nlohmann::json& checkpoint, Millis at) = 0;
   virtual Result<std::optional<nlohmann::json>> get_checkpoint(
       std::string_view idempotency_key) = 0;
+
+  // --- published posts and their metrics ---
+  // Records the post unless its key is recorded already; returns whether it was new.
+  virtual Result<bool> record_post(const PostRecord& post) = 0;
+  virtual Result<std::optional<PostRecord>> get_post(std::string_view idempotency_key) = 0;
+  // Newest first; account empty = every account; published_at >= since.
+  virtual Result<std::vector<PostRecord>> list_posts(std::string_view account, Millis since,
+                                                     int limit) = 0;
+  // Replaces the metrics of that label.
+  virtual Result<void> record_post_metrics(std::string_view idempotency_key,
+                                           const PostMetrics& metrics) = 0;
+  // Oldest first.
+  virtual Result<std::vector<PostMetrics>> post_metrics(std::string_view idempotency_key) = 0;
 
   // --- durable timers ---
   virtual Result<TimerId> add_timer(const NewTimer& timer) = 0;

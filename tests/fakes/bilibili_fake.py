@@ -10,6 +10,9 @@
   GET  /arcopen/fn/archive/view?resource_id       the archive, addit_info.state
   GET  /arcopen/fn/archive/viewlist?pn&ps         the account's archives, newest first
   GET  /arcopen/fn/data/arc/stat?resource_id      view, like, reply, share, ...
+  POST /x/account-oauth2/v1/refresh_token?client_id&client_secret&grant_type&refresh_token
+                                                  (api.bilibili.com, unsigned) -> {access_token,
+                                                   refresh_token, expires_in, scopes}
 
 Every member.bilibili.com request is checked as the platform documents (接口签名实现标准):
 the x-bili-* headers, access-token and Authorization must be there (else 127000), the accesskeyid
@@ -27,6 +30,18 @@ or more, desc of 250 or more, tags of 200 or more (127100), an unknown category 
 reused within 10 minutes (127100), and the 6th submission of a day (非正式会员单日最多投递5个稿件;
 the docs give no code for it: 127009, "api请求次数达到上限", is used, an assumption).
 
+Tokens: `access_tokens` holds the valid access tokens; one the refresh endpoint issued expires
+after `access_ttl` seconds (the docs give no lifetime: 30 days here), expire(token) ends one now
+and revoke(token) forgets it, both answered 127001 like an unknown one. `refresh_tokens` maps each
+valid refresh token to its expiry; a refresh consumes it (the docs: 每个refresh_token只能使用一次)
+and issues the next, which keeps the old one's expiry; a used, revoked (revoke_refresh) or expired
+one is refused with 122007 (refreshToken不合法), a wrong client_id with 122000, a wrong secret with
+122001, all with HTTP 200 like every other answer. expires_in is the access token's expiry as
+Unix seconds, as the docs define it ("过期时间", example 1630220614); `expires_in_is_ttl` answers
+seconds from now instead (the other reading some clients make). The parameters are read from the
+query string (as documented) or, failing that, a form body; `refresh_params_in` records which.
+`refreshes` lists every refresh token presented.
+
 Test knobs: expect_secret (sign-check with another secret), review_views (views answering
 "processing" before the archive opens), reject_reason (the review rejects it), part_faults
 ({part_number: "drop" | status}) for one-shot faults on a given part, drop_next_submit_response
@@ -36,6 +51,7 @@ import hashlib
 import hmac
 import os
 import random
+import re
 import socket
 import string
 import sys
@@ -84,6 +100,71 @@ class BilibiliFake(FakePlatform):
         self.drop_next_submit_response = False
         self.signature_failures = 0
         self.part_log = []       # (upload_token, part_number, size) of every part stored
+        self.access_expiry = {}  # access token -> Unix time it expires (absent: never)
+        self.access_ttl = 30 * 86400
+        self.refresh_tokens = {}     # refresh token -> Unix time it expires
+        self.retired_refresh_tokens = set()
+        self.refresh_ttl = 180 * 86400
+        self.expires_in_is_ttl = False
+        self.refreshes = []          # every refresh token presented
+        self.refresh_params_in = []  # "query" or "form", per refresh request
+
+    # ---- tokens ------------------------------------------------------------------------------
+
+    def add_refresh_token(self, token, expires_in=None):
+        with self.lock:
+            self.refresh_tokens[token] = time.time() + (self.refresh_ttl if expires_in is None
+                                                        else expires_in)
+
+    def revoke_refresh(self, token):
+        with self.lock:
+            self.refresh_tokens.pop(token, None)
+
+    def revoke(self, token):
+        with self.lock:
+            self.access_tokens.discard(token)
+
+    def expire(self, token):
+        with self.lock:
+            self.access_expiry[token] = time.time()
+
+    def tokens_used(self, pattern=r"^/arcopen/"):
+        """The access-token header of every signed request whose path matches, in order."""
+        regex = re.compile(pattern)
+        with self.lock:
+            return [{k.lower(): v for k, v in headers.items()}.get("access-token")
+                    for _, path, headers, _ in self.requests if regex.search(path)]
+
+    @route("POST", r"/x/account-oauth2/v1/refresh_token")
+    def refresh_token(self, request):
+        params = {k: v[0] for k, v in request.query.items()}
+        where = "query"
+        if not params.get("refresh_token"):
+            params = request.form() if request.body else {}
+            where = "form"
+        self.refresh_params_in.append(where)
+        if params.get("client_id") != self.client_id:
+            return envelope(122000, "client_id错误")
+        if params.get("client_secret") != self.client_secret:
+            return envelope(122001, "client_secret 错误")
+        if params.get("grant_type") != "refresh_token":
+            return envelope(127100, "请求参数错误: grant_type must be refresh_token")
+        token = params.get("refresh_token", "")
+        self.refreshes.append(token)
+        now = time.time()
+        expiry = self.refresh_tokens.pop(token, None)
+        if expiry is None or expiry <= now:
+            return envelope(122007, "refreshToken不合法")
+        self.retired_refresh_tokens.add(token)
+        access = os.urandom(16).hex()
+        self.access_tokens.add(access)
+        self.access_expiry[access] = now + self.access_ttl
+        following = os.urandom(16).hex()
+        self.refresh_tokens[following] = expiry
+        expires_in = self.access_ttl if self.expires_in_is_ttl else int(now + self.access_ttl)
+        return envelope(data={"access_token": access, "refresh_token": following,
+                              "expires_in": expires_in,
+                              "scopes": ["USER_INFO", "ATC_DATA", "ATC_BASE"]})
 
     # ---- the signature, as the docs define it ---------------------------------------------
 
@@ -121,7 +202,9 @@ class BilibiliFake(FakePlatform):
             self.signature_failures += 1
             return envelope(127012, "鉴权错误: x-bili-signature-nonce was used before")
         self.nonces.add(nonce)
-        if headers["access-token"] not in self.access_tokens:
+        token = headers["access-token"]
+        expiry = self.access_expiry.get(token)
+        if token not in self.access_tokens or (expiry is not None and time.time() >= expiry):
             return envelope(127001, "access_token验证错误")
         return None
 

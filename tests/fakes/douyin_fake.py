@@ -1,10 +1,19 @@
 """A local fake of the Douyin Open Platform's video API (open.douyin.com), as far as douyin.publish
-uses it: part upload (init, parts, complete), create_video, video_list and video_data, with the
-envelope Douyin answers in ({"data": {"error_code", "description", ...}, "extra": {...}}, HTTP
-200 even for errors) and its refusals:
+uses it: part upload (init, parts, complete), create_video, video_list and video_data, and the
+OAuth token endpoints (/oauth/refresh_token/, /oauth/renew_refresh_token/), with the envelope
+Douyin answers in ({"data": {"error_code", "description", ...}, "extra": {...}}, HTTP 200 even
+for errors) and its refusals:
 
 - the access-token header and the open_id query must be the account's; an expired token gets
-  error 2190008, an unknown one 2190002, another account's open_id 2190015;
+  error 2190008, an unknown or revoked one 2190002, another account's open_id 2190015;
+- tokens (as documented): an access token lives 15 days, a refresh token 30. /oauth/refresh_token/
+  (form: client_key, grant_type=refresh_token, refresh_token) answers the same refresh token and
+  its remaining life (refresh_expires_in), and an access token: a new one when the current one
+  expired or was revoked, else the current one with a new expiry. /oauth/renew_refresh_token/
+  (form: client_key, refresh_token) answers a NEW refresh token valid 30 days and invalidates
+  the old one, at most MAX_RENEWALS times per authorization (then 10020). An expired, revoked,
+  renewed-away or unknown refresh token gets 10010 (the only refusal code the docs give);
+  a wrong client_key 10003, a missing field 10005;
 - parts are numbered from 1 and must arrive in order (part N+1 only after part N; sending an
   already received part again replaces it, as object stores do); a part above 100 MiB is
   refused; complete_video_part_upload refuses a missing part and any part but the last that is
@@ -18,7 +27,12 @@ Fault injection on top of FakePlatform's (status codes, dropped connections, del
     fake.fail_part(2, drop_after=1000)       # the base class's faults, for one part number
     fake.fail_code_next(r"/create_video/", 28003018, "frequency limit")  # an error code, once
     fake.drop_response_next("POST", r"/create_video/")  # handle it, then hang up: no reply
-    fake.expire_token()                       # every call gets 2190008 from now on
+    fake.expire_token()                       # the access tokens issued so far expire now
+    fake.revoke_access_token()                # the current access token is refused (2190002)
+    fake.revoke_refresh_token()               # the current refresh token is refused (10010)
+    fake.expire_refresh_token_in(2 * 86400)   # the current refresh token's remaining life
+    fake.token_log                            # [("refresh" | "renew", refresh token sent)]
+    fake.tokens_used(r"/create_video/")       # the access-token header of each such request
 
     python3 tests/fakes/douyin_fake.py --port 0
 """
@@ -42,12 +56,27 @@ class DouyinFake(FakePlatform):
     MIN_PART_BYTES = 5 * MiB
     MAX_PART_BYTES = 100 * MiB
     MAX_TEXT = 1000
+    ACCESS_TOKEN_SECONDS = 15 * 86400
+    REFRESH_TOKEN_SECONDS = 30 * 86400
+    MAX_RENEWALS = 5
 
-    def __init__(self, port=0, access_token="act.fake-douyin-token-0001", open_id="open-id-0001"):
+    def __init__(self, port=0, access_token="act.fake-douyin-token-0001", open_id="open-id-0001",
+                 refresh_token="rft.fake-douyin-refresh-0001", client_key="tt-fake-client-key-01"):
         super().__init__(port)
-        self.access_token = access_token
+        self.clock = time.time  # tests may move it
+        self.access_token = access_token    # the first access token (the account's secret)
+        self.current_access_token = access_token
         self.open_id = open_id
-        self.token_expired = False
+        self.client_key = client_key
+        self.refresh_token = refresh_token  # the current refresh token
+        now = self.clock()
+        # token -> {"expires_at", "revoked"}; refresh token -> {"expires_at", "renewals", "state"}
+        self.access_tokens = {access_token: {"expires_at": now + self.ACCESS_TOKEN_SECONDS,
+                                             "revoked": False}}
+        self.refresh_tokens = {refresh_token: {"expires_at": now + self.REFRESH_TOKEN_SECONDS,
+                                               "renewals": 0, "state": "valid"}}
+        self.token_log = []    # ("refresh" | "renew", the refresh token sent)
+        self.issued = 0
         self.known_pois = {"poi-1"}
         self.uploads = {}      # upload_id -> {"parts": {n: bytes}, "video_id": str or None}
         self.videos = {}       # video_id -> {"bytes": bytes, "used": bool}
@@ -56,7 +85,6 @@ class DouyinFake(FakePlatform):
         self.code_faults = []  # [regex, code, description, times]
         self.response_drops = []  # [method, regex, times]
         self.part_faults = []  # [part_number, fail_next kwargs]
-        self.clock = time.time  # tests may move it
 
     # ---- fault injection ----------------------------------------------------------------
 
@@ -78,8 +106,32 @@ class DouyinFake(FakePlatform):
             self.part_faults.append([part_number, fault])
 
     def expire_token(self):
+        """Every access token issued so far expires now (calls get 2190008)."""
         with self.lock:
-            self.token_expired = True
+            for state in self.access_tokens.values():
+                state["expires_at"] = min(state["expires_at"], self.clock() - 1)
+
+    def revoke_access_token(self, token=None):
+        """The current access token (or `token`) is refused from now on (2190002), long before
+        its expiry."""
+        with self.lock:
+            self.access_tokens[token or self.current_access_token]["revoked"] = True
+
+    def revoke_refresh_token(self):
+        """The current refresh token is refused from now on (10010)."""
+        with self.lock:
+            self.refresh_tokens[self.refresh_token]["state"] = "revoked"
+
+    def expire_refresh_token_in(self, seconds):
+        with self.lock:
+            self.refresh_tokens[self.refresh_token]["expires_at"] = self.clock() + seconds
+
+    def tokens_used(self, pattern):
+        """The access-token header of every request whose path matches, in order."""
+        regex = re.compile(pattern)
+        with self.lock:
+            return [headers.get("access-token") for _, path, headers, _ in self.requests
+                    if regex.search(path)]
 
     def _serve(self, handler):
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(handler.path).query)
@@ -137,14 +189,74 @@ class DouyinFake(FakePlatform):
                               "extra": self._extra(code, description)})
 
     def _auth(self, request):
-        token = request.headers.get("access-token", "")
-        if token != self.access_token:
+        state = self.access_tokens.get(request.headers.get("access-token", ""))
+        if state is None or state["revoked"]:
             return self.error(2190002, "access_token无效")
-        if self.token_expired:
+        if self.clock() >= state["expires_at"]:
             return self.error(2190008, "access_token expired, please refresh or re-authorize")
         if request.arg("open_id") != self.open_id:
             return self.error(2190015, "access_token and open_id do not match")
         return None
+
+    # ---- OAuth: token refresh ------------------------------------------------------------------
+
+    def _refresh_refused(self, form, kind):
+        """(state, None) for a usable refresh token in the form, else (None, error response)."""
+        refresh_token = form.get("refresh_token", "")
+        if not form.get("client_key") or not refresh_token:
+            return None, self.error(10005, "缺少参数")
+        if form["client_key"] != self.client_key:
+            return None, self.error(10003, "client_key 不存在")
+        self.token_log.append((kind, refresh_token))
+        state = self.refresh_tokens.get(refresh_token)
+        if state is None or state["state"] != "valid":
+            return None, self.error(10010, "refresh_token 无效")
+        if self.clock() >= state["expires_at"]:
+            return None, self.error(10010, "refresh_token 过期")
+        return state, None
+
+    @route("POST", r"/oauth/refresh_token/")
+    def oauth_refresh_token(self, request):
+        form = request.form()
+        if form.get("grant_type") != "refresh_token":
+            return self.error(10005, "缺少参数: grant_type")
+        state, refused = self._refresh_refused(form, "refresh")
+        if refused:
+            return refused
+        now = self.clock()
+        current = self.access_tokens[self.current_access_token]
+        if current["revoked"] or now >= current["expires_at"]:
+            self.issued += 1
+            self.current_access_token = f"act.fake-douyin-token-refreshed-{self.issued:04d}"
+            self.access_tokens[self.current_access_token] = {
+                "expires_at": now + self.ACCESS_TOKEN_SECONDS, "revoked": False}
+        else:  # documented: a valid access token keeps its value and gets a new expiry
+            current["expires_at"] = now + self.ACCESS_TOKEN_SECONDS
+        return Response(200, {"data": {
+            "access_token": self.current_access_token, "description": "", "error_code": 0,
+            "expires_in": self.ACCESS_TOKEN_SECONDS, "open_id": self.open_id,
+            "refresh_expires_in": int(state["expires_at"] - now),
+            "refresh_token": form["refresh_token"], "scope": "video.create,video.data"},
+            "message": "success"})
+
+    @route("POST", r"/oauth/renew_refresh_token/")
+    def oauth_renew_refresh_token(self, request):
+        state, refused = self._refresh_refused(request.form(), "renew")
+        if refused:
+            return refused
+        if state["renewals"] >= self.MAX_RENEWALS:
+            return self.error(10020, "超过刷新次数限制")
+        self.issued += 1
+        state["state"] = "renewed"  # the old refresh token stops working at once
+        self.refresh_token = f"rft.fake-douyin-refresh-renewed-{self.issued:04d}"
+        self.refresh_tokens[self.refresh_token] = {
+            "expires_at": self.clock() + self.REFRESH_TOKEN_SECONDS,
+            "renewals": state["renewals"] + 1, "state": "valid"}
+        # expires_in as a string, as in the documented example
+        return Response(200, {"data": {"description": "", "error_code": 0,
+                                       "expires_in": str(self.REFRESH_TOKEN_SECONDS),
+                                       "refresh_token": self.refresh_token},
+                              "message": "success"})
 
     # ---- part upload -------------------------------------------------------------------------
 

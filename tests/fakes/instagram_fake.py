@@ -15,6 +15,17 @@ Instagram Platform docs describe it (developers.facebook.com/docs/instagram-plat
   GET  /{v}/{media}?fields=permalink
   GET  /{v}/{ig-user-id}/media?fields=id,caption,timestamp   newest first
   GET  /{v}/{media}/insights?metric=views,likes,comments,shares,saved
+  GET  /{v}/oauth/access_token?grant_type=fb_exchange_token&client_id&client_secret&
+       fb_exchange_token   Facebook Login's long-lived token exchange (the token refresh):
+                                 {"access_token", "token_type": "bearer", "expires_in"}, a new
+                                 token valid for `long_lived_lifetime` seconds (about 60 days);
+                                 the token exchanged keeps working until its own expiry (an
+                                 assumption: the docs only say the new one is a different string
+                                 to store instead). An expired token answers code 190 subcode 463,
+                                 a revoked or unknown one 190 subcode 460/467 (an expired token
+                                 cannot be exchanged), an unknown app code 101, a wrong app
+                                 secret code 1, a missing parameter code 100. Every exchange is
+                                 in `exchanges`.
 
 Graph calls take the token as "Authorization: Bearer" (or OAuth) or access_token; a wrong one
 answers the Graph error object with code 190. Errors are {"error": {message, type, code,
@@ -27,6 +38,10 @@ caption over 2200 characters / 30 hashtags / 20 @mentions (code 100), an unknown
 a container that is not FINISHED (code 9007, subcode 2207027) or already published, media_publish
 beyond the 24-hour quota (code 9, subcode 2207042), and the deprecated insights metric `plays`
 (code 100).
+
+Tokens: add_app(app_id, secret), add_token(token, expires_in=None), revoke_token(token) (code
+190 from then on: a password change, the app removed), expire_token(token) (code 190 subcode 463),
+long_lived_lifetime.
 
 Test knobs: in_progress_checks (status checks answering IN_PROGRESS after the upload, before
 FINISHED), drop_upload_after (keep that many bytes of the next upload, then drop the connection),
@@ -75,7 +90,12 @@ class InstagramFake(FakePlatform):
     def __init__(self, port=0, ig_user_id="17841400000000001", access_token="ig-user-token"):
         super().__init__(port)
         self.ig_user_id = ig_user_id
-        self.access_tokens = {access_token}
+        self.access_tokens = {access_token: None}  # token -> time.time() it expires at, or None
+        self.revoked_tokens = set()
+        self.apps = {}          # app id -> app secret
+        self.exchanges = []     # every oauth/access_token call: dicts with grant_type, client_id,
+        #                         fb_exchange_token, outcome ("issued" or the error), access_token
+        self.long_lived_lifetime = 5183944
         self.containers = {}   # id -> dict
         self.media = []        # published, oldest first
         self.publish_times = []
@@ -111,12 +131,92 @@ class InstagramFake(FakePlatform):
                 params.update(request.form())
         return params
 
-    def _unauthorized(self, request):
-        if self._token(request) not in self.access_tokens:
+    # ---- tokens --------------------------------------------------------------------------------
+
+    def add_app(self, app_id, app_secret):
+        with self.lock:
+            self.apps[app_id] = app_secret
+
+    def add_token(self, token, expires_in=None):
+        with self.lock:
+            self.access_tokens[token] = None if expires_in is None else time.time() + expires_in
+
+    def revoke_token(self, token):
+        """The token is invalidated before its expiry (a password change, the app removed)."""
+        with self.lock:
+            self.access_tokens.pop(token, None)
+            self.revoked_tokens.add(token)
+
+    def expire_token(self, token):
+        with self.lock:
+            self.access_tokens[token] = time.time() - 1
+
+    def issued_tokens(self):
+        with self.lock:
+            return [e["access_token"] for e in self.exchanges if e.get("access_token")]
+
+    def bearers(self, method, pattern):
+        """The token of every request matching METHOD and the path regex (Authorization: Bearer
+        or OAuth), in order."""
+        regex = re.compile(pattern)
+        with self.lock:
+            found = []
+            for m, p, headers, _ in self.requests:
+                if m == method and regex.search(p):
+                    value = headers.get("Authorization") or ""
+                    found.append(value.split(" ", 1)[1] if " " in value else value)
+            return found
+
+    def _token_refusal(self, token):
+        """None when `token` is valid, else the Graph error Meta answers for it."""
+        if token in self.access_tokens:
+            expires = self.access_tokens[token]
+            if expires is None or time.time() < expires:
+                return None
+            when = datetime.fromtimestamp(expires, timezone.utc).strftime("%A, %d-%b-%y %H:%M:%S")
+            return graph_error(f"Error validating access token: Session has expired on {when} "
+                               f"PST.", 190, 463)
+        if token in self.revoked_tokens:
             return graph_error("Error validating access token: The session has been invalidated "
                                "because the user changed their password or Facebook has changed "
                                "the session for security reasons.", 190, 460)
-        return None
+        return graph_error("Invalid OAuth access token - Cannot parse access token", 190, 467)
+
+    def _unauthorized(self, request):
+        return self._token_refusal(self._token(request))
+
+    @route("GET", rf"/{VERSION}/oauth/access_token")
+    def exchange_token(self, request):
+        params = {k: v[0] for k, v in request.query.items()}
+        log = {"grant_type": params.get("grant_type"), "client_id": params.get("client_id"),
+               "fb_exchange_token": params.get("fb_exchange_token"), "outcome": None,
+               "access_token": None}
+        self.exchanges.append(log)
+
+        def refuse(answer, outcome):
+            log["outcome"] = outcome
+            return answer
+
+        for name in ("grant_type", "client_id", "client_secret", "fb_exchange_token"):
+            if not params.get(name):
+                return refuse(graph_error(f"Missing {name} parameter.", 100), "missing")
+        if params["grant_type"] != "fb_exchange_token":
+            return refuse(graph_error("(#100) Invalid grant_type", 100), "grant_type")
+        if params["client_id"] not in self.apps:
+            return refuse(graph_error("Error validating application. Invalid application ID.",
+                                      101), "app")
+        if self.apps[params["client_id"]] != params["client_secret"]:
+            return refuse(graph_error("Error validating client secret.", 1), "secret")
+        refused = self._token_refusal(params["fb_exchange_token"])
+        if refused:
+            return refuse(refused, "token")
+        fresh = "EAAfake" + "".join(random.choice(string.ascii_letters + string.digits)
+                                    for _ in range(40))
+        self.access_tokens[fresh] = time.time() + self.long_lived_lifetime
+        log["outcome"] = "issued"
+        log["access_token"] = fresh
+        return {"access_token": fresh, "token_type": "bearer",
+                "expires_in": self.long_lived_lifetime}
 
     def _user(self, request, user_id):
         refused = self._unauthorized(request)
@@ -292,7 +392,7 @@ class InstagramFake(FakePlatform):
 
     def _upload_target(self, request):
         container_id = request.match.group(1)
-        if self._token(request) not in self.access_tokens:
+        if self._token_refusal(self._token(request)) is not None:
             return None, upload_error(401, "NotAuthorizedError",
                                       "User not authorized to perform this request")
         container = self.containers.get(container_id)

@@ -4,7 +4,13 @@ gateway, as far as kuaishou.publish uses them: photo/start_upload, the gateway's
 answers HTTP 200 with a `result` code (1 is success) and refuses:
 
 - an access_token or app_id that is not the account's (result 100200102 / 100200101), an expired
-  token (100200108);
+  token (100200108), a revoked one (100200102);
+- GET /oauth2/refresh_token (query: app_id, app_secret, refresh_token, grant_type=refresh_token,
+  as documented) answers a new access token (expires_in 48 h; the old one stays valid until its
+  own expiry) and a NEW refresh token that keeps the old one's expiry
+  (refresh_token_expires_in); the old refresh token stops working at once. A rotated-away,
+  revoked or unknown refresh token gets 100200105 (invalid grant), an expired one 100200113, a
+  wrong app_id/app_secret 100200101, a missing field 100200100;
 - fragments out of order (fragment_id from 0; sending an already received fragment again
   replaces it), an empty fragment or one above 10 MiB (MAX_FRAGMENT_BYTES);
 - complete with a fragment_count other than the fragments received, or with one missing;
@@ -18,7 +24,12 @@ Fault injection on top of FakePlatform's (status codes, dropped connections, del
     fake.fail_fragment(1, drop_after=1000)     # the base class's faults, for one fragment id
     fake.fail_result_next(r"/photo/publish", 100200410, "api限流")  # a result code, once
     fake.drop_response_next("POST", r"/photo/publish")  # handle it, then hang up: no reply
-    fake.expire_token()                         # every call gets 100200108 from now on
+    fake.expire_token()                         # the access tokens issued so far expire now
+    fake.revoke_access_token()                  # the current access token is refused
+    fake.revoke_refresh_token()                 # the current refresh token is refused
+    fake.expire_refresh_token_in(86400)         # the current refresh token's remaining life
+    fake.token_log                              # the refresh token sent by each refresh
+    fake.tokens_used(r"/photo/publish")         # the access_token of each such API call
 
     python3 tests/fakes/kuaishou_fake.py --port 0
 """
@@ -41,12 +52,28 @@ class KuaishouFake(FakePlatform):
     MAX_FRAGMENT_BYTES = 10 * MiB
     MAX_CAPTION = 500
 
+    ACCESS_TOKEN_SECONDS = 48 * 3600
+    REFRESH_TOKEN_SECONDS = 180 * 86400
+
     def __init__(self, port=0, access_token="ChFvYXV0aC5hY2Nlc3NUb2tlbh-fake-0001",
-                 app_id="ks000000000000000001"):
+                 app_id="ks000000000000000001", app_secret="fake-kuaishou-app-secret-01",
+                 refresh_token="ChJvYXV0aC5yZWZyZXNoVG9rZW4-fake-0001"):
         super().__init__(port)
-        self.access_token = access_token
+        self.clock = time.time
+        self.access_token = access_token   # the first access token (the account's secret)
+        self.current_access_token = access_token
         self.app_id = app_id
-        self.token_expired = False
+        self.app_secret = app_secret
+        self.refresh_token = refresh_token  # the current refresh token
+        now = self.clock()
+        # token -> {"expires_at", "revoked"}; refresh token -> {"expires_at", "state"}
+        self.access_tokens = {access_token: {"expires_at": now + self.ACCESS_TOKEN_SECONDS,
+                                             "revoked": False}}
+        self.refresh_tokens = {refresh_token: {"expires_at": now + self.REFRESH_TOKEN_SECONDS,
+                                               "state": "valid"}}
+        self.token_log = []      # the refresh token sent by each refresh
+        self.api_log = []        # (path, access_token query) of every request
+        self.issued = 0
         self.pending_polls = 1
         self.uploads = {}        # upload_token -> {"fragments": {id: bytes}, "bytes", "published"}
         self.photos = []         # published photos, oldest first
@@ -54,7 +81,6 @@ class KuaishouFake(FakePlatform):
         self.result_faults = []  # [regex, code, message, times]
         self.response_drops = []  # [method, regex, times]
         self.fragment_faults = []  # [fragment_id, fail_next kwargs]
-        self.clock = time.time
 
     @property
     def endpoint(self):
@@ -81,8 +107,29 @@ class KuaishouFake(FakePlatform):
             self.fragment_faults.append([fragment_id, fault])
 
     def expire_token(self):
+        """Every access token issued so far expires now (calls get 100200108)."""
         with self.lock:
-            self.token_expired = True
+            for state in self.access_tokens.values():
+                state["expires_at"] = min(state["expires_at"], self.clock() - 1)
+
+    def revoke_access_token(self, token=None):
+        """The current access token (or `token`) is refused from now on (100200102)."""
+        with self.lock:
+            self.access_tokens[token or self.current_access_token]["revoked"] = True
+
+    def revoke_refresh_token(self):
+        with self.lock:
+            self.refresh_tokens[self.refresh_token]["state"] = "revoked"
+
+    def expire_refresh_token_in(self, seconds):
+        with self.lock:
+            self.refresh_tokens[self.refresh_token]["expires_at"] = self.clock() + seconds
+
+    def tokens_used(self, pattern):
+        """The access_token query parameter of every request whose path matches, in order."""
+        regex = re.compile(pattern)
+        with self.lock:
+            return [token for path, token in self.api_log if regex.search(path)]
 
     def _serve(self, handler):
         split = urllib.parse.urlsplit(handler.path)
@@ -98,6 +145,7 @@ class KuaishouFake(FakePlatform):
 
     def _dispatch(self, request):
         with self.lock:
+            self.api_log.append((request.path, request.arg("access_token")))
             for fault in self.result_faults:
                 if fault[0].search(request.path) and fault[3] > 0:
                     fault[3] -= 1
@@ -137,14 +185,48 @@ class KuaishouFake(FakePlatform):
     def _auth(self, request):
         if request.arg("app_id") != self.app_id:
             return self.error(100200101, "invalid app_id")
-        if request.arg("access_token") != self.access_token:
+        state = self.access_tokens.get(request.arg("access_token", ""))
+        if state is None or state["revoked"]:
             return self.error(100200102, "request denied: invalid access_token")
-        if self.token_expired:
+        if self.clock() >= state["expires_at"]:
             return self.error(100200108, "access_token过期")
         return None
 
     def _upload(self, request):
         return self.uploads.get(request.arg("upload_token", ""))
+
+    # ---- OAuth: token refresh ----------------------------------------------------------------
+
+    @route("GET", r"/oauth2/refresh_token")
+    def oauth_refresh_token(self, request):
+        app_id, app_secret = request.arg("app_id"), request.arg("app_secret")
+        refresh_token, grant_type = request.arg("refresh_token"), request.arg("grant_type")
+        if not app_id or not app_secret or not refresh_token or not grant_type:
+            return self.error(100200100, "invalid_request: a parameter is missing")
+        if app_id != self.app_id or app_secret != self.app_secret:
+            return self.error(100200101, "unauthorized_client")
+        if grant_type != "refresh_token":
+            return self.error(100200104, "unsupported_grant_type")
+        self.token_log.append(refresh_token)
+        state = self.refresh_tokens.get(refresh_token)
+        if state is None or state["state"] != "valid":
+            return self.error(100200105, "invalid_grant: invalid refresh_token")
+        now = self.clock()
+        if now >= state["expires_at"]:
+            return self.error(100200113, "refresh_token过期")
+        self.issued += 1
+        self.current_access_token = f"ChFvYXV0aC5hY2Nlc3NUb2tlbh-fake-refreshed-{self.issued:04d}"
+        self.access_tokens[self.current_access_token] = {
+            "expires_at": now + self.ACCESS_TOKEN_SECONDS, "revoked": False}
+        state["state"] = "rotated"  # the old refresh token stops working at once
+        self.refresh_token = f"ChJvYXV0aC5yZWZyZXNoVG9rZW4-fake-rotated-{self.issued:04d}"
+        self.refresh_tokens[self.refresh_token] = {"expires_at": state["expires_at"],
+                                                   "state": "valid"}
+        return self.ok({"access_token": self.current_access_token,
+                        "expires_in": self.ACCESS_TOKEN_SECONDS,
+                        "refresh_token": self.refresh_token,
+                        "refresh_token_expires_in": int(state["expires_at"] - now),
+                        "scopes": ["user_info", "user_video_publish"]})
 
     # ---- open API: upload session ----------------------------------------------------------
 

@@ -16,9 +16,24 @@ counters, faithful to what TikTok documents (developers.tiktok.com/doc/...):
        chunk is in, then PROCESSING_UPLOAD for `processing_polls` more polls, then
        PUBLISH_COMPLETE with publicaly_available_post_id [sic] (or FAILED with fail_reason)
   POST /v2/video/query/?fields=...             counters of the account's posts (scope video.list)
+  POST /v2/oauth/token/                         grant_type=refresh_token (form: client_key,
+       client_secret, refresh_token) -> {access_token, expires_in, refresh_token,
+       refresh_expires_in, open_id, scope, token_type}
 
 Every API answer is {"data": {...}, "error": {"code", "message", "log_id"}}. Tokens: `tokens`
-maps each valid access token to its scopes; revoke(token) invalidates one (access_token_invalid).
+maps each valid access token to its scopes; revoke(token) invalidates one (access_token_invalid),
+expire(token) makes it expire now (TikTok answers an expired token with access_token_invalid
+too); an access token the token endpoint issued expires after `access_ttl` seconds.
+
+The token endpoint (developers.tiktok.com/doc/oauth-user-access-token-management): `clients`
+maps client_key -> client_secret (else invalid_client); `refresh_tokens` maps each valid
+refresh token to its grant (scopes, open_id, expiry). A refresh issues a new access token and,
+with `rotate_refresh_tokens` (the default, as TikTok documents: "always save the refresh_token
+from the most recent response"), a new refresh token that keeps the old one's expiry; the old one
+is retired and refused from then on, like a revoked (revoke_refresh) or expired one:
+invalid_grant. Errors are TikTok's OAuth struct {"error", "error_description", "log_id"} with
+HTTP `oauth_error_status` (400 by default: TikTok does not document the status; 200 is the other
+reading). `refreshes` lists every refresh token presented, in order.
 
 Where TikTok's documentation is ambiguous the fake takes the reading that accepts both
 interpretations a client could reasonably make ("5 MB" as 5,000,000 bytes for the minimum,
@@ -113,12 +128,47 @@ class TikTokFake(FakePlatform):
         self.ids_for_private_posts = False  # SELF_ONLY posts get no publicaly_available_post_id
         self.chunk_faults = {}     # chunk index -> fail_next keyword arguments
         self.init_bodies = []      # every video/init body accepted (for assertions)
+        self.token_expiry = {}     # access token -> Unix time it expires (absent: never)
+        self.clients = {"tiktok-client-key": "tiktok-client-secret"}
+        self.refresh_tokens = {}   # refresh token -> {"scopes", "open_id", "expires_at"}
+        self.retired_refresh_tokens = set()
+        self.rotate_refresh_tokens = True
+        self.access_ttl = 86400            # seconds an issued access token lives (24 hours) ...
+        self.refresh_ttl = 365 * 86400     # ... and a new grant's refresh token (365 days)
+        self.oauth_error_status = 400
+        self.refreshes = []        # every refresh token presented to /v2/oauth/token/
 
     # ----------------------------------------------------------------------------------- hooks
 
     def revoke(self, token):
         with self.lock:
             self.tokens.pop(token, None)
+
+    def expire(self, token):
+        """The access token expires now (it stays known, as TikTok's do)."""
+        with self.lock:
+            self.token_expiry[token] = time.time()
+
+    def add_refresh_token(self, token, scopes=("user.info.basic", "video.publish", "video.list"),
+                          expires_in=None):
+        """A refresh token of a user who authorized the app, as the code exchange gives."""
+        with self.lock:
+            self.refresh_tokens[token] = {
+                "scopes": set(scopes), "open_id": "open-" + secrets.token_hex(6),
+                "expires_at": time.time() + (self.refresh_ttl if expires_in is None
+                                             else expires_in)}
+
+    def revoke_refresh(self, token):
+        """The user deauthorized the app: the refresh token no longer works."""
+        with self.lock:
+            self.refresh_tokens.pop(token, None)
+
+    def bearers(self, pattern=r"^/v2/"):
+        """The access token of every API request whose path matches, in order."""
+        regex = re.compile(pattern)
+        with self.lock:
+            return [headers.get("Authorization", "")[7:] for method, path, headers, _
+                    in self.requests if regex.search(path) and "/oauth/" not in path]
 
     def fail_chunk(self, index, **fault):
         """The PUT of chunk `index` (0-based) fails as fail_next(**fault) describes."""
@@ -155,7 +205,9 @@ class TikTokFake(FakePlatform):
 
     def authorize(self, request, scope):
         token = request.bearer()
-        if token is None or token not in self.tokens:
+        expiry = self.token_expiry.get(token)
+        if token is None or token not in self.tokens or (expiry is not None
+                                                          and time.time() >= expiry):
             return None, self.answer(401, code="access_token_invalid",
                                      message="The access token is invalid or not found in the "
                                              "request.")
@@ -172,6 +224,51 @@ class TikTokFake(FakePlatform):
             if upload.created_at > day_ago and upload.post is None)
 
     # --------------------------------------------------------------------------------- routes
+
+    def oauth_error(self, error, description):
+        return Response(self.oauth_error_status,
+                        {"error": error, "error_description": description,
+                         "log_id": secrets.token_hex(10)})
+
+    @route("POST", r"/v2/oauth/token/")
+    def oauth_token(self, request):
+        if not request.headers.get("Content-Type", "").startswith(
+                "application/x-www-form-urlencoded"):
+            return self.oauth_error("invalid_request",
+                                    "Content-Type must be application/x-www-form-urlencoded")
+        form = request.form()
+        for field in ("client_key", "client_secret", "grant_type"):
+            if not form.get(field):
+                return self.oauth_error("invalid_request", f"{field} is required")
+        if self.clients.get(form["client_key"]) != form["client_secret"]:
+            return self.oauth_error("invalid_client", "Client key or secret is incorrect.")
+        if form["grant_type"] != "refresh_token":
+            return self.oauth_error("unsupported_grant_type",
+                                    "this fake serves grant_type=refresh_token only")
+        token = form.get("refresh_token", "")
+        if not token:
+            return self.oauth_error("invalid_request", "refresh_token is required")
+        self.refreshes.append(token)
+        grant = self.refresh_tokens.get(token)
+        now = time.time()
+        if grant is None or grant["expires_at"] <= now:
+            self.refresh_tokens.pop(token, None)
+            reason = ("was replaced by a newer refresh token"
+                      if token in self.retired_refresh_tokens else "is invalid or expired")
+            return self.oauth_error("invalid_grant", f"Refresh token {reason}.")
+        access = "act." + secrets.token_hex(20)
+        self.tokens[access] = set(grant["scopes"])
+        self.token_expiry[access] = now + self.access_ttl
+        new_refresh = token
+        if self.rotate_refresh_tokens:
+            new_refresh = "rft." + secrets.token_hex(20)
+            del self.refresh_tokens[token]
+            self.retired_refresh_tokens.add(token)
+            self.refresh_tokens[new_refresh] = grant
+        return {"open_id": grant["open_id"], "scope": ",".join(sorted(grant["scopes"])),
+                "access_token": access, "expires_in": self.access_ttl,
+                "refresh_token": new_refresh,
+                "refresh_expires_in": int(grant["expires_at"] - now), "token_type": "Bearer"}
 
     @route("POST", r"/v2/post/publish/creator_info/query/")
     def creator_info(self, request):

@@ -20,10 +20,23 @@ Implemented (plugins/youtube/README.md cites the documentation pages):
       processingDetails, statistics, snippet). A new video answers uploadStatus "uploaded" to the
       last chunk and moves to `next_upload_status` ("processed" unless a test says otherwise) on
       its first listing.
+  POST /token   Google's OAuth 2.0 token endpoint (oauth2.googleapis.com/token),
+      application/x-www-form-urlencoded, grant_type=refresh_token with client_id, client_secret
+      and refresh_token: 200 {"access_token", "expires_in": 3599, "scope", "token_type":
+      "Bearer"}, a new access token valid for `access_token_lifetime` seconds; the refresh token
+      is kept (Google does not rotate it, so the answer has none). An unknown, revoked or expired
+      refresh token, or one issued to another client, answers 400 {"error": "invalid_grant",
+      "error_description": "Token has been expired or revoked."}; an unknown client or a wrong
+      secret 401 invalid_client; another grant_type 400 unsupported_grant_type; a missing
+      parameter 400 invalid_request. Every call is in `token_requests`.
   Errors in Google's envelope: {"error": {"code", "message", "errors": [{"domain", "reason",
   "message", "location"?}]}}.
 
-Switches for tests: expire_token() (every token answers 401 authError from then on),
+Switches for tests: expire_token() (every access token answers 401 authError from then on),
+revoke_access_token(token) (that one only), add_client(id, secret) and
+add_refresh_token(token, client_id, expires_in=None) (what refresh may use; expires_in: a
+"Testing" app's refresh token that lapses), revoke_refresh_token(token),
+access_token_lifetime (seconds the tokens it issues last),
 revoke_token_after_chunks(n), expire_sessions() and expire_sessions_after_chunks(n) (404),
 exhaust_quota(reason) (403 quotaExceeded, or 400 uploadLimitExceeded), lock_private (an
 unaudited API project: every video becomes private), thumbnails_forbidden,
@@ -33,8 +46,9 @@ fail_chunk(start, status, keep) (stores the first `keep` bytes of that chunk, th
 `status`), and fail_next(...) from FakePlatform.
 
 What is not implemented: other upload types (media, multipart), parts other than snippet/status
-on insert, localizations, the quota arithmetic (a switch stands in for it), OAuth token refresh,
-and the session expiring on its own after a week.
+on insert, localizations, the quota arithmetic (a switch stands in for it), the authorization
+code grant (the account arrives with its tokens), Google's limits on live refresh tokens, and
+the session expiring on its own after a week.
 
 `python3 tests/fakes/youtube_fake.py --port 0` serves it; the access token it accepts is
 "yt-access-token".
@@ -96,7 +110,12 @@ class YouTubeFake(FakePlatform):
 
     def __init__(self, port=0, token="yt-access-token"):
         super().__init__(port)
-        self.tokens = {token}
+        self.tokens = {token: None}  # access token -> time.time() it expires at (None: never)
+        self.clients = {}            # OAuth client id -> secret
+        self.refresh_tokens = {}     # refresh token -> {"client_id", "expires", "revoked"}
+        self.token_requests = []     # every POST /token: dicts with grant_type, refresh_token,
+        #                              client_id, outcome ("issued" or the error), access_token
+        self.access_token_lifetime = 3599
         self.sessions = {}     # upload_id -> session dict
         self.videos = {}       # video_id -> video resource (what videos.list serves)
         self.video_bytes = {}  # video_id -> the uploaded file
@@ -117,6 +136,49 @@ class YouTubeFake(FakePlatform):
     def expire_token(self):
         with self.lock:
             self.tokens.clear()
+
+    def revoke_access_token(self, token):
+        """That access token answers 401 from now on (revoked before its expiry)."""
+        with self.lock:
+            self.tokens.pop(token, None)
+
+    def add_access_token(self, token, expires_in=None):
+        with self.lock:
+            self.tokens[token] = None if expires_in is None else time.time() + expires_in
+
+    def add_client(self, client_id, client_secret):
+        with self.lock:
+            self.clients[client_id] = client_secret
+
+    def add_refresh_token(self, refresh_token, client_id, expires_in=None):
+        """A refresh token issued to `client_id`; expires_in: seconds until it lapses (an
+        unverified app in "Testing" publishing status gets refresh tokens that last 7 days)."""
+        with self.lock:
+            self.refresh_tokens[refresh_token] = {
+                "client_id": client_id, "revoked": False,
+                "expires": None if expires_in is None else time.time() + expires_in}
+
+    def revoke_refresh_token(self, refresh_token):
+        """The user removed the app's access: the refresh token and every access token it
+        issued stop working."""
+        with self.lock:
+            entry = self.refresh_tokens.get(refresh_token)
+            if entry is not None:
+                entry["revoked"] = True
+                for token in entry.get("issued", []):
+                    self.tokens.pop(token, None)
+
+    def issued_tokens(self):
+        """The access tokens /token issued, oldest first."""
+        with self.lock:
+            return [r["access_token"] for r in self.token_requests if r.get("access_token")]
+
+    def bearers(self, method, pattern):
+        """The bearer token of every request matching METHOD and the path regex, in order."""
+        regex = re.compile(pattern)
+        with self.lock:
+            return [(h.get("Authorization") or "")[7:] for m, p, h, _ in self.requests
+                    if m == method and regex.search(p)]
 
     def revoke_token_after_chunks(self, count):
         """The token stops working once `count` more chunks have been stored."""
@@ -213,9 +275,15 @@ class YouTubeFake(FakePlatform):
             return None, None, None
         return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
+    def _token_valid(self, token):
+        if token is None or token not in self.tokens:
+            return False
+        expires = self.tokens[token]
+        return expires is None or time.time() < expires
+
     def _auth(self, request):
         token = request.bearer()
-        if token is None or token not in self.tokens:
+        if not self._token_valid(token):
             return Response(401, {"error": {
                 "code": 401,
                 "message": "Request had invalid authentication credentials. Expected OAuth 2 "
@@ -236,6 +304,46 @@ class YouTubeFake(FakePlatform):
             return google_error(400, "uploadLimitExceeded",
                                 "The user has exceeded the number of videos they may upload.")
         return None
+
+    @route("POST", r"/token")
+    def token(self, request):
+        """Google's OAuth 2.0 token endpoint, the refresh_token grant."""
+        fields = request.form() if request.headers.get("Content-Type", "").startswith(
+            "application/x-www-form-urlencoded") else {}
+        log = {"grant_type": fields.get("grant_type"), "client_id": fields.get("client_id"),
+               "refresh_token": fields.get("refresh_token"), "outcome": None,
+               "access_token": None}
+        self.token_requests.append(log)
+
+        def refuse(status, error, description):
+            log["outcome"] = error
+            return Response(status, {"error": error, "error_description": description})
+
+        if not fields:
+            return refuse(400, "invalid_request", "the body must be "
+                          "application/x-www-form-urlencoded parameters")
+        if fields.get("grant_type") != "refresh_token":
+            return refuse(400, "unsupported_grant_type", "Invalid grant_type: "
+                          + str(fields.get("grant_type")))
+        for name in ("client_id", "client_secret", "refresh_token"):
+            if not fields.get(name):
+                return refuse(400, "invalid_request", f"Missing required parameter: {name}")
+        if self.clients.get(fields["client_id"]) != fields["client_secret"]:
+            return refuse(401, "invalid_client", "Unauthorized")
+        entry = self.refresh_tokens.get(fields["refresh_token"])
+        if (entry is None or entry["revoked"] or entry["client_id"] != fields["client_id"]
+                or (entry["expires"] is not None and time.time() >= entry["expires"])):
+            return refuse(400, "invalid_grant", "Token has been expired or revoked.")
+        access_token = "ya29.fake-" + "".join(
+            random.choices(string.ascii_letters + string.digits, k=32))
+        self.tokens[access_token] = time.time() + self.access_token_lifetime
+        entry.setdefault("issued", []).append(access_token)
+        log["outcome"] = "issued"
+        log["access_token"] = access_token
+        return Response(200, {"access_token": access_token,
+                              "expires_in": self.access_token_lifetime,
+                              "scope": "https://www.googleapis.com/auth/youtube.upload",
+                              "token_type": "Bearer"})
 
     @route("POST", r"/upload/youtube/v3/videos")
     def insert(self, request):

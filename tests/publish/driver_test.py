@@ -121,6 +121,13 @@ class DriverTest(unittest.TestCase):
         result = self.run_post(fail_upload_times=1)
         self.assertNotIn("tok-SECRET-123", result.stdout + result.stderr)
 
+    def test_a_quota_offline_fails_saying_when_to_publish(self):
+        result = self.run_post(quota_times=1, quota_seconds=3600)
+        self.assertFalse(result.ok)
+        self.assertIn("the daily upload quota is used up (a platform limit: publish it after",
+                      result.error)
+        self.assertEqual(self.posts(), [])
+
     def test_publish_at_holds_the_step_until_its_time(self):
         began = time.monotonic()
         result = self.run_post(publish_at="+2s")

@@ -14,6 +14,7 @@
 #include <reelflow/plugin.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -128,6 +129,20 @@ class PTest {
     Post post(text);
     post.reached("start");
     if (auto refused = token_refused(run, post)) return *refused;
+    if (bump(post.dir / "start.limits") <= post.option("quota_times")) {
+      // A daily quota, reset in quota_seconds.
+      const auto reset = std::chrono::system_clock::now() +
+                         std::chrono::seconds(post.option("quota_seconds", 2));
+      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                               reset.time_since_epoch()).count();
+      char iso[32];
+      const std::time_t t = static_cast<std::time_t>(seconds);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      run.set_output(json{{"not_before", iso}}.dump());
+      return run.fail_with(RF_STATUS_LATER, "ptest: the daily upload quota is used up");
+    }
     fs::create_directories(post.dir / "sessions");
     if (bump(post.dir / "start.attempts") <= post.option("start_retry_times")) {
       run.set_output(R"({"retry_after": 0.05})");
@@ -206,6 +221,19 @@ class PTest {
     return RF_STATUS_OK;
   }
 
+  // Counters that grow with every pull: views 100 per pull, and so on.
+  rf_status metrics(reelflow::Run& run, std::string_view text, std::string_view session_text) {
+    Post post(text);
+    const json session = json::parse(session_text);
+    if (auto refused = token_refused(run, post)) return *refused;
+    const int pulls = bump(post.dir / "metrics.count");
+    append(post.dir / "metrics.log", session.value("post_id", "") + " " + std::to_string(pulls));
+    run.set_output(json{{"views", 100 * pulls}, {"likes", 10 * pulls}, {"comments", pulls},
+                        {"shares", 0}}
+                       .dump());
+    return RF_STATUS_OK;
+  }
+
   rf_status reconcile(reelflow::Run& run, std::string_view text, std::string_view session_text) {
     Post post(text);
     post.reached("reconcile");
@@ -238,6 +266,8 @@ constexpr rf_option kOptions[] = {
     reelflow::option::integer("start_retry_times", "0", "start answers RETRY this many times."),
     reelflow::option::integer("poll_processing", "0", "Polls answering processing."),
     reelflow::option::boolean("reject", "false", "poll answers failed."),
+    reelflow::option::integer("quota_times", "0", "start answers LATER this many times."),
+    reelflow::option::integer("quota_seconds", "2", "When the quota resets."),
 };
 
 constexpr rf_option kAccountOptions[] = {

@@ -190,6 +190,48 @@ steps:
         self.assertEqual(self.posts(), [])
         self.assertFalse(self.reached("start"))
 
+    def test_a_post_over_a_platform_quota_is_rescheduled_and_published_once(self):
+        self.workflow(quota_times=1, quota_seconds=3)
+        self.daemon.start()
+        began = time.time()
+        self.drop("q.mp4")
+        wait_for(lambda: [r for r in self.daemon.runs() if r["state"] == "waiting"], 20,
+                 "the run waiting for the quota to reset")
+        posts = json.loads(self.cli("schedule", "--json"))["posts"]
+        self.assertEqual(len(posts), 1)
+        self.assertIn("quota", posts[0]["rescheduled"])
+        self.assertEqual(self.posts(), [])
+        runs = self.wait_finished(1, timeout=30)
+        self.assertEqual(runs[0]["state"], "succeeded", self.daemon.log()[-3000:])
+        self.assertEqual(len(self.posts()), 1)
+        self.assertGreaterEqual(time.time() - began, 2.5)
+
+    def test_metrics_are_pulled_at_their_ages_into_the_store(self):
+        self.workflow(metrics_at=["1s", "2s"])
+        self.daemon.start()
+        self.drop("m.mp4")
+        self.wait_finished(1)
+
+        def pulled():
+            posts = json.loads(self.cli("posts", "--json"))["posts"]
+            return posts if posts and len(posts[0]["metrics"]) == 2 else None
+        posts = wait_for(pulled, 20, "two metrics pulls")
+        post = posts[0]
+        self.assertEqual((post["platform"], post["account"], post["post_id"]),
+                         ("ptest", "brand", "p-s1"))
+        self.assertEqual(post["metrics"]["1s"]["views"], 100)
+        self.assertEqual(post["metrics"]["2s"]["views"], 200)
+        self.assertEqual(lines(os.path.join(self.platform, "metrics.log")), ["p-s1 1", "p-s1 2"])
+        table = self.cli("posts")
+        self.assertIn("2s: 200 views, 20 likes, 2 comments, 0 shares", table)
+        # A restart neither pulls again nor loses what was pulled.
+        self.daemon.kill9()
+        self.daemon.start()
+        time.sleep(1)
+        self.assertEqual(len(lines(os.path.join(self.platform, "metrics.log"))), 2)
+        self.assertEqual(json.loads(self.cli("posts", "--json"))["posts"][0]["metrics"]["2s"]["views"],
+                         200)
+
     def cli(self, *words):
         completed = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
                                    capture_output=True, text=True, timeout=30,

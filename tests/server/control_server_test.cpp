@@ -185,6 +185,10 @@ class FakeBackend : public ControlBackend {
     record("schedule " + std::to_string(static_cast<int>(days)));
     return json{{"posts", json::array({{{"id", 4}, {"platform", "youtube"}}})}};
   }
+  ControlResult<json> posts(const std::string& account, int limit) override {
+    record("posts " + account + " " + std::to_string(limit));
+    return json{{"posts", json::array()}};
+  }
   ControlResult<json> accounts() override {
     record("accounts");
     return json{{"accounts", json::array({{{"name", "brand"}, {"status", "ok"}}})}};
@@ -512,6 +516,8 @@ TEST_F(ControlServerTest, EveryRouteOverTheUnixSocket) {
   EXPECT_EQ(post(endpoint, "/v1/workflows/promo%20summer/pause").json_body()["paused"], true);
   EXPECT_EQ(post(endpoint, "/v1/workflows/promo/resume").json_body()["paused"], false);
 
+  EXPECT_EQ(get(endpoint, "/v1/posts?account=brand&limit=5").status, 200);
+  EXPECT_EQ(get(endpoint, "/v1/posts?limit=none").status, 400);
   EXPECT_EQ(get(endpoint, "/v1/accounts").json_body()["accounts"][0]["name"], "brand");
   EXPECT_EQ(post(endpoint, "/v1/accounts").status, 405);
   auto schedule = get(endpoint, "/v1/schedule?days=3");
@@ -541,7 +547,8 @@ TEST_F(ControlServerTest, EveryRouteOverTheUnixSocket) {
                 "status", "workflows", "runs workflow=promo summer state=failed limit=7",
                 "runs workflow=* state=* limit=50", "run r-1", "run r-404", "trigger promo",
                 "trigger weekly", "trigger nope", "retry r-2", "retry r-1", "cancel r-2",
-                "pause promo summer", "resume promo", "accounts", "schedule 3", "schedule 7",
+                "pause promo summer", "resume promo", "posts brand 5", "accounts", "schedule 3",
+                "schedule 7",
                 "schedule cancel 4", "schedule cancel 9",
                 "schedule move 4 2026-12-01T10:00:00Z", "metrics"}));
 }
