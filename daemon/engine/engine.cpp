@@ -16,6 +16,10 @@ namespace {
 
 using nlohmann::json;
 
+constexpr store::Millis kFirstAccountCheckMillis = 60 * 1000;
+constexpr store::Millis kAccountCheckMillis = 15 * 60 * 1000;
+constexpr double kAccountRefreshAheadSeconds = 3600;
+
 int item_number(std::optional<std::size_t> item) {
   return item ? static_cast<int>(*item) : store::kNoItem;
 }
@@ -363,6 +367,10 @@ Engine::Engine(Post post, store::Store& store, const plugin_host::Registry& regi
       config_(std::move(config)) {
   if (!config_.accounts_dir.empty()) {
     accounts_ = std::make_unique<store::AccountFiles>(config_.accounts_dir);
+    // The first check of accounts' tokens shortly after start, then every 15 minutes.
+    store::TimerRecord check{0, now_millis() + kFirstAccountCheckMillis, "account_check", "", "",
+                             json::object(), store::TimerState::pending};
+    timers_.emplace(check.due_at, check);
   }
 }
 
@@ -615,6 +623,12 @@ void Engine::fire_due_timers(store::Millis now) {
   while (!timers_.empty() && timers_.begin()->first <= now) {
     store::TimerRecord timer = std::move(timers_.begin()->second);
     timers_.erase(timers_.begin());
+    if (timer.kind == "account_check") {  // in memory only: not in the store
+      check_accounts();
+      timer.due_at = now_millis() + kAccountCheckMillis;
+      timers_.emplace(timer.due_at, timer);
+      continue;
+    }
     if (auto fired = store_.mark_timer_fired(timer.id); !fired) {
       logger_.warn("timer " + std::to_string(timer.id) + ": " + fired.error().message);
       continue;
@@ -639,6 +653,103 @@ void Engine::fire_due_timers(store::Millis now) {
   changed();
 }
 
+plugin_host::RunServices Engine::publisher_services(const json& secrets,
+                                                    const std::string& checkpoint_key,
+                                                    const LogFields& fields) {
+  plugin_host::RunServices services;
+  services.log = [this, fields](rf_log_level level, std::string_view message) {
+    logger_.log(level >= RF_LOG_WARN ? LogLevel::warn : LogLevel::debug, message, fields);
+  };
+  services.secret = [secrets](std::string_view name) -> std::optional<std::string> {
+    auto found = secrets.find(std::string(name));
+    if (found == secrets.end() || !found->is_string()) return std::nullopt;
+    return found->get<std::string>();
+  };
+  if (accounts_) {
+    services.account_get = [this](std::string_view account) -> std::optional<json> {
+      auto stored = accounts_->get(account);
+      if (!stored) return std::nullopt;
+      return *stored;
+    };
+    services.account_set = [this](std::string_view account, const json& value) {
+      return accounts_->put(account, value).has_value();
+    };
+  }
+  if (!checkpoint_key.empty()) {
+    services.last_checkpoint = [this, checkpoint_key]() -> std::optional<json> {
+      auto value = store_.get_checkpoint(checkpoint_key);
+      if (!value) return std::nullopt;
+      return *value;
+    };
+  }
+  return services;
+}
+
+namespace {
+
+// An expiry or refresh time as accounts() reports it (ISO 8601 text or Unix seconds), in ms.
+std::optional<store::Millis> instant_of(const json& value) {
+  if (value.is_number()) return static_cast<store::Millis>(value.get<double>() * 1000);
+  if (!value.is_string()) return std::nullopt;
+  auto parsed = parse_iso_time(value.get<std::string>());
+  if (!parsed) return std::nullopt;
+  return *parsed;
+}
+
+}  // namespace
+
+void Engine::check_accounts() {
+  for (const auto& account : accounts()) {
+    if (account.value("status", "") != "ok" || !account["publisher"].is_string()) continue;
+    auto expires = instant_of(account["expires_at"]);
+    if (!expires) continue;
+    // A quarter of the token's lifetime ahead (1 h for Google's 1-hour tokens, up to a week for
+    // Meta's 60-day ones), at least an hour.
+    double ahead = kAccountRefreshAheadSeconds;
+    if (auto refreshed = instant_of(account["refreshed_at"]); refreshed && *expires > *refreshed) {
+      ahead = std::clamp(static_cast<double>(*expires - *refreshed) / 4000.0,
+                         kAccountRefreshAheadSeconds, 7 * 86400.0);
+    }
+    if (static_cast<double>(*expires - now_millis()) / 1000.0 > ahead) continue;
+    const auto* step_type = registry_.find(account["publisher"].get<std::string>());
+    if (step_type == nullptr || step_type->publisher == nullptr ||
+        step_type->publisher->callbacks.refresh == nullptr) {
+      continue;
+    }
+    const std::string name = account.value("name", "");
+    const store::TimerId id = next_background_id_--;
+    metric_pulls_[id] = std::thread([this, id, name, step_type, ahead, secrets = config_.secrets,
+                                     alive = std::weak_ptr<bool>(alive_)] {
+      LogFields fields{{}, {}, step_type->plugin->name, {}};
+      plugin_host::RunServices services = publisher_services(secrets, {}, fields);
+      json context = {{"publisher_call", "refresh"},
+                      {"refresh_ahead_seconds", ahead},
+                      {"idempotency_key", "refresh:" + name}};
+      plugin_host::StepRequest request{step_type, json{{"account", name}}, context, 120.0,
+                                       std::nullopt};
+      auto outcome = dispatcher_.run(request, services, nullptr);
+      if (outcome && outcome->status == RF_STATUS_OK) {
+        if (outcome->outputs.value("refreshed", false)) {
+          logger_.info("account " + name + ": access token refreshed ahead of expiry; now expires " +
+                           outcome->outputs.value("expires_at", json("?")).dump(),
+                       fields);
+        }
+      } else {
+        logger_.warn("account " + name + ": refreshing the access token ahead of expiry failed: " +
+                         (outcome ? outcome->error : outcome.error().message),
+                     fields);
+      }
+      post_([this, id, alive] {
+        if (alive.expired()) return;
+        if (auto found = metric_pulls_.find(id); found != metric_pulls_.end()) {
+          if (found->second.joinable()) found->second.join();
+          metric_pulls_.erase(found);
+        }
+      });
+    });
+  }
+}
+
 void Engine::pull_metrics(const store::TimerRecord& timer) {
   const std::string key = timer.payload.value("post", "");
   const std::string label = timer.payload.value("label", "");
@@ -660,30 +771,8 @@ void Engine::pull_metrics(const store::TimerRecord& timer) {
                                    secrets = config_.secrets,
                                    alive = std::weak_ptr<bool>(alive_)] {
     LogFields fields{record.run_id, record.step_id, step_type->plugin->name, {}};
-    plugin_host::RunServices services;
-    services.log = [&](rf_log_level level, std::string_view message) {
-      logger_.log(level >= RF_LOG_WARN ? LogLevel::warn : LogLevel::debug, message, fields);
-    };
-    services.secret = [&](std::string_view name) -> std::optional<std::string> {
-      auto found = secrets.find(std::string(name));
-      if (found == secrets.end() || !found->is_string()) return std::nullopt;
-      return found->get<std::string>();
-    };
-    if (accounts_) {
-      services.account_get = [&](std::string_view account) -> std::optional<json> {
-        auto stored = accounts_->get(account);
-        if (!stored) return std::nullopt;
-        return *stored;
-      };
-      services.account_set = [&](std::string_view account, const json& value) {
-        return accounts_->put(account, value).has_value();
-      };
-    }
-    services.last_checkpoint = [&]() -> std::optional<json> {
-      auto value = store_.get_checkpoint(record.idempotency_key);
-      if (!value) return std::nullopt;
-      return *value;
-    };
+    plugin_host::RunServices services =
+        publisher_services(secrets, record.idempotency_key, fields);
     json context = {{"run_id", record.run_id},
                     {"step_id", record.step_id},
                     {"idempotency_key", record.idempotency_key},

@@ -137,6 +137,14 @@ class Engine {
   // A "metrics" timer fired: the post's publisher is asked for its counters on a thread of its
   // own, and they go to the store.
   void pull_metrics(const store::TimerRecord& timer);
+  // Every 15 minutes: accounts whose access token expires within the hour are refreshed now, on
+  // a worker, rather than discovered expired when a post needs them.
+  void check_accounts();
+  // The host services a publisher call outside a run gets (secrets, accounts, the post's
+  // checkpoint when checkpoint_key is set), logging under `fields`.
+  plugin_host::RunServices publisher_services(const nlohmann::json& secrets,
+                                              const std::string& checkpoint_key,
+                                              const LogFields& fields);
 
   Post post_;
   store::Store& store_;
@@ -150,7 +158,8 @@ class Engine {
   std::deque<std::string> queue_;
   std::map<std::string, std::unique_ptr<ActiveRun>> active_;
   std::multimap<store::Millis, store::TimerRecord> timers_;  // pending, by due time
-  std::map<store::TimerId, std::thread> metric_pulls_;       // running, by their timer
+  std::map<store::TimerId, std::thread> metric_pulls_;  // metrics pulls and account refreshes
+  store::TimerId next_background_id_ = -1;                  // ids of account refreshes (< 0)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks posted late
   bool draining_ = false;
   ChangeListener change_listener_;

@@ -465,6 +465,9 @@ Result<StepOutcome> Executor::run(const StepTypeInfo& step_type, const nlohmann:
   if (step_type.publisher != nullptr && context.value("publisher_call", "") == "metrics") {
     return publish_metrics(step_type, options, context, services);
   }
+  if (step_type.publisher != nullptr && context.value("publisher_call", "") == "refresh") {
+    return publish_refresh(step_type, options, context, services);
+  }
   if (step_type.publisher != nullptr) {
     // A new attempt of a post that got somewhere goes on from there, never from the start.
     nlohmann::json checkpoint = nlohmann::json::object();

@@ -97,6 +97,11 @@ class Executor {
                               const nlohmann::json& checkpoint);
   // The publisher's metrics of a published post (context "publisher_call": "metrics"): the
   // post rebuilt from the step's options, the session from its last checkpoint.
+  // Renews the account's token when it expires within 10 minutes (context "publisher_call":
+  // "refresh", options {"account": NAME}); outputs {"refreshed": bool, "expires_at"}.
+  Result<StepOutcome> publish_refresh(const StepTypeInfo& step_type,
+                                      const nlohmann::json& options,
+                                      const nlohmann::json& context, const RunServices& services);
   Result<StepOutcome> publish_metrics(const StepTypeInfo& step_type,
                                       const nlohmann::json& options,
                                       const nlohmann::json& context, const RunServices& services);

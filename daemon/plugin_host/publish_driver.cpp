@@ -50,11 +50,28 @@ std::int64_t now_millis() {
 }
 
 // Every string inside `value` (credentials), for redaction.
+// Credential fields that name or time things rather than grant access: left readable in
+// messages (an expiry or a scope name is what a person needs to see).
+bool public_field(const std::string& key) {
+  static const char* const kPublic[] = {"expires_at", "refresh_expires_at", "expires_in",
+                                        "refresh_expires_in", "scope", "token_type", "client_id",
+                                        "client_key", "app_id", "open_id", "ig_user_id",
+                                        "user_id", "union_id", "refresh_renewals"};
+  for (const char* name : kPublic) {
+    if (key == name) return true;
+  }
+  return false;
+}
+
 void collect_strings(const json& value, std::vector<std::string>& out) {
   if (value.is_string()) {
     const auto& text = value.get_ref<const std::string&>();
     if (text.size() >= 4) out.push_back(text);
-  } else if (value.is_object() || value.is_array()) {
+  } else if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      if (!public_field(key)) collect_strings(item, out);
+    }
+  } else if (value.is_array()) {
     for (const auto& item : value) collect_strings(item, out);
   }
 }
@@ -253,11 +270,16 @@ class Driver {
   // only what changed).
   // One callback; a refused access token is refreshed once and the call made again.
   StepOutcome invoke(const char* which, const json& session) {
+    refresh_failed_ = false;
     StepOutcome outcome = invoke_once(which, post_, session);
     if (outcome.status == RF_STATUS_RECONNECT && !refreshed_ &&
         step_type_.publisher->callbacks.refresh != nullptr) {
       log(RF_LOG_INFO, std::string(which) + ": the access token was refused; refreshing it");
-      if (auto refused = refresh()) return *refused;
+      if (auto refused = refresh()) {
+        // Keep the platform's first answer: it may say more (a missing scope) than the refresh.
+        refused->error = which + std::string(": ") + outcome.error + "; then " + refused->error;
+        return *refused;
+      }
       outcome = invoke_once(which, post_, session);
     }
     if (outcome.status == RF_STATUS_RECONNECT) mark_reconnect_needed(outcome.error);
@@ -279,8 +301,25 @@ class Driver {
     } else {
       return false;
     }
-    return expires - now_millis() < kRefreshAheadMillis;
+    return expires - now_millis() < refresh_ahead_ms_;
   }
+
+ public:
+  // For the daemon's check of accounts ahead of expiry: refreshes when the token expires soon.
+  StepOutcome refresh_if_due() {
+    StepOutcome outcome;
+    outcome.status = RF_STATUS_OK;
+    if (!expires_soon()) {
+      outcome.outputs = {{"refreshed", false}};
+      return outcome;
+    }
+    if (auto refused = refresh()) return *refused;
+    outcome.outputs = {{"refreshed", true},
+                       {"expires_at", post_["account"]["credentials"].value("expires_at", json())}};
+    return outcome;
+  }
+
+ private:
 
   // Renews the account's token: the new credentials are stored durably before anything uses
   // them. nullopt: refreshed; otherwise why the post stops.
@@ -291,13 +330,17 @@ class Driver {
     const std::string name = account.value("name", "");
     if (outcome.status == RF_STATUS_RECONNECT) {
       mark_reconnect_needed(outcome.error);
+      refresh_failed_ = true;
       return failed(step_type_.name + ": account '" + name + "' must be connected again: " +
                         outcome.error,
                     RF_STATUS_RECONNECT);
     }
     if (outcome.status != RF_STATUS_OK) {
-      outcome.error = "refreshing the access token of account '" + name + "': " + outcome.error;
-      if (outcome.status == RF_STATUS_RETRY) outcome.status = RF_STATUS_ERROR;
+      outcome.error = step_type_.name + ": refreshing the access token of account '" + name +
+                      "' failed: " + outcome.error;
+      // Not a refusal of the post: its stage stays as it is, so a later attempt goes on.
+      refresh_failed_ = true;
+      if (outcome.status == RF_STATUS_RETRY) refreshed_ = false;  // the token endpoint may be back
       return outcome;
     }
     auto fresh = outcome.outputs.find("credentials");
@@ -311,6 +354,10 @@ class Driver {
     record["seed"] = account_seed_;
     record["status"] = "ok";
     record.erase("message");
+    if (auto note = outcome.outputs.find("note"); note != outcome.outputs.end() &&
+                                                  note->is_string()) {
+      record["message"] = *note;  // e.g. "authorize again before 2027-03-01" (reelflow accounts)
+    }
     record["refreshed_at"] = format_iso_time(now_millis());
     record["updated_at"] = record["refreshed_at"];
     record["refresh_count"] = record.value("refresh_count", 0) + 1;
@@ -341,6 +388,31 @@ class Driver {
     services.log = [this](rf_log_level level, std::string_view message) {
       if (services_.log) services_.log(level, redact(std::string(message), secrets_));
     };
+    if (std::string(which) == "refresh") {
+      // Inside refresh a checkpoint holds credentials the platform has already issued (the first
+      // of two calls rotated the refresh token): they go to the account's record at once.
+      services.checkpoint = [this](const json& checkpoint) {
+        auto fresh = checkpoint.find("credentials");
+        if (fresh == checkpoint.end() || !fresh->is_object() || !services_.account_set) {
+          return false;
+        }
+        json credentials = post_["account"]["credentials"];
+        credentials.update(*fresh);
+        json record = account_record_;
+        record["credentials"] = credentials;
+        record["seed"] = account_seed_;
+        record["updated_at"] = format_iso_time(now_millis());
+        if (!services_.account_set(post_["account"].value("name", ""), record)) return false;
+        account_record_ = record;
+        post_["account"]["credentials"] = credentials;
+        collect_strings(credentials, secrets_);
+        return true;
+      };
+      auto outcome = call_(services, which, post, session);
+      if (!outcome) return failed(redact(outcome.error().message, secrets_));
+      outcome->error = redact(std::move(outcome->error), secrets_);
+      return std::move(*outcome);
+    }
     services.checkpoint = [this, which](const json& checkpoint) {
       // A mid-call checkpoint (upload's acknowledged chunks, an id finalize learned): the
       // session so far.
@@ -381,7 +453,13 @@ class Driver {
                   post_["platform"].get<std::string>() + " (" + why +
                   "); the post is left for a person to check and is not sent again");
   }
+  // The platform refused the post: recorded, never sent again on its own. A failed token
+  // refresh is not that (the account or the token endpoint, not the post).
   StepOutcome refused(StepOutcome outcome) {
+    if (refresh_failed_) {
+      refresh_failed_ = false;
+      return outcome;
+    }
     json record = {{"stage", "failed"}, {"session", session_}, {"error", outcome.error}};
     write(record);
     return outcome;
@@ -612,10 +690,42 @@ class Driver {
   std::string account_seed_;
   json account_record_;
   bool refreshed_ = false;
+  bool refresh_failed_ = false;  // the last failure came from refresh, not from the platform's
+                                 // answer to the post
+
+ public:
+  std::int64_t refresh_ahead_ms_ = kRefreshAheadMillis;
   std::vector<std::string> secrets_;
 };
 
 }  // namespace
+
+Result<StepOutcome> Executor::publish_refresh(const StepTypeInfo& step_type, const json& options,
+                                              const json& context, const RunServices& services) {
+  if (step_type.publisher->callbacks.refresh == nullptr) {
+    StepOutcome outcome;
+    outcome.status = RF_STATUS_OK;
+    outcome.outputs = {{"refreshed", false}};
+    return outcome;
+  }
+  auto post = build_post(step_type, options, context, services, json::object(), false);
+  if (!post) return failed(post.error().message);
+  auto call = [&](const RunServices& call_services, const char*, const json& account,
+                  const json&) -> Result<StepOutcome> {
+    const std::string account_text = account.dump();
+    return call_publisher(step_type, call_services,
+                          [&](const rf_publisher_type& callbacks, void* instance, rf_run* run) {
+                            return static_cast<int>(
+                                callbacks.refresh(instance, run, account_text.c_str()));
+                          });
+  };
+  Driver driver(step_type, services, std::move(*post), 0, call);
+  driver.refresh_ahead_ms_ =
+      static_cast<std::int64_t>(context.value("refresh_ahead_seconds", 600.0) * 1000);
+  StepOutcome outcome = driver.refresh_if_due();
+  if (outcome.status == RF_STATUS_RECONNECT) outcome.status = RF_STATUS_ERROR;
+  return outcome;
+}
 
 Result<StepOutcome> Executor::publish_metrics(const StepTypeInfo& step_type, const json& options,
                                               const json& context, const RunServices& services) {

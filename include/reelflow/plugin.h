@@ -341,10 +341,15 @@ typedef struct rf_trigger_type {
  *   metrics   Fetch the published post's counters. Output: {"views", "likes", "comments",
  *             "shares", ...platform extras}, integers.
  *   refresh   Renew the account's access token. post_json is replaced by account_json (below).
- *             Output: {"credentials": {... the new credential object, "expires_at": ISO 8601}}.
+ *             Output: {"credentials": {... the new credential object, "expires_at": ISO 8601},
+ *             "note"?: text shown by `reelflow accounts`, e.g. "authorize again before ..."}.
  *             The host stores it atomically before any other call uses it (rotating refresh
- *             tokens are never lost). RF_STATUS_RECONNECT when the platform refuses the refresh
- *             token. NULL for platforms without expiring tokens.
+ *             tokens are never lost); a refresh made of two platform calls checkpoints
+ *             {"credentials": {...}} after the first, and the host stores those at once.
+ *             RF_STATUS_RECONNECT when the platform refuses the refresh token; RF_STATUS_RETRY
+ *             when the token endpoint failed transiently. NULL for platforms without expiring
+ *             tokens. The host calls it when a post needs it and, in the daemon, ahead of
+ *             expiry (a quarter of the token's lifetime, at least an hour).
  *
  * Statuses: OK; ERROR (a bad request: not retried, the message names the field); RETRY
  * (transient; {"retry_after": s} in the output when the platform said so); RECONNECT; LATER;

@@ -18,10 +18,13 @@
 //             (GET /arcopen/fn/archive/viewlist) holding this title, submitted since the session
 //             started, is the post; otherwise the session stands.
 //   metrics   GET /arcopen/fn/data/arc/stat?resource_id: view, like, reply, share (+ extras).
+//   refresh   POST {oauth_base}/x/account-oauth2/v1/refresh_token: the new access token, the
+//             next refresh token (each works once) and expires_at; 122007 asks to reconnect.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -70,6 +73,16 @@ std::int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// "2024-05-01T12:00:00Z": Unix seconds as ISO 8601 UTC.
+std::string iso_utc(std::int64_t seconds) {
+  const std::time_t time = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 struct Account {
@@ -450,6 +463,52 @@ class Bilibili {
     return RF_STATUS_OK;
   }
 
+  // Renews the access token (plugin.h, refresh). The refresh token works once, so the output
+  // always carries the next one; the host stores it before any other call uses the new token.
+  rf_status refresh(reelflow::Run& run, std::string_view account_text) {
+    const json account = json::parse(account_text);
+    const json options = account.value("options", json::object());
+    const json credentials = account.value("credentials", json::object());
+    bili::RefreshGrant grant;
+    grant.account = account.value("name", "");
+    grant.oauth_base =
+        without_trailing_slash(string_at(options, "oauth_base").empty()
+                                   ? std::string("https://api.bilibili.com")
+                                   : string_at(options, "oauth_base"));
+    grant.client_id = string_at(options, "client_id");
+    if (grant.client_id.empty()) grant.client_id = string_at(credentials, "client_id");
+    grant.client_secret = string_at(credentials, "client_secret");
+    grant.refresh_token = string_at(credentials, "refresh_token");
+    const std::string who = "bilibili.publish: account '" + grant.account + "' ";
+    if (grant.refresh_token.empty()) {
+      return run.fail_with(RF_STATUS_RECONNECT,
+                           who + "has no credentials.refresh_token, so its access token cannot "
+                                 "be renewed: authorize the app on bilibili again and store the "
+                                 "refresh token with the access token");
+    }
+    if (grant.client_id.empty() || grant.client_secret.empty()) {
+      return run.fail(who + "has no " +
+                      (grant.client_id.empty() ? "client_id (account option client_id, or "
+                                                 "credentials.client_id)"
+                                               : "credentials.client_secret") +
+                      ": renewing the access token needs the open platform app's id and secret");
+    }
+    auto tokens = bili::refresh_access_token(grant, [&run] { return run.cancelled(); });
+    if (!tokens) return report(run, tokens.error());
+    json fresh = {{"access_token", tokens->access_token},
+                  {"expires_at", iso_utc(tokens->expires_at)}};
+    if (!tokens->refresh_token.empty()) {
+      fresh["refresh_token"] = tokens->refresh_token;
+    } else {
+      run.warn("bilibili.publish: the refresh of account '" + grant.account +
+               "' answered no new refresh_token; the one used may not work again");
+    }
+    run.info("bilibili.publish: renewed the access token of account '" + grant.account +
+             "' (valid until " + iso_utc(tokens->expires_at) + ")");
+    run.set_output(json{{"credentials", fresh}}.dump());
+    return RF_STATUS_OK;
+  }
+
   rf_status metrics(reelflow::Run& run, std::string_view post_text, std::string_view session_text) {
     auto post = read_post(post_text);
     if (!post) return report(run, post.error());
@@ -503,6 +562,9 @@ constexpr rf_option kAccountOptions[] = {
                    "The open platform's API base URL (tests point it at a fake)."),
     option::string("upload_base", json_string<"https://openupos.bilivideo.com">,
                    "The host that takes the video's parts (POST /video/v2/part/upload)."),
+    option::string("oauth_base", json_string<"https://api.bilibili.com">,
+                   "The host of the OAuth token endpoints (POST "
+                   "/x/account-oauth2/v1/refresh_token); tests point it at a fake."),
     option::string("client_id", json_string<"">,
                    "The open platform app's client_id (x-bili-accesskeyid); may instead be "
                    "credentials.client_id. The app secret belongs in credentials.client_secret."),

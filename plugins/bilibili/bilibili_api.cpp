@@ -185,6 +185,130 @@ Failure classify(const std::string& account, const std::string& what, long http_
   }
 }
 
+std::int64_t expiry_from(std::int64_t expires_in, std::int64_t now) {
+  constexpr std::int64_t kEarliestTime = 1'000'000'000;  // 2001-09-09T01:46:40Z
+  return expires_in >= kEarliestTime ? expires_in : now + expires_in;
+}
+
+Failure classify_refresh(const std::string& account, long http_status, long api_code,
+                         const std::string& api_message) {
+  std::string said = http_status != 0 ? "HTTP " + std::to_string(http_status) : "";
+  if (api_code != 0) said += (said.empty() ? "" : ", ") + code_text(api_code, api_message);
+  if (said.empty()) said = "no code";
+  const std::string who = "account '" + account + "'";
+  if (api_code == code::kRefreshTokenInvalid) {
+    return {RF_STATUS_RECONNECT,
+            "bilibili.publish: bilibili refused the refresh token of " + who +
+                " (it was already used, expired or revoked; " + said +
+                "): authorize the app on bilibili again",
+            std::nullopt};
+  }
+  if (http_status == 429) {
+    return {RF_STATUS_RETRY,
+            "bilibili.publish: renewing the access token of " + who + ": rate limited (HTTP 429)",
+            std::nullopt};
+  }
+  if (http_status >= 500 || api_code == code::kSystemBusy) {
+    return {RF_STATUS_RETRY,
+            "bilibili.publish: renewing the access token of " + who + ": the platform is busy (" +
+                said + ")",
+            std::nullopt};
+  }
+  if (api_code == code::kOauthClientIdInvalid || api_code == code::kOauthClientSecretInvalid) {
+    return {RF_STATUS_ERROR,
+            "bilibili.publish: renewing the access token of " + who +
+                ": the app credentials were refused (" + said + "): check the client_id and "
+                "credentials.client_secret",
+            std::nullopt};
+  }
+  return {RF_STATUS_ERROR,
+          "bilibili.publish: renewing the access token of " + who + ": refused (" + said + ")",
+          std::nullopt};
+}
+
+Outcome<Tokens> refresh_access_token(const RefreshGrant& grant, std::function<bool()> cancelled) {
+  http::Request request;
+  request.method = "POST";
+  // The docs list the four parameters as URL parameters, with no body.
+  request.url = grant.oauth_base + "/x/account-oauth2/v1/refresh_token" +
+                query({{"client_id", grant.client_id},
+                       {"client_secret", grant.client_secret},
+                       {"grant_type", "refresh_token"},
+                       {"refresh_token", grant.refresh_token}});
+  request.headers = {{"Accept", "application/json"},
+                     {"Content-Type", "application/x-www-form-urlencoded"}};
+  request.total_timeout_seconds = 60;
+  request.redact = {grant.client_secret, grant.refresh_token,
+                    http::url_encode(grant.client_secret), http::url_encode(grant.refresh_token)};
+  request.cancelled = std::move(cancelled);
+  auto response = http::send(request);
+  const std::string what = "renewing the access token of account '" + grant.account + "'";
+  if (!response) {
+    const http::HttpError& error = response.error();
+    if (error.cancelled) {
+      return failure(RF_STATUS_CANCELLED, "bilibili.publish: " + what + ": cancelled");
+    }
+    return failure(error.retryable ? RF_STATUS_RETRY : RF_STATUS_ERROR,
+                   "bilibili.publish: " + what + ": " + error.message);
+  }
+  const json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  long api_code = 0;
+  std::string api_message;
+  json data;
+  if (body.is_object()) {
+    if (auto found = body.find("code"); found != body.end() && found->is_number_integer()) {
+      api_code = found->get<long>();
+    }
+    if (auto found = body.find("message"); found != body.end() && found->is_string()) {
+      api_message = found->get<std::string>();
+    }
+    if (auto found = body.find("data"); found != body.end() && found->is_object()) data = *found;
+  }
+  const auto text = [&data](const char* key) {
+    if (!data.is_object()) return std::string();
+    const auto found = data.find(key);
+    return found != data.end() && found->is_string() ? found->get<std::string>() : std::string();
+  };
+  std::vector<std::string> secrets = request.redact;
+  secrets.push_back(text("access_token"));
+  secrets.push_back(text("refresh_token"));
+  api_message = http::redact(std::move(api_message), secrets);
+  const bool http_ok = http::classify(response->status) == http::StatusClass::ok;
+  if (!http_ok || (body.is_object() && api_code != 0)) {
+    Failure refused = classify_refresh(grant.account, http_ok ? 0 : response->status, api_code,
+                                       api_message);
+    if (refused.status == RF_STATUS_RETRY) refused.retry_after = response->retry_after();
+    return tl::unexpected(std::move(refused));
+  }
+  if (!body.is_object()) {
+    return failure(RF_STATUS_ERROR,
+                   "bilibili.publish: " + what + ": the platform answered something that is not "
+                   "JSON");
+  }
+  Tokens tokens;
+  tokens.access_token = text("access_token");
+  tokens.refresh_token = text("refresh_token");
+  if (data.is_object()) {
+    const auto expires_in = data.find("expires_in");
+    std::optional<std::int64_t> value;
+    if (expires_in != data.end() && expires_in->is_number()) {
+      value = static_cast<std::int64_t>(expires_in->get<double>());
+    } else if (expires_in != data.end() && expires_in->is_string()) {
+      const std::string digits = expires_in->get<std::string>();
+      if (!digits.empty() && digits.size() < 18 &&
+          digits.find_first_not_of("0123456789") == std::string::npos) {
+        value = std::stoll(digits);
+      }
+    }
+    if (value && *value > 0) tokens.expires_at = expiry_from(*value, unix_seconds());
+  }
+  if (tokens.access_token.empty() || tokens.expires_at <= 0) {
+    return failure(RF_STATUS_ERROR, "bilibili.publish: " + what +
+                                        ": the answer has no access_token and expires_in");
+  }
+  return tokens;
+}
+
 std::string query(const std::vector<std::pair<std::string, std::string>>& parameters) {
   std::string text;
   for (const auto& [name, value] : parameters) {

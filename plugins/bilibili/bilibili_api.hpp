@@ -13,6 +13,12 @@
 // refusal that classify() reads into a host status (RETRY, RECONNECT, LATER or ERROR) with a
 // message that names the account and what was refused, never a token or the secret.
 //
+// Token refresh is the one call outside that scheme: POST
+// {oauth_base}/x/account-oauth2/v1/refresh_token with client_id, client_secret,
+// grant_type=refresh_token and refresh_token as URL parameters, unsigned (the OAuth endpoints take
+// no x-bili-* headers), answered with the same envelope. Each refresh token works once: the
+// answer carries the next one. classify_refresh() reads 122007 (refreshToken不合法) as RECONNECT.
+//
 // Thread-safety: the functions are pure; a Client is used by one call at a time.
 #ifndef REELFLOW_PLUGINS_BILIBILI_API_HPP
 #define REELFLOW_PLUGINS_BILIBILI_API_HPP
@@ -64,6 +70,11 @@ inline constexpr long kArchiveNotFound = 127124;        // 不存在该稿件
 inline constexpr long kBusinessError = 127200;          // 业务异常,请联系开放平台
 inline constexpr long kSystemBusy = 127201;             // 系统繁忙,请稍后再试
 inline constexpr long kCategoryUnavailable = 127207;    // 此分区暂不可用
+// OAuth2 (the token endpoints on api.bilibili.com).
+inline constexpr long kOauthClientIdInvalid = 122000;      // client_id错误
+inline constexpr long kOauthClientSecretInvalid = 122001;  // client_secret 错误
+inline constexpr long kOauthCodeNotFound = 122002;         // code未找到
+inline constexpr long kRefreshTokenInvalid = 122007;       // refreshToken不合法
 }  // namespace code
 
 // Lower-case hex digests.
@@ -122,6 +133,35 @@ class Client {
   std::string account_;
   std::function<bool()> cancelled_;
 };
+
+// What renewing the access token takes: the app's client_id and secret and the latest
+// refresh token.
+struct RefreshGrant {
+  std::string account;     // the account's name, for messages
+  std::string oauth_base;  // https://api.bilibili.com, without a trailing '/'
+  std::string client_id;
+  std::string client_secret;
+  std::string refresh_token;
+};
+
+// A successful refresh.
+struct Tokens {
+  std::string access_token;
+  std::string refresh_token;  // the next one (each works once); empty if none was given
+  std::int64_t expires_at = 0;  // Unix seconds
+};
+
+// The access token's expiry from the answer's expires_in: the docs define it as the expiry time
+// itself (Unix seconds, e.g. 1630220614); a value too small to be a time (before 2001-09-09) is
+// read as seconds from `now` instead.
+std::int64_t expiry_from(std::int64_t expires_in, std::int64_t now);
+
+// Reads a refused refresh (HTTP status, 0 for none; the envelope's code and message).
+Failure classify_refresh(const std::string& account, long http_status, long api_code,
+                         const std::string& api_message);
+
+// POST {oauth_base}/x/account-oauth2/v1/refresh_token.
+Outcome<Tokens> refresh_access_token(const RefreshGrant& grant, std::function<bool()> cancelled);
 
 // "?a=1&b=2" with values percent-encoded.
 std::string query(const std::vector<std::pair<std::string, std::string>>& parameters);

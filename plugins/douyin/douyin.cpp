@@ -15,12 +15,18 @@
 //              (video_list, first page) matched on the exact text and a create_time no earlier
 //              than the session's start; otherwise the session
 //   metrics    video_data                          -> play, digg (like), comment, share counts
+//   refresh    /oauth/refresh_token/               -> a new access_token and expires_at; then,
+//              when the refresh token would not outlive the next refresh by a few days,
+//              /oauth/renew_refresh_token/          -> a new refresh_token (at most 5 renewals,
+//              counted in the credentials' refresh_renewals)
 //
 // Thread-safety: an instance keeps nothing between calls; the host calls one callback at a time.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -70,6 +76,20 @@ constexpr std::int64_t kRateLimitCodes[] = {28003017, 28003018};
 constexpr std::int64_t kTransientCodes[] = {10001, 2100004, 28001005, 28001006};
 constexpr std::int64_t kQuotaCodes[] = {2190001};
 
+// Token refresh (README.md, "Token refresh").
+constexpr const char* kRefreshPath = "/oauth/refresh_token/";
+constexpr const char* kRenewPath = "/oauth/renew_refresh_token/";
+constexpr std::int64_t kDay = 86400;
+constexpr std::int64_t kAccessTokenSeconds = 15 * kDay;   // when a reply has no expires_in
+constexpr std::int64_t kRefreshTokenSeconds = 30 * kDay;  // when a renewal has no expires_in
+constexpr int kMaxRenewals = 5;  // "最多只能获取 5 次新的 refresh_token"
+// The refresh token is renewed when it would expire less than this long after the access token
+// just obtained: the next refresh (due when that access token expires) must find it valid.
+constexpr std::int64_t kRenewMarginSeconds = 3 * kDay;
+constexpr std::int64_t kRefreshRefusedCodes[] = {10010};  // refresh_token expired
+constexpr std::int64_t kRenewLimitCode = 10020;           // renewal limit reached
+constexpr std::int64_t kNoRenewScopeCode = 10004;         // no renew_refresh_token permission
+
 template <std::size_t N>
 bool one_of(std::int64_t code, const std::int64_t (&codes)[N]) {
   return std::find(std::begin(codes), std::end(codes), code) != std::end(codes);
@@ -80,14 +100,16 @@ struct Failure {
   rf_status status = RF_STATUS_ERROR;
   std::string message;
   std::optional<double> retry_after;
+  std::int64_t code = 0;  // Douyin's error code, when it gave one
 };
 
 template <typename T>
 using Result = tl::expected<T, Failure>;
 
 tl::unexpected<Failure> failure(rf_status status, std::string message,
-                                std::optional<double> retry_after = std::nullopt) {
-  return tl::unexpected(Failure{status, std::move(message), retry_after});
+                                std::optional<double> retry_after = std::nullopt,
+                                std::int64_t code = 0) {
+  return tl::unexpected(Failure{status, std::move(message), retry_after, code});
 }
 
 // Records the failure (and retry_after, for the host's backoff) and returns its status.
@@ -100,6 +122,67 @@ std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// ISO 8601 UTC, to the second: "2025-01-02T03:04:05Z".
+std::string iso_time(std::int64_t seconds) {
+  const auto time = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  const std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return std::string(text, length);
+}
+
+// A time in the credentials, in Unix seconds: a number of seconds, or ISO 8601
+// ("2025-01-02T03:04:05Z", with optional fractions and a +hh:mm offset; no zone reads as UTC).
+std::optional<std::int64_t> time_at(const json& object, const char* key) {
+  if (!object.is_object()) return std::nullopt;
+  const auto found = object.find(key);
+  if (found == object.end()) return std::nullopt;
+  if (found->is_number()) return static_cast<std::int64_t>(found->get<double>());
+  if (!found->is_string()) return std::nullopt;
+  const std::string text = found->get<std::string>();
+  const char* at = text.data();
+  const char* const end = text.data() + text.size();
+  const auto field = [&](int digits, char after, int& out) {
+    if (end - at < digits) return false;
+    const auto [next, error] = std::from_chars(at, at + digits, out);
+    if (error != std::errc() || next != at + digits) return false;
+    at = next;
+    if (after == '\0') return true;
+    if (at == end || (*at != after && !(after == 'T' && (*at == 't' || *at == ' ')))) return false;
+    ++at;
+    return true;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!field(4, '-', year) || !field(2, '-', month) || !field(2, 'T', day) ||
+      !field(2, ':', hour) || !field(2, ':', minute) || !field(2, '\0', second)) {
+    return std::nullopt;
+  }
+  if (at != end && *at == '.') {
+    ++at;
+    while (at != end && std::isdigit(static_cast<unsigned char>(*at))) ++at;
+  }
+  std::int64_t offset = 0;
+  if (at != end && (*at == '+' || *at == '-')) {
+    const int sign = *at == '-' ? -1 : 1;
+    ++at;
+    int hours = 0, minutes = 0;
+    if (!field(2, ':', hours) || !field(2, '\0', minutes)) return std::nullopt;
+    offset = sign * (hours * 3600 + minutes * 60);
+  } else if (at != end && (*at == 'Z' || *at == 'z')) {
+    ++at;
+  }
+  if (at != end) return std::nullopt;
+  std::tm utc{};
+  utc.tm_year = year - 1900;
+  utc.tm_mon = month - 1;
+  utc.tm_mday = day;
+  utc.tm_hour = hour;
+  utc.tm_min = minute;
+  utc.tm_sec = second;
+  return static_cast<std::int64_t>(timegm(&utc)) - offset;
 }
 
 // Unicode code points in valid UTF-8 (what Douyin counts as characters, as far as we know).
@@ -246,6 +329,39 @@ Options options_of(const json& post) {
 
 using Query = std::vector<std::pair<std::string, std::string>>;
 
+// What a reply says: Douyin's error code (0: none) and description, found in data, extra or
+// the older top-level err_no/err_msg; `text` is "Douyin error N: ..." or "HTTP S: ...".
+struct Said {
+  std::int64_t code = 0;
+  std::string description;
+  std::string text;
+};
+
+Said said_of(const json& reply, long status) {
+  Said out;
+  for (const char* part : {"data", "extra"}) {
+    const json section = object_at(reply, part);
+    if (out.code == 0) out.code = integer_at(section, "error_code");
+    if (out.description.empty()) out.description = text_at(section, "description");
+    if (out.description.empty()) out.description = text_at(section, "sub_description");
+  }
+  if (out.code == 0) out.code = integer_at(reply, "err_no");
+  if (out.description.empty()) out.description = text_at(reply, "err_msg");
+  const std::string detail = out.description.empty() ? "" : ": " + out.description;
+  out.text = out.code != 0 ? "Douyin error " + std::to_string(out.code) + detail
+                           : "HTTP " + std::to_string(status) + detail;
+  return out;
+}
+
+// True when a description says that `what` (access_token, refresh_token) is expired or invalid.
+bool mentions_bad(const std::string& description, std::string_view what) {
+  if (description.find(what) == std::string::npos) return false;
+  for (const char* word : {"expire", "过期", "invalid", "无效"}) {
+    if (description.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
 class Client {
  public:
   Client(Account account, reelflow::Run& run) : account_(std::move(account)), run_(run) {}
@@ -291,45 +407,34 @@ class Client {
   Result<json> read(std::string_view what, const http::Response& response) {
     const std::string where(what);
     json reply = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-    std::int64_t code = 0;
-    std::string description;
-    for (const char* part : {"data", "extra"}) {
-      const json section = object_at(reply, part);
-      if (code == 0) code = integer_at(section, "error_code");
-      if (description.empty()) description = text_at(section, "description");
-      if (description.empty()) description = text_at(section, "sub_description");
-    }
-    if (code == 0) code = integer_at(reply, "err_no");
-    if (description.empty()) description = text_at(reply, "err_msg");
-    const std::string said = code != 0 ? "Douyin error " + std::to_string(code) +
-                                             (description.empty() ? "" : ": " + description)
-                                       : "HTTP " + std::to_string(response.status) +
-                                             (description.empty() ? "" : ": " + description);
-    const bool token_text = description.find("access_token") != std::string::npos &&
-                            (description.find("expire") != std::string::npos ||
-                             description.find("过期") != std::string::npos ||
-                             description.find("invalid") != std::string::npos ||
-                             description.find("无效") != std::string::npos);
+    const Said reading = said_of(reply, response.status);
+    const std::int64_t code = reading.code;
+    const std::string& said = reading.text;
+    const bool token_text = mentions_bad(reading.description, "access_token");
     const http::StatusClass status = http::classify(response.status);
 
     if (status == http::StatusClass::unauthorized || one_of(code, kTokenCodes) || token_text) {
-      return failure(RF_STATUS_RECONNECT, "access token rejected: reconnect the account '" +
-                                              account_.name + "' (" + where + ": " + said + ")");
+      return failure(RF_STATUS_RECONNECT,
+                     "access token rejected: reconnect the account '" + account_.name + "' (" +
+                         where + ": " + said + ")",
+                     std::nullopt, code);
     }
     if (status == http::StatusClass::rate_limited || one_of(code, kRateLimitCodes)) {
       return failure(RF_STATUS_RETRY, where + ": rate limited (" + said + ")",
-                     response.retry_after());
+                     response.retry_after(), code);
     }
     if (status == http::StatusClass::server_error || one_of(code, kTransientCodes)) {
       return failure(RF_STATUS_RETRY, where + ": Douyin is unavailable (" + said + ")",
-                     response.retry_after());
+                     response.retry_after(), code);
     }
     if (one_of(code, kQuotaCodes)) {
       return failure(RF_STATUS_LATER,
-                     where + ": the account's Douyin quota is used up (" + said + ")");
+                     where + ": the account's Douyin quota is used up (" + said + ")",
+                     std::nullopt, code);
     }
     if (status != http::StatusClass::ok || code != 0) {
-      return failure(RF_STATUS_ERROR, where + ": Douyin refused the request (" + said + ")");
+      return failure(RF_STATUS_ERROR, where + ": Douyin refused the request (" + said + ")",
+                     std::nullopt, code);
     }
     if (!reply.is_object()) {
       // A 2xx whose body is not Douyin's: a proxy's page, a truncated reply. Whether the call
@@ -372,6 +477,65 @@ std::string item_url(const json& item, const std::string& item_id) {
 
 std::int64_t statistic(const json& item, const char* key) {
   return integer_at(object_at(item, "statistics"), key);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token refresh: Douyin's OAuth endpoints
+// ---------------------------------------------------------------------------------------------
+
+// POSTs a form to `url` (an /oauth/ endpoint) and returns the reply's data once Douyin said
+// error_code 0. An expired or refused refresh token is RECONNECT with a message naming the
+// account; `secrets` are kept out of every message.
+Result<json> oauth_call(reelflow::Run& run, const std::string& account, const std::string& url,
+                        std::string_view what, const Query& form,
+                        const std::vector<std::string>& secrets) {
+  const std::string where(what);
+  http::Request request;
+  request.method = "POST";
+  request.url = url;
+  request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  for (const auto& [key, value] : form) {
+    if (!request.body.empty()) request.body += '&';
+    request.body += key + "=" + http::url_encode(value);
+  }
+  request.total_timeout_seconds = 60;
+  request.redact = secrets;
+  request.cancelled = [&run] { return run.cancelled(); };
+
+  auto response = http::send(request);
+  if (!response) {
+    if (response.error().cancelled) return failure(RF_STATUS_CANCELLED, where + ": cancelled");
+    return failure(response.error().retryable ? RF_STATUS_RETRY : RF_STATUS_ERROR,
+                   where + ": " + response.error().message);
+  }
+  const json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  const Said said = said_of(reply, response->status);
+  const http::StatusClass status = http::classify(response->status);
+  if (status == http::StatusClass::unauthorized || one_of(said.code, kRefreshRefusedCodes) ||
+      mentions_bad(said.description, "refresh_token")) {
+    return failure(RF_STATUS_RECONNECT,
+                   "account '" + account + "': Douyin refused the refresh token (" + where +
+                       ": " + said.text + "); authorize reelflow on Douyin again",
+                   std::nullopt, said.code);
+  }
+  if (status == http::StatusClass::rate_limited || one_of(said.code, kRateLimitCodes)) {
+    return failure(RF_STATUS_RETRY, where + ": rate limited (" + said.text + ")",
+                   response->retry_after(), said.code);
+  }
+  if (status == http::StatusClass::server_error || one_of(said.code, kTransientCodes)) {
+    return failure(RF_STATUS_RETRY, where + ": Douyin is unavailable (" + said.text + ")",
+                   response->retry_after(), said.code);
+  }
+  if (status != http::StatusClass::ok || said.code != 0) {
+    return failure(RF_STATUS_ERROR, where + ": Douyin refused the request (" + said.text + ")",
+                   std::nullopt, said.code);
+  }
+  const json data = object_at(reply, "data");
+  if (data.empty()) {
+    return failure(RF_STATUS_RETRY, where + ": the reply is not Douyin's JSON (HTTP " +
+                                        std::to_string(response->status) + ")");
+  }
+  return data;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -665,7 +829,142 @@ class Douyin {
     return RF_STATUS_OK;
   }
 
+  // A new access token from the refresh token (/oauth/refresh_token/); then, when the refresh
+  // token would expire less than kRenewMarginSeconds after the new access token, a new refresh
+  // token (/oauth/renew_refresh_token/), at most kMaxRenewals times per authorization. The
+  // access token is refreshed first: a renewal invalidates the old refresh token at once, so
+  // its result must reach the host in this call's output, which only a successful call has.
+  rf_status refresh(reelflow::Run& run, std::string_view account_text) {
+    const json account = json::parse(account_text);
+    const std::string name = account.value("name", "");
+    std::string api_base =
+        account.value("options", json::object()).value("api_base", kDefaultApiBase);
+    while (!api_base.empty() && api_base.back() == '/') api_base.pop_back();
+    const json credentials = account.value("credentials", json::object());
+    const std::string refresh_token = text_at(credentials, "refresh_token");
+    const std::string client_key = text_at(credentials, "client_key");
+    if (refresh_token.empty()) {
+      std::vector<std::string> missing;
+      for (const char* key : {"access_token", "open_id", "refresh_token", "client_key"}) {
+        if (text_at(credentials, key).empty()) missing.emplace_back(key);
+      }
+      std::string names;
+      for (std::size_t i = 0; i < missing.size(); ++i) {
+        names += (i == 0 ? "" : i + 1 == missing.size() ? " or " : ", ") + missing[i];
+      }
+      return run.fail_with(
+          RF_STATUS_RECONNECT,
+          "douyin.publish: account '" + name + "' has no " + names +
+              " in its credentials, so its access token cannot be renewed: authorize reelflow "
+              "on Douyin again and put access_token, open_id, refresh_token, "
+              "refresh_expires_at and client_key in the secret 'account." +
+              name + "'");
+    }
+    if (client_key.empty()) {
+      return run.fail("douyin.publish: account '" + name +
+                      "' has no client_key in its credentials (the app's client key, which "
+                      "Douyin's token refresh needs)");
+    }
+    std::vector<std::string> secrets = {refresh_token, client_key,
+                                        text_at(credentials, "access_token"),
+                                        text_at(credentials, "open_id")};
+
+    auto data = oauth_call(run, name, api_base + kRefreshPath, "refresh_token",
+                           {{"client_key", client_key},
+                            {"grant_type", "refresh_token"},
+                            {"refresh_token", refresh_token}},
+                           secrets);
+    if (!data) return report(run, data.error());
+    const std::string access_token = text_at(*data, "access_token");
+    if (access_token.empty()) {
+      return run.fail("douyin.publish: refresh_token: Douyin's reply has no access_token");
+    }
+    const std::int64_t now = now_seconds();
+    std::int64_t expires_in = integer_at(*data, "expires_in");
+    if (expires_in <= 0) expires_in = kAccessTokenSeconds;
+    json fresh = {{"access_token", access_token}, {"expires_at", iso_time(now + expires_in)}};
+    // The refresh token is documented to stay the same (and keep its expiry); a changed one is
+    // kept all the same.
+    std::string current = refresh_token;
+    if (const std::string returned = text_at(*data, "refresh_token");
+        !returned.empty() && returned != refresh_token) {
+      fresh["refresh_token"] = returned;
+      current = returned;
+      secrets.push_back(returned);
+    }
+    if (const std::string open_id = text_at(*data, "open_id"); !open_id.empty()) {
+      fresh["open_id"] = open_id;
+    }
+    std::optional<std::int64_t> refresh_expires = time_at(credentials, "refresh_expires_at");
+    if (const std::int64_t left = integer_at(*data, "refresh_expires_in"); left > 0) {
+      refresh_expires = now + left;
+    }
+    if (refresh_expires) fresh["refresh_expires_at"] = iso_time(*refresh_expires);
+
+    if (!refresh_expires) {
+      run.info("douyin.publish: account '" + name +
+               "': when its refresh token expires is unknown (no refresh_expires_at in the "
+               "credentials, no refresh_expires_in in Douyin's reply): it is not renewed");
+    } else if (*refresh_expires < now + expires_in + kRenewMarginSeconds) {
+      renew(run, name, api_base, client_key, current, credentials, *refresh_expires, secrets,
+            fresh);
+    }
+    run.set_output(json{{"credentials", fresh}}.dump());
+    return RF_STATUS_OK;
+  }
+
  private:
+  // Renews the refresh token `current` (valid until `expires`) into `fresh`, or says why not.
+  // Never fails the refresh: the access token already obtained is good either way.
+  static void renew(reelflow::Run& run, const std::string& name, const std::string& api_base,
+                    const std::string& client_key, const std::string& current,
+                    const json& credentials, std::int64_t expires,
+                    const std::vector<std::string>& secrets, json& fresh) {
+    const std::int64_t renewals = integer_at(credentials, "refresh_renewals");
+    const auto renewals_used = [&](std::int64_t until) {
+      fresh["refresh_renewals"] = std::max<std::int64_t>(renewals, kMaxRenewals);
+      fresh["reauthorize_before"] = iso_time(until);
+      run.warn("douyin.publish: account '" + name + "': Douyin renews a refresh token at most " +
+               std::to_string(kMaxRenewals) +
+               " times and none is left; the refresh token expires at " + iso_time(until) +
+               ": authorize reelflow on Douyin again before then and put the new credentials "
+               "in the secret 'account." +
+               name + "', or its posts stop after that");
+    };
+    if (renewals >= kMaxRenewals) {
+      renewals_used(expires);
+      return;
+    }
+    auto renewed = oauth_call(run, name, api_base + kRenewPath, "renew_refresh_token",
+                              {{"client_key", client_key}, {"refresh_token", current}}, secrets);
+    const std::string token = renewed ? text_at(*renewed, "refresh_token") : std::string();
+    if (!token.empty()) {
+      const std::int64_t now = now_seconds();
+      std::int64_t valid = integer_at(*renewed, "expires_in");
+      if (valid <= 0) valid = kRefreshTokenSeconds;
+      fresh["refresh_token"] = token;
+      fresh["refresh_expires_at"] = iso_time(now + valid);
+      fresh["refresh_renewals"] = renewals + 1;
+      run.info("douyin.publish: account '" + name + "': renewed its refresh token (renewal " +
+               std::to_string(renewals + 1) + " of " + std::to_string(kMaxRenewals) +
+               "); it expires at " + iso_time(now + valid));
+      if (renewals + 1 >= kMaxRenewals) renewals_used(now + valid);
+      return;
+    }
+    if (!renewed && renewed.error().code == kRenewLimitCode) {
+      renewals_used(expires);
+      return;
+    }
+    std::string why = renewed ? "Douyin's reply has no refresh_token" : renewed.error().message;
+    if (!renewed && renewed.error().code == kNoRenewScopeCode) {
+      why += "; the app needs Douyin's renew_refresh_token permission";
+    }
+    run.warn("douyin.publish: account '" + name + "': its refresh token could not be renewed (" +
+             why + "); it stays valid until " + iso_time(expires) +
+             " and the next refresh tries again; if it expires first, the account must be "
+             "authorized again");
+  }
+
   // video_data for the session's item: the item, nullopt when Douyin does not list it (yet).
   static Result<std::optional<json>> fetch_item(reelflow::Run& run, const json& post,
                                                 const json& session) {

@@ -19,6 +19,11 @@
 //             account's first page of media by caption), FINISHED/IN_PROGRESS the session, no
 //             container (or an expired or failed one) nothing.
 //   metrics   GET /{media-id}/insights?metric=views,likes,comments,shares,saved.
+//   refresh   GET /oauth/access_token?grant_type=fb_exchange_token: a new long-lived token (about
+//             60 days) for the current one, which must not have expired (instagram_api.hpp).
+//
+// A refused token (code 190, HTTP 401, the upload host's NotAuthorizedError) is
+// RF_STATUS_RECONNECT in every call: the host tries refresh once and repeats the call.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -491,7 +496,27 @@ class Instagram {
     return RF_STATUS_OK;
   }
 
+  rf_status refresh(reelflow::Run& run, std::string_view account_text) {
+    const json account = json::parse(account_text);
+    auto fresh = ig::exchange_token(
+        account, [&run] { return run.cancelled(); }, now_millis());
+    if (!fresh) return report(run, fresh.error());
+    if (fresh->at("expires_at").is_null()) {
+      run.warn("instagram.publish: Meta gave the new token of account '" +
+               account.value("name", std::string()) +
+               "' no expires_in; it is stored without expires_at (not renewed ahead of time)");
+    }
+    run.set_output(json{{"credentials", *fresh}}.dump());
+    return RF_STATUS_OK;
+  }
+
  private:
+  static std::int64_t now_millis() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
   static ig::Graph graph_for(reelflow::Run& run, const Post& post) {
     return ig::Graph(post.account.graph, [&run] { return run.cancelled(); });
   }

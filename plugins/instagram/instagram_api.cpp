@@ -1,6 +1,7 @@
 #include "instagram_api.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 namespace reelflow::instagram {
 
@@ -83,6 +84,120 @@ Failure classify(const std::string& account, const std::string& what, const Grap
     return {RF_STATUS_ERROR, prefix + "a parameter was refused: " + explained, std::nullopt, 0};
   }
   return {RF_STATUS_ERROR, prefix + "refused: " + explained, std::nullopt, 0};
+}
+
+std::string format_iso_time(std::int64_t millis) {
+  const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+Outcome<json> exchange_token(const json& account, const std::function<bool()>& cancelled,
+                             std::int64_t now) {
+  const std::string name = string_at(account, "name");
+  const json options = account.value("options", json::object());
+  const json credentials = account.value("credentials", json::object());
+  std::string api_base = options.value("api_base", std::string("https://graph.facebook.com"));
+  while (!api_base.empty() && api_base.back() == '/') api_base.pop_back();
+  const std::string version = options.value("graph_version", std::string("v21.0"));
+  const std::string token = string_at(credentials, "access_token");
+  std::string app_id = string_at(credentials, "app_id");
+  if (app_id.empty()) app_id = string_at(credentials, "client_id");
+  std::string app_secret = string_at(credentials, "app_secret");
+  if (app_secret.empty()) app_secret = string_at(credentials, "client_secret");
+  std::string missing;
+  using Field = std::pair<const char*, const std::string*>;
+  for (const auto& [key, value] : {Field{"access_token", &token}, Field{"app_id", &app_id},
+                                   Field{"app_secret", &app_secret}}) {
+    if (value->empty()) missing += std::string(missing.empty() ? "" : ", ") + key;
+  }
+  if (!missing.empty()) {
+    // Nothing to renew the token with: only connecting the account again helps.
+    return failure(RF_STATUS_RECONNECT,
+                   "account '" + name + "' has no " + missing +
+                       " in its credentials, so its access token cannot be renewed: log in "
+                       "with Facebook again and put the long-lived access_token, with the "
+                       "app's app_id and app_secret, in the account's secret");
+  }
+
+  http::Request request;
+  request.method = "GET";
+  request.url = api_base + "/" + version + "/oauth/access_token?" +
+                form_encode({{"grant_type", "fb_exchange_token"},
+                             {"client_id", app_id},
+                             {"client_secret", app_secret},
+                             {"fb_exchange_token", token}});
+  // The values, and their URL-encoded forms (the URL is in network errors' messages).
+  for (const std::string& secret : {token, app_secret, app_id}) {
+    request.redact.push_back(secret);
+    request.redact.push_back(http::url_encode(secret));
+  }
+  request.total_timeout_seconds = 60;
+  request.cancelled = cancelled;
+  const std::string what = "refreshing the access token (fb_exchange_token)";
+  auto response = http::send(request);
+  if (!response) {
+    if (response.error().cancelled) {
+      return failure(RF_STATUS_CANCELLED, "instagram.publish: " + what + ": cancelled");
+    }
+    return failure(response.error().retryable ? RF_STATUS_RETRY : RF_STATUS_ERROR,
+                   "instagram.publish: " + what + ": " +
+                       http::redact(response.error().message, request.redact));
+  }
+  const json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  const bool http_ok = http::classify(response->status) == http::StatusClass::ok;
+  if (http_ok && body.is_object() && !body.contains("error")) {
+    const std::string fresh = string_at(body, "access_token");
+    if (fresh.empty()) {
+      return failure(RF_STATUS_RETRY,
+                     "instagram.publish: " + what + ": the answer has no access_token");
+    }
+    json out = {{"access_token", fresh}, {"expires_at", nullptr}};
+    if (const long lifetime = integer_at(body, "expires_in"); lifetime > 0) {
+      out["expires_at"] = format_iso_time(now + static_cast<std::int64_t>(lifetime) * 1000);
+    }
+    return out;
+  }
+  GraphError error;
+  error.http_status = response->status;
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    const json& object = body["error"];
+    error.code = integer_at(object, "code");
+    error.subcode = integer_at(object, "error_subcode");
+    error.transient = object.value("is_transient", false);
+    error.message = http::redact(string_at(object, "message"), request.redact);
+  } else {
+    error.message = http::redact(response->body.substr(0, 200), request.redact);
+  }
+  std::string said = "HTTP " + std::to_string(error.http_status);
+  if (error.code != 0) said = "code " + std::to_string(error.code);
+  if (error.subcode != 0) said += ", subcode " + std::to_string(error.subcode);
+  const std::string explained = error.message.empty() ? said : error.message + " (" + said + ")";
+  if (error.code == 190 || error.http_status == 401) {
+    return failure(RF_STATUS_RECONNECT,
+                   "Meta refused to refresh the access token of account '" + name +
+                       "' (fb_exchange_token: " + explained +
+                       "): a long-lived token that expired (they last about 60 days) or was "
+                       "invalidated (a password change, the app removed) cannot be renewed; log "
+                       "in with Facebook again and put the new token in the account's secret");
+  }
+  if (error.transient || error.http_status >= 500 || error.http_status == 429 || error.code == 2 ||
+      error.code == 4 || error.code == 17 || error.code == 32 || error.code == 613) {
+    Failure retry{RF_STATUS_RETRY, "instagram.publish: " + what + ": " + explained, std::nullopt,
+                  error.code};
+    retry.retry_after = response->retry_after();
+    return tl::unexpected(std::move(retry));
+  }
+  if (error.code == 1 || error.code == 101) {
+    return failure(RF_STATUS_ERROR, "instagram.publish: " + what + " for account '" + name +
+                                        "': Meta refused the app (" + explained +
+                                        "): check credentials.app_id and credentials.app_secret");
+  }
+  return failure(RF_STATUS_ERROR, "instagram.publish: " + what + " for account '" + name +
+                                      "' refused: " + explained);
 }
 
 Outcome<json> Graph::get(const std::string& what, const std::string& path,

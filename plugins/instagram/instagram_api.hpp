@@ -14,6 +14,13 @@
 //
 // The upload host answers errors as {"debug_info": {"retriable", "type", "message"}}.
 //
+// Token refresh (Facebook Login's long-lived User access token, about 60 days): exchange_token
+// sends GET {api_base}/{version}/oauth/access_token?grant_type=fb_exchange_token&client_id=
+// {app_id}&client_secret={app_secret}&fb_exchange_token={the current token} and reads
+// {"access_token", "token_type", "expires_in"}. An expired or invalidated token cannot be
+// exchanged (code 190) -> RECONNECT; 429, 5xx, is_transient and the rate-limit codes -> RETRY;
+// anything else (a wrong app secret, code 1/101) -> ERROR.
+//
 // Thread-safety: a Graph is used by one call at a time; the functions are pure.
 #ifndef REELFLOW_PLUGINS_INSTAGRAM_API_HPP
 #define REELFLOW_PLUGINS_INSTAGRAM_API_HPP
@@ -58,6 +65,16 @@ struct GraphError {
 };
 
 Failure classify(const std::string& account, const std::string& what, const GraphError& error);
+
+// The account's new credentials ({"access_token", "expires_at"}: ISO 8601 UTC, null when Meta
+// gave no expires_in) from the fb_exchange_token call above. account is account_json
+// ({"name", "options", "credentials"}, plugin.h); now_millis dates expires_at.
+Outcome<nlohmann::json> exchange_token(const nlohmann::json& account,
+                                       const std::function<bool()>& cancelled,
+                                       std::int64_t now_millis);
+
+// "2026-12-01T01:00:00Z" for milliseconds since the epoch.
+std::string format_iso_time(std::int64_t millis);
 
 using Parameters = std::vector<std::pair<std::string, std::string>>;
 

@@ -15,6 +15,8 @@
 //              (photo/list) matched on the exact caption and a create_time no earlier than the
 //              session's start: the post, or else the session
 //   metrics    photo/info                         -> view, like, comment counts
+//   refresh    oauth2/refresh_token               -> a new access_token and a NEW refresh_token
+//              (the old one stops working; the new one keeps the old one's expiry)
 //
 // Thread-safety: an instance keeps nothing between calls; the host calls one callback at a time.
 #include <algorithm>
@@ -22,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -67,6 +70,25 @@ constexpr std::int64_t kRateLimitCodes[] = {100200410, 100100402, 400002};
 constexpr std::int64_t kTransientCodes[] = {100200500};
 constexpr std::int64_t kVideoNotExist = 100120001;
 
+// Token refresh (README.md, "Token refresh").
+constexpr const char* kRefreshPath = "/oauth2/refresh_token";
+constexpr std::int64_t kDay = 86400;
+// When a reply has no expires_in: the access token is taken to last an hour (the documented
+// lifetimes are "not fixed"; an early refresh costs nothing).
+constexpr std::int64_t kFallbackAccessSeconds = 3600;
+// A refresh token is never extended by refreshing: within this long of its expiry, every refresh
+// warns that the account must be authorized again.
+constexpr std::int64_t kReauthorizeWarningSeconds = 14 * kDay;
+// Result codes that refuse the refresh token itself: the user must authorize the app again.
+constexpr std::int64_t kRefreshRefusedCodes[] = {
+    100200102,  // request denied, e.g. an invalid token
+    100200105,  // invalid grant
+    100200109,  // the user revoked the app's authorisation
+    100200110,  // the user's authorisation expired
+    100200111,  // the user never authorised the app
+    100200113,  // refresh_token expired
+};
+
 template <std::size_t N>
 bool one_of(std::int64_t code, const std::int64_t (&codes)[N]) {
   return std::find(std::begin(codes), std::end(codes), code) != std::end(codes);
@@ -99,6 +121,16 @@ std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// ISO 8601 UTC, to the second: "2025-01-02T03:04:05Z".
+std::string iso_time(std::int64_t seconds) {
+  const auto time = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  const std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return std::string(text, length);
 }
 
 // Unicode code points in valid UTF-8.
@@ -345,6 +377,68 @@ std::string photo_url(const json& info, const std::string& photo_id) {
 std::int64_t create_seconds(const json& info) {
   const std::int64_t value = integer(info, "create_time");
   return value > 100'000'000'000 ? value / 1000 : value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token refresh
+// ---------------------------------------------------------------------------------------------
+
+// GET {api_base}/oauth2/refresh_token?app_id&app_secret&refresh_token&grant_type=refresh_token:
+// the whole reply once Kuaishou said result 1. A refused refresh token is RECONNECT with a
+// message naming the account; `secrets` are kept out of every message.
+Result<json> refresh_call(reelflow::Run& run, const std::string& account,
+                          const std::string& api_base, const std::string& app_id,
+                          const std::string& app_secret, const std::string& refresh_token,
+                          const std::vector<std::string>& secrets) {
+  const std::string where = "oauth2/refresh_token";
+  http::Request request;
+  request.method = "GET";
+  request.url = api_base + kRefreshPath + "?app_id=" + http::url_encode(app_id) +
+                "&app_secret=" + http::url_encode(app_secret) +
+                "&refresh_token=" + http::url_encode(refresh_token) +
+                "&grant_type=refresh_token";
+  request.total_timeout_seconds = 60;
+  request.redact = secrets;
+  request.cancelled = [&run] { return run.cancelled(); };
+  auto response = http::send(request);
+  if (!response) {
+    if (response.error().cancelled) return failure(RF_STATUS_CANCELLED, where + ": cancelled");
+    return failure(response.error().retryable ? RF_STATUS_RETRY : RF_STATUS_ERROR,
+                   where + ": " + response.error().message);
+  }
+  const json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  const bool has_result = reply.is_object() && reply.contains("result");
+  const std::int64_t code = has_result ? integer(reply, "result") : 0;
+  std::string message = text_at(reply, "error_msg");
+  if (message.empty()) message = text_at(reply, "error");
+  const std::string said =
+      has_result && code != 1
+          ? "Kuaishou result " + std::to_string(code) + (message.empty() ? "" : ": " + message)
+          : "HTTP " + std::to_string(response->status) + (message.empty() ? "" : ": " + message);
+  const http::StatusClass status = http::classify(response->status);
+  if (status == http::StatusClass::unauthorized || one_of(code, kRefreshRefusedCodes)) {
+    return failure(RF_STATUS_RECONNECT,
+                   "account '" + account + "': Kuaishou refused the refresh token (" + where +
+                       ": " + said + "); authorize reelflow on Kuaishou again",
+                   std::nullopt, code);
+  }
+  if (status == http::StatusClass::rate_limited || one_of(code, kRateLimitCodes)) {
+    return failure(RF_STATUS_RETRY, where + ": rate limited (" + said + ")",
+                   response->retry_after(), code);
+  }
+  if (status == http::StatusClass::server_error || one_of(code, kTransientCodes)) {
+    return failure(RF_STATUS_RETRY, where + ": Kuaishou is unavailable (" + said + ")",
+                   response->retry_after(), code);
+  }
+  if (status != http::StatusClass::ok || (has_result && code != 1)) {
+    return failure(RF_STATUS_ERROR, where + ": Kuaishou refused the request (" + said + ")",
+                   std::nullopt, code);
+  }
+  if (!has_result) {
+    return failure(RF_STATUS_RETRY, where + ": the reply is not Kuaishou's JSON (HTTP " +
+                                        std::to_string(response->status) + ")");
+  }
+  return reply;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -607,6 +701,84 @@ class Kuaishou {
                            {"likes", integer(*info, "like_count")},
                            {"comments", integer(*info, "comment_count")}};
     run.set_output(counters.dump());
+    return RF_STATUS_OK;
+  }
+
+  // A new access token and a new refresh token (the old one stops working at once, so the
+  // output must reach the host: it stores it before anything uses it).
+  rf_status refresh(reelflow::Run& run, std::string_view account_text) {
+    const json account = json::parse(account_text);
+    const json options = account.value("options", json::object());
+    const json credentials = account.value("credentials", json::object());
+    const std::string name = account.value("name", "");
+    std::string api_base = options.value("api_base", kDefaultApiBase);
+    while (!api_base.empty() && api_base.back() == '/') api_base.pop_back();
+    const std::string refresh_token = text_at(credentials, "refresh_token");
+    std::string app_id = text_at(credentials, "app_id");
+    if (app_id.empty()) app_id = options.value("app_id", "");
+    const std::string app_secret = text_at(credentials, "app_secret");
+    if (refresh_token.empty()) {
+      std::vector<std::string> missing;
+      for (const char* key : {"access_token", "refresh_token", "app_secret"}) {
+        if (text_at(credentials, key).empty()) missing.emplace_back(key);
+      }
+      std::string names;
+      for (std::size_t i = 0; i < missing.size(); ++i) {
+        names += (i == 0 ? "" : i + 1 == missing.size() ? " or " : ", ") + missing[i];
+      }
+      return run.fail_with(
+          RF_STATUS_RECONNECT,
+          "kuaishou.publish: account '" + name + "' has no " + names +
+              " in its credentials, so its access token cannot be renewed: authorize reelflow "
+              "on Kuaishou again and put access_token, refresh_token, app_id and app_secret "
+              "in the secret 'account." +
+              name + "'");
+    }
+    if (app_id.empty() || app_secret.empty()) {
+      return run.fail("kuaishou.publish: account '" + name + "' has no " +
+                      (app_id.empty() ? "app_id" : "app_secret") +
+                      " in its credentials (the Kuaishou app's, which the token refresh "
+                      "needs)");
+    }
+    const std::vector<std::string> secrets = {refresh_token, app_secret,
+                                              text_at(credentials, "access_token")};
+    auto reply = refresh_call(run, name, api_base, app_id, app_secret, refresh_token, secrets);
+    if (!reply) return report(run, reply.error());
+    const std::string access_token = text_at(*reply, "access_token");
+    if (access_token.empty()) {
+      return run.fail("kuaishou.publish: oauth2/refresh_token: the reply has no access_token");
+    }
+    const std::int64_t now = now_seconds();
+    std::int64_t expires_in = integer(*reply, "expires_in");
+    if (expires_in <= 0) expires_in = kFallbackAccessSeconds;
+    json fresh = {{"access_token", access_token}, {"expires_at", iso_time(now + expires_in)}};
+    if (const std::string rotated = text_at(*reply, "refresh_token"); !rotated.empty()) {
+      fresh["refresh_token"] = rotated;
+    } else {
+      run.warn("kuaishou.publish: account '" + name +
+               "': Kuaishou's refresh answered no new refresh_token; the old one is kept, "
+               "though Kuaishou documents that it stops working");
+    }
+    if (const std::int64_t left = integer(*reply, "refresh_token_expires_in"); left > 0) {
+      fresh["refresh_expires_at"] = iso_time(now + left);
+      if (left < kReauthorizeWarningSeconds) {
+        fresh["reauthorize_before"] = iso_time(now + left);
+        run.warn("kuaishou.publish: account '" + name +
+                 "': its refresh token expires at " + iso_time(now + left) +
+                 " and Kuaishou does not extend it: authorize reelflow on Kuaishou again "
+                 "before then and put the new credentials in the secret 'account." +
+                 name + "', or its posts stop after that");
+      }
+    }
+    const json scopes = array_at(*reply, "scopes");
+    if (!scopes.empty() &&
+        std::find(scopes.begin(), scopes.end(), json("user_video_publish")) == scopes.end()) {
+      run.warn("kuaishou.publish: account '" + name +
+               "': the refreshed access token lacks the user_video_publish scope (scopes: " +
+               scopes.dump() + "); publishing will be refused until the account is "
+               "authorized with it");
+    }
+    run.set_output(json{{"credentials", fresh}}.dump());
     return RF_STATUS_OK;
   }
 

@@ -17,8 +17,12 @@
 //   reconcile status/fetch of the session's publish_id: "post" once every byte is in, "session"
 //             while chunks are missing, "nothing" without a publish_id;
 //   metrics   video/query for the post's counters.
+//   refresh   oauth/token with grant_type=refresh_token: the new access token, TikTok's latest
+//             refresh token (the one sent stops working once TikTok rotates it), expires_at and
+//             refresh_expires_at; an invalid_grant asks to reconnect the account.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <reelflow/plugin.hpp>
@@ -42,6 +46,16 @@ std::int64_t now_millis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// "2024-05-01T12:00:00Z": Unix seconds as ISO 8601 UTC.
+std::string iso_utc(std::int64_t unix_seconds) {
+  const std::time_t time = static_cast<std::time_t>(unix_seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 // A failure reported to the host: the message (prefixed with the publisher's name) and, for a
@@ -412,10 +426,13 @@ class TikTokPublisher {
     auto status = api.post_status(publish_id);
     if (!status) {
       // A transient failure to ask (network, 5xx, 429) comes back as RETRY: the host asks again.
-      // Anything else (the token, an unknown publish_id) means this plugin cannot tell.
+      // A refused token is RECONNECT: the host renews it and asks again (or, when it cannot,
+      // keeps the stage for after the account is reconnected). Anything else (an unknown
+      // publish_id) means this plugin cannot tell.
       tiktok::Failure failure = status.error();
       failure.message = "cannot ask TikTok about post " + publish_id + ": " + failure.message;
-      if (failure.status != RF_STATUS_RETRY && failure.status != RF_STATUS_CANCELLED) {
+      if (failure.status != RF_STATUS_RETRY && failure.status != RF_STATUS_CANCELLED &&
+          failure.status != RF_STATUS_RECONNECT) {
         failure.status = RF_STATUS_ERROR;
       }
       return report(run, failure);
@@ -472,6 +489,41 @@ class TikTokPublisher {
     }
     return refuse(run, "TikTok's video/query does not list video " + video_id + " of account '" +
                            account->name + "' (deleted, or not visible to this app)");
+  }
+
+  // Renews the access token (plugin.h, refresh): POST /v2/oauth/token/ with the app's
+  // client_key/client_secret and the latest refresh token. The output holds everything that
+  // changed; the host stores it before any other call uses it, so a rotated refresh token is
+  // never lost.
+  rf_status refresh(reelflow::Run& run, std::string_view account_text) {
+    const json account = json::parse(account_text);
+    auto grant = tiktok::read_refresh_grant(account);
+    if (!grant) return report(run, grant.error());
+    auto tokens = tiktok::refresh_access_token(*grant, [&run] { return run.cancelled(); });
+    if (!tokens) return report(run, tokens.error());
+    const std::int64_t now = now_millis() / 1000;
+    json credentials = {{"access_token", tokens->access_token},
+                        {"expires_at", iso_utc(now + tokens->expires_in)}};
+    const bool rotated =
+        !tokens->refresh_token.empty() && tokens->refresh_token != grant->refresh_token;
+    if (!tokens->refresh_token.empty()) credentials["refresh_token"] = tokens->refresh_token;
+    if (tokens->refresh_expires_in) {
+      credentials["refresh_expires_at"] = iso_utc(now + *tokens->refresh_expires_in);
+    }
+    run.info("tiktok.publish: renewed the access token of account '" + grant->account +
+             "' (valid for " + std::to_string(tokens->expires_in) + " s" +
+             (rotated ? "; TikTok issued a new refresh token" : "") + ")");
+    if (!tokens->scope.empty()) {
+      for (const char* scope : {tiktok::kPublishScope, tiktok::kListScope}) {
+        const std::string list = "," + tokens->scope + ",";
+        if (list.find("," + std::string(scope) + ",") == std::string::npos) {
+          run.warn("tiktok.publish: the renewed token of account '" + grant->account +
+                   "' lacks the " + scope + " scope; reconnect the account and allow it");
+        }
+      }
+    }
+    run.set_output(json{{"credentials", credentials}}.dump());
+    return RF_STATUS_OK;
   }
 
  private:
@@ -534,7 +586,8 @@ constexpr rf_option kPostOptions[] = {
 
 constexpr rf_option kAccountOptions[] = {
     reelflow::option::string("api_base", reelflow::json_string<"https://open.tiktokapis.com">,
-                             "TikTok's API base URL (a proxy or a test server may replace it)."),
+                             "TikTok's API base URL, which also serves the token endpoint "
+                             "/v2/oauth/token/ (a proxy or a test server may replace it)."),
 };
 
 constexpr rf_publisher_type kPublishers[] = {

@@ -11,6 +11,27 @@ using json = nlohmann::json;
 
 std::string account_label(const Account& account) { return "account '" + account.name + "'"; }
 
+std::string credential(const json& credentials, const char* key) {
+  const auto found = credentials.find(key);
+  return found != credentials.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+// A lifetime in seconds: TikTok documents int64; a string of digits is read too.
+std::optional<std::int64_t> seconds_field(const json& answer, const char* key) {
+  const auto found = answer.find(key);
+  if (found == answer.end()) return std::nullopt;
+  if (found->is_number_integer()) return found->get<std::int64_t>();
+  if (found->is_number()) return static_cast<std::int64_t>(found->get<double>());
+  if (found->is_string()) {
+    const std::string text = found->get<std::string>();
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    return std::stoll(text);
+  }
+  return std::nullopt;
+}
+
 std::string said(std::string_view endpoint, const std::string& code, const std::string& message) {
   std::string text = "TikTok said " + (code.empty() ? std::string("nothing") : code) + " on " +
                      std::string(endpoint);
@@ -44,6 +65,156 @@ Result<Account> read_account(const json& post) {
         RF_STATUS_ERROR, "account '" + out.name + "': options.api_base is empty", std::nullopt});
   }
   return out;
+}
+
+Result<RefreshGrant> read_refresh_grant(const json& account) {
+  RefreshGrant out;
+  out.account = account.value("name", "");
+  const json options = account.value("options", json::object());
+  out.api_base = options.is_object() ? options.value("api_base", kDefaultApiBase) : kDefaultApiBase;
+  while (!out.api_base.empty() && out.api_base.back() == '/') out.api_base.pop_back();
+  const json credentials = account.value("credentials", json::object());
+  if (credentials.is_object()) {
+    out.client_key = credential(credentials, "client_key");
+    out.client_secret = credential(credentials, "client_secret");
+    out.refresh_token = credential(credentials, "refresh_token");
+  }
+  const std::string who = "account '" + out.account + "'";
+  if (out.refresh_token.empty()) {
+    return tl::unexpected(Failure{RF_STATUS_RECONNECT,
+                                  who + " has no credentials.refresh_token, so its access token "
+                                        "cannot be renewed: connect the account to TikTok again "
+                                        "and store the refresh token with the access token",
+                                  std::nullopt});
+  }
+  if (out.client_key.empty() || out.client_secret.empty()) {
+    return tl::unexpected(Failure{RF_STATUS_ERROR,
+                                  who + " has no credentials." +
+                                      (out.client_key.empty() ? "client_key" : "client_secret") +
+                                      ": renewing its access token needs the TikTok app's "
+                                      "client_key and client_secret in the account's credentials",
+                                  std::nullopt});
+  }
+  if (out.api_base.empty()) {
+    return tl::unexpected(
+        Failure{RF_STATUS_ERROR, who + ": options.api_base is empty", std::nullopt});
+  }
+  return out;
+}
+
+Failure classify_oauth_error(const std::string& account, long http_status,
+                             const std::string& error, const std::string& description,
+                             std::optional<double> retry_after) {
+  std::string detail = "TikTok said " + (error.empty() ? std::string("nothing") : error) +
+                       " on oauth/token (HTTP " + std::to_string(http_status) + ")";
+  if (!description.empty()) detail += ": " + description;
+  const std::string who = "account '" + account + "'";
+  if (error == "invalid_grant") {
+    return {RF_STATUS_RECONNECT,
+            "TikTok refused the refresh token of " + who +
+                " (it is invalid, expired, revoked, or was replaced by a newer one; " + detail +
+                "): authorize reelflow on TikTok again",
+            std::nullopt};
+  }
+  if (http_status == 429 || error == "rate_limit_exceeded") {
+    const double wait = retry_after.value_or(kDefaultRetryAfterSeconds);
+    return {RF_STATUS_RETRY,
+            "TikTok rate limit on oauth/token for " + who + " (" + detail + "); retry after " +
+                std::to_string(static_cast<long>(std::ceil(wait))) + " s",
+            wait};
+  }
+  if (http_status >= 500 || error == "server_error" || error == "temporarily_unavailable") {
+    return {RF_STATUS_RETRY,
+            "TikTok failed to renew the access token of " + who + " (" + detail + ")", retry_after};
+  }
+  if (error == "invalid_client" || error == "unauthorized_client") {
+    return {RF_STATUS_ERROR,
+            "TikTok refused the app credentials of " + who +
+                " (check credentials.client_key and credentials.client_secret; " + detail + ")",
+            std::nullopt};
+  }
+  return {RF_STATUS_ERROR,
+          "TikTok refused to renew the access token of " + who + " (" + detail + ")",
+          std::nullopt};
+}
+
+Result<Tokens> refresh_access_token(const RefreshGrant& grant, std::function<bool()> cancelled) {
+  http::Request request;
+  request.method = "POST";
+  request.url = grant.api_base + "/v2/oauth/token/";
+  request.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                     {"Cache-Control", "no-cache"}};
+  request.body = "client_key=" + http::url_encode(grant.client_key) +
+                 "&client_secret=" + http::url_encode(grant.client_secret) +
+                 "&grant_type=refresh_token&refresh_token=" + http::url_encode(grant.refresh_token);
+  request.total_timeout_seconds = 60;
+  request.redact = {grant.client_secret, grant.refresh_token, http::url_encode(grant.client_secret),
+                    http::url_encode(grant.refresh_token)};
+  request.cancelled = std::move(cancelled);
+  auto response = http::send(request);
+  if (!response) {
+    const http::HttpError& error = response.error();
+    if (error.cancelled) {
+      return tl::unexpected(Failure{RF_STATUS_CANCELLED, "oauth/token: cancelled", std::nullopt});
+    }
+    return tl::unexpected(Failure{error.retryable ? RF_STATUS_RETRY : RF_STATUS_ERROR,
+                                  "cannot reach TikTok to renew the access token of account '" +
+                                      grant.account + "': " + error.message,
+                                  std::nullopt});
+  }
+  const json answer = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  std::string error;
+  std::string description;
+  if (answer.is_object()) {
+    // The OAuth error struct; a v2 API style {"error": {"code", ...}} is read too.
+    if (const auto found = answer.find("error"); found != answer.end()) {
+      if (found->is_string()) {
+        error = found->get<std::string>();
+      } else if (found->is_object()) {
+        error = found->value("code", "");
+        if (error == "ok") error.clear();
+        description = found->value("message", "");
+      }
+    }
+    if (description.empty()) description = answer.value("error_description", "");
+    if (const std::string log_id = answer.value("log_id", ""); !log_id.empty() && !error.empty()) {
+      description += (description.empty() ? "" : " ") + std::string("[log_id ") + log_id + "]";
+    }
+  }
+  std::vector<std::string> secrets = request.redact;
+  if (answer.is_object()) {
+    for (const char* key : {"access_token", "refresh_token"}) {
+      if (const std::string value = credential(answer, key); !value.empty()) {
+        secrets.push_back(value);
+      }
+    }
+  }
+  description = http::redact(std::move(description), secrets);
+  const bool success = response->status >= 200 && response->status < 300;
+  if (!success || !error.empty()) {
+    return tl::unexpected(classify_oauth_error(grant.account, response->status, error, description,
+                                               response->retry_after()));
+  }
+  if (!answer.is_object()) {
+    return tl::unexpected(Failure{RF_STATUS_ERROR,
+                                  "TikTok answered oauth/token with something that is not JSON "
+                                  "(HTTP " + std::to_string(response->status) + ")",
+                                  std::nullopt});
+  }
+  Tokens tokens;
+  tokens.access_token = credential(answer, "access_token");
+  tokens.refresh_token = credential(answer, "refresh_token");
+  tokens.scope = credential(answer, "scope");
+  tokens.refresh_expires_in = seconds_field(answer, "refresh_expires_in");
+  const auto expires_in = seconds_field(answer, "expires_in");
+  if (tokens.access_token.empty() || !expires_in || *expires_in <= 0) {
+    return tl::unexpected(Failure{RF_STATUS_ERROR,
+                                  "TikTok answered oauth/token for account '" + grant.account +
+                                      "' without an access_token and its expires_in",
+                                  std::nullopt});
+  }
+  tokens.expires_in = *expires_in;
+  return tokens;
 }
 
 Failure classify_error(const Account& account, std::string_view endpoint, std::string_view scope,

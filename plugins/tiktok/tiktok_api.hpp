@@ -6,6 +6,7 @@
 //   post_status(id)  POST /v2/post/publish/status/fetch/         (video.publish; 30 a minute)
 //   query_videos(ids) POST /v2/video/query/?fields=...           (video.list)
 //   put_chunk(...)   PUT {upload_url} with Content-Range         (the upload host; no bearer)
+//   refresh_access_token(grant)  POST /v2/oauth/token/ (form; grant_type=refresh_token)
 //
 // TikTok answers every API call with {"data": {...}, "error": {"code", "message", "log_id"}};
 // error.code "ok" is success. classify_error() maps the documented codes onto host statuses:
@@ -14,6 +15,12 @@
 // spam_risk_too_many_pending_share / reached_active_user_cap -> LATER, internal_error / 5xx /
 // network failures -> RETRY, everything else -> ERROR with TikTok's own message. The access token
 // and the upload URL's token never appear in a message.
+//
+// The token endpoint answers OAuth-style instead: the token fields at the top level on success,
+// {"error", "error_description", "log_id"} on failure. classify_oauth_error() maps invalid_grant
+// (the refresh token is invalid, expired, revoked or was rotated away) -> RECONNECT,
+// server_error / temporarily_unavailable / 429 / 5xx / network -> RETRY, invalid_client and the
+// rest -> ERROR. The client secret and both tokens never appear in a message.
 //
 // Thread-safety: an Api is used by one callback at a time; separate instances are independent.
 #ifndef REELFLOW_PLUGINS_TIKTOK_API_HPP
@@ -60,6 +67,38 @@ struct Account {
 
 // Reads post.account; fails (ERROR) when the access token is missing.
 Result<Account> read_account(const nlohmann::json& post);
+
+// What renewing the access token takes (refresh's account_json): the app's client_key and
+// client_secret and the user's latest refresh token, all from credentials.
+struct RefreshGrant {
+  std::string account;   // the account's name, for messages
+  std::string api_base;  // the token endpoint's host: TikTok serves it from the API host
+  std::string client_key;
+  std::string client_secret;
+  std::string refresh_token;
+};
+
+// Reads account_json ({"name", "options", "credentials"}): RECONNECT without a refresh token
+// (nothing can renew the access token), ERROR without client_key / client_secret.
+Result<RefreshGrant> read_refresh_grant(const nlohmann::json& account);
+
+// A successful answer of /v2/oauth/token/. Lifetimes are in seconds from now.
+struct Tokens {
+  std::string access_token;
+  std::int64_t expires_in = 0;
+  std::string refresh_token;                    // TikTok's latest; may differ from the one sent
+  std::optional<std::int64_t> refresh_expires_in;
+  std::string scope;                            // comma separated
+};
+
+// Maps a refusal of the token endpoint (HTTP status, OAuth error and error_description) onto a
+// Failure naming the account.
+Failure classify_oauth_error(const std::string& account, long http_status,
+                             const std::string& error, const std::string& description,
+                             std::optional<double> retry_after);
+
+// POST {api_base}/v2/oauth/token/ with grant_type=refresh_token.
+Result<Tokens> refresh_access_token(const RefreshGrant& grant, std::function<bool()> cancelled);
 
 // The answer of the upload host to one chunk: 206 (more to come), 201 (complete), or another
 // status the caller interprets (416: not the chunk TikTok expected next).

@@ -16,11 +16,16 @@
 //             published, rejected/failed/deleted is failed.
 //   reconcile asks the session (the same empty PUT): the video, the session, or nothing.
 //   metrics   videos.list part=statistics.
+//   refresh   Google's token endpoint, grant_type=refresh_token (oauth.hpp): a new access token
+//             and its expires_at; Google keeps the refresh token.
+//
+// A 401 (or a 403 authError/forbidden) from any call is RF_STATUS_RECONNECT: the host renews the
+// token with refresh and makes the call again once.
 //
 // The session (the plugin's JSON, recorded by the host):
 //   {"upload_url", "total", "acked", "content_type", "privacy", "publish_at"?,
 //    "upload_begun"?, "final_sent"?, "video_id"?, "post_id"?, "url"?, "privacy_warned"?,
-//    "missing_polls"?}
+//    "missing_polls"?, "thumbnail_token_refused"?}
 // upload_begun is recorded before the first byte is sent (from then on a new upload call asks
 // the session first); final_sent before the last chunk is sent (from then on the video may exist
 // even if no answer came back, which reconcile must not mistake for "nothing").
@@ -28,6 +33,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <reelflow/plugin.hpp>
 #include <string>
 #include <thread>
@@ -35,6 +41,7 @@
 
 #include "api.hpp"
 #include "metadata.hpp"
+#include "oauth.hpp"
 
 namespace {
 
@@ -280,7 +287,18 @@ class YouTube {
     } else if (*cover && !account) {
       run.warn(account.error().message + "; the cover was not set as the thumbnail");
     } else if (*cover) {
-      set_thumbnail(run, *account, video_id, **cover);
+      // A refused access token is worth renewing when the account can be (the host refreshes
+      // it and calls finalize again, which only sets the thumbnail: the video exists already),
+      // once: the flag, checkpointed, makes the next refusal a warning, so that a best-effort
+      // thumbnail never stops a published video. Otherwise the thumbnail stays best effort.
+      const json credentials = post["account"].value("credentials", json::object());
+      const bool renewable = !credentials.value("refresh_token", std::string()).empty() &&
+                             !session.value("thumbnail_token_refused", false);
+      if (auto refused = set_thumbnail(run, *account, video_id, **cover, renewable)) {
+        session["thumbnail_token_refused"] = true;
+        if (run.checkpoint(dump(session))) return report(run, *refused);
+        run.warn(refused->message + "; the video is published with the thumbnail YouTube picks");
+      }
     }
     session["post_id"] = video_id;
     session["url"] = shorts_url(video_id);
@@ -440,6 +458,16 @@ class YouTube {
     return RF_STATUS_OK;
   }
 
+  rf_status refresh(reelflow::Run& run, std::string_view account_text) {
+    const json account = json::parse(account_text);
+    auto refreshed = yt::refresh_access_token(
+        account, [&run] { return run.cancelled(); }, yt::now_millis());
+    if (!refreshed) return report(run, refreshed.error());
+    for (const auto& warning : refreshed->warnings) run.warn(warning);
+    run.set_output(dump(json{{"credentials", refreshed->credentials}}));
+    return RF_STATUS_OK;
+  }
+
  private:
   static rf_status unrecordable(const reelflow::Run& run) {
     return run.fail(kPrefix +
@@ -508,9 +536,13 @@ class YouTube {
     return std::optional<json>();
   }
 
-  // thumbnails.set, best effort: the post is published with or without its cover.
-  static void set_thumbnail(const reelflow::Run& run, const yt::Account& account,
-                            const std::string& video_id, const yt::Cover& cover) {
+  // thumbnails.set, best effort: the post is published with or without its cover. The one
+  // exception: a refused access token of an account whose token can be renewed is returned
+  // (RF_STATUS_RECONNECT), so that the host renews it and finalize sets the thumbnail after all.
+  static std::optional<yt::Failure> set_thumbnail(const reelflow::Run& run,
+                                                  const yt::Account& account,
+                                                  const std::string& video_id,
+                                                  const yt::Cover& cover, bool renewable) {
     const yt::Client client(account, [&run] { return run.cancelled(); });
     http::Request request = client.request(
         "POST", "/upload/youtube/v3/thumbnails/set?videoId=" + http::url_encode(video_id) +
@@ -522,6 +554,8 @@ class YouTube {
     std::string problem;
     if (!response) {
       problem = response.error().message;
+    } else if (response->status == 401 && renewable) {
+      return yt::classify(*response, "setting the thumbnail", account, yt::now_millis());
     } else if (response->status != 200 && response->status != 201) {
       const yt::GoogleError error = yt::read_google_error(*response);
       problem = "YouTube answered " + std::to_string(response->status) +
@@ -537,6 +571,7 @@ class YouTube {
       run.warn(kPrefix + "could not set the cover " + cover.path + " as the thumbnail: " + problem +
                "; the video is published with the thumbnail YouTube picks");
     }
+    return std::nullopt;
   }
 };
 
@@ -563,6 +598,10 @@ constexpr rf_option kAccountOptions[] = {
     reelflow::option::string("api_base", reelflow::json_string<"https://www.googleapis.com">,
                              "The base URL of the YouTube Data API (a proxy or a test server may "
                              "stand in for it)."),
+    reelflow::option::string(
+        "token_base", reelflow::json_string<"https://oauth2.googleapis.com">,
+        "The base URL of Google's OAuth 2.0 token endpoint ({token_base}/token), "
+        "where refresh renews the access token."),
 };
 
 constexpr rf_publisher_type kPublishers[] = {

@@ -3,12 +3,15 @@
 (tests/fakes/bilibili_fake.py): a clean submission, the part rules, resuming after a dropped
 connection and after a 5xx, 429 with Retry-After, a revoked token, a signature the platform
 refuses, a lost add-by-utoken answer reconciled into the one archive, the daily limit, a review
-rejection, prepare refusing a post before any request is made, and the metrics callback (called
-in-process through the C ABI, tests/publish/abi_host.py).
+rejection, prepare refusing a post before any request is made, token refresh (an expired token
+renewed first and the single-use refresh token's successor stored, a revoked access token renewed
+once and the call repeated, a refused refresh token stopping the post), and the metrics and
+refresh callbacks called in-process through the C ABI (tests/publish/abi_host.py).
 
 Usage: bilibili_test.py REELFLOW [PLUGIN.so] [unittest args]  (ctest passes both; PLUGIN.so
 defaults to bilibili.so next to REELFLOW's build)
 """
+import datetime
 import json
 import os
 import sys
@@ -30,6 +33,17 @@ PLUGIN = (sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1].endswith(".so") e
 PART = 256 * 1024
 SECRET = "bili-app-secret"
 TOKEN = "bili-user-token"
+REFRESH = "bili-first-refresh-token"
+
+
+def iso_in(seconds):
+    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
 
 
 class BilibiliPublishTest(unittest.TestCase):
@@ -52,7 +66,8 @@ class BilibiliPublishTest(unittest.TestCase):
         self.account = {
             "platform": "bilibili",
             "options": {"api_base": self.fake.url, "upload_base": self.fake.url,
-                        "client_id": self.fake.client_id, "part_size": PART},
+                        "oauth_base": self.fake.url, "client_id": self.fake.client_id,
+                        "part_size": PART},
             "credentials": {"client_secret": SECRET, "access_token": TOKEN},
         }
 
@@ -65,7 +80,8 @@ class BilibiliPublishTest(unittest.TestCase):
                    "tags": ["winter", "#sale"], "link": "https://rf.example/l/abc", "tid": 21}
         options.update(overrides)
         result = publish(REELFLOW, self.dir, "bilibili.publish", self.account, options)
-        for secret in (SECRET, TOKEN):
+        for secret in (SECRET, TOKEN, REFRESH, *self.fake.access_tokens, *self.fake.refresh_tokens,
+                       *self.fake.retired_refresh_tokens):
             for text in (result.stdout, result.stderr, result.error):
                 self.assertNotIn(secret, text or "", "a secret leaked into the run's output")
         return result
@@ -134,14 +150,86 @@ class BilibiliPublishTest(unittest.TestCase):
         self.assertEqual(len(self.fake.uploads), 1)
         self.assertEqual(len(self.fake.archives), 1)
 
-    def test_a_revoked_token_asks_to_reconnect_the_account_and_posts_nothing(self):
+    def test_a_revoked_token_without_a_refresh_token_asks_to_reconnect_and_posts_nothing(self):
         self.account["credentials"]["access_token"] = "revoked-user-token"
         result = self.publish()
         self.assertFalse(result.ok)
-        self.assertIn("access token rejected: reconnect the account 'brand'", result.error)
-        self.assertIn("127001", result.error)
+        self.assertIn("account 'brand' must be connected again", result.error)
+        self.assertIn("no credentials.refresh_token", result.error)
         self.assertNotIn("revoked-user-token", result.error + result.stdout + result.stderr)
         self.assertEqual(self.fake.archives, [])
+        self.assertEqual(self.fake.refreshes, [])
+
+    # ---- token refresh -----------------------------------------------------------------------
+
+    def refreshable(self, expires_at):
+        self.fake.add_refresh_token(REFRESH)
+        self.account["credentials"].update(refresh_token=REFRESH, expires_at=expires_at)
+
+    def stored_account(self):
+        path = os.path.join(self.dir, "accounts", "brand.json")
+        with open(path) as handle:
+            return json.load(handle), os.stat(path).st_mode & 0o777
+
+    def test_an_expired_token_is_renewed_first_and_the_next_refresh_token_is_stored(self):
+        self.refreshable("2020-01-01T00:00:00Z")
+        self.fake.expire(TOKEN)
+        began = time.time()
+        result = self.publish()
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.fake.refreshes, [REFRESH], "exactly one refresh")
+        self.assertEqual(self.fake.refresh_params_in, ["query"], "URL parameters, as documented")
+        record, mode = self.stored_account()
+        self.assertEqual(mode, 0o600)
+        self.assertEqual((record["status"], record["refresh_count"]), ("ok", 1))
+        credentials = record["credentials"]
+        access, refresh = credentials["access_token"], credentials["refresh_token"]
+        self.assertNotEqual(access, TOKEN)
+        self.assertIn(access, self.fake.access_tokens)
+        self.assertIn(refresh, self.fake.refresh_tokens, "the next refresh token")
+        self.assertIn(REFRESH, self.fake.retired_refresh_tokens, "the first one works once")
+        # expires_in is the expiry itself (Unix seconds), not a lifetime.
+        self.assertAlmostEqual(parse_iso(credentials["expires_at"]), began + 30 * 86400,
+                               delta=120)
+        self.assertEqual(credentials["client_secret"], SECRET, "kept from the secret")
+        self.assertEqual(set(self.fake.tokens_used()), {access}, "the expired token never sent")
+        self.assertEqual(len(self.fake.archives), 1)
+        # The secret still holds the used refresh token: only the stored record lets the next
+        # post through, with no second refresh.
+        again = self.publish(title="冬季 Launch 2")
+        self.assertTrue(again.ok, again)
+        self.assertEqual(self.fake.refreshes, [REFRESH])
+        self.assertEqual(len(self.fake.archives), 2)
+        self.assertEqual(set(self.fake.tokens_used()), {access})
+
+    def test_a_token_revoked_before_its_expiry_is_renewed_once_and_the_call_repeated(self):
+        self.refreshable(iso_in(3600))
+        self.fake.revoke(TOKEN)
+        result = self.publish()
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.fake.refreshes, [REFRESH])
+        record, _ = self.stored_account()
+        access = record["credentials"]["access_token"]
+        used = self.fake.tokens_used()
+        self.assertEqual(used[0], TOKEN, "video init refused with 127001")
+        self.assertEqual(set(used[1:]), {access}, "then repeated with the renewed token")
+        self.assertEqual(self.fake.count("POST", r"/video/init$"), 2)
+        self.assertEqual(len(self.fake.uploads), 1)
+        self.assertEqual(len(self.fake.archives), 1)
+
+    def test_a_refused_refresh_token_stops_the_post_and_marks_the_account(self):
+        self.refreshable("2020-01-01T00:00:00Z")
+        self.fake.revoke_refresh(REFRESH)
+        result = self.publish()
+        self.assertFalse(result.ok)
+        self.assertIn("account 'brand' must be connected again", result.error)
+        self.assertIn("bilibili refused the refresh token of account 'brand'", result.error)
+        self.assertIn("122007", result.error)
+        self.assertEqual(self.fake.refreshes, [REFRESH])
+        self.assertEqual(self.fake.tokens_used(), [], "nothing sent with the expired token")
+        self.assertEqual(self.fake.archives, [])
+        record, mode = self.stored_account()
+        self.assertEqual((record["status"], mode), ("reconnect_needed", 0o600))
 
     def test_a_refused_signature_is_named_and_nothing_is_uploaded(self):
         self.fake.expect_secret = "the-secret-the-platform-holds"
@@ -175,7 +263,8 @@ class BilibiliPublishTest(unittest.TestCase):
         result = self.publish()
         self.assertFalse(result.ok)
         self.assertIn("reached a platform limit", result.error)
-        self.assertIn("publish it later", result.error)
+        # The host says when: "(a platform limit: publish it after <time>)".
+        self.assertRegex(result.error, r"a platform limit: publish it (later|after)")
         self.assertEqual(self.fake.archives, [])
 
     def test_a_rejected_review_fails_the_post_with_the_reason(self):
@@ -206,6 +295,44 @@ class BilibiliPublishTest(unittest.TestCase):
         self.assertEqual(metrics.status, 0, metrics.error)
         self.assertEqual(metrics.output, {"views": 120, "likes": 30, "comments": 7, "shares": 4,
                                       "danmaku": 3, "favorites": 5, "coins": 2})
+
+    def refresh_call(self, refresh_token, **credentials):
+        account = {"name": "brand", "options": self.account["options"],
+                   "credentials": {"client_secret": SECRET, "access_token": TOKEN,
+                                   "refresh_token": refresh_token, **credentials}}
+        with AbiHost(PLUGIN) as host:
+            return host.publisher("bilibili.publish").call("refresh", account)
+
+    def test_refresh_through_the_abi_reads_both_expiry_forms_and_classifies_refusals(self):
+        self.fake.add_refresh_token("rt-1")
+        began = time.time()
+        first = self.refresh_call("rt-1")
+        self.assertEqual(first.status, 0, first.error)
+        fresh = first.output["credentials"]
+        self.assertEqual(set(fresh), {"access_token", "refresh_token", "expires_at"})
+        self.assertAlmostEqual(parse_iso(fresh["expires_at"]), began + 30 * 86400, delta=120)
+        # Used once: the same refresh token again is refused, and the account must reconnect.
+        again = self.refresh_call("rt-1")
+        self.assertEqual(again.status, 4, again.error)  # RF_STATUS_RECONNECT
+        self.assertIn("122007", again.error)
+        # expires_in read as seconds from now when it is too small to be a time.
+        self.fake.expires_in_is_ttl = True
+        ttl = self.refresh_call(fresh["refresh_token"])
+        self.assertEqual(ttl.status, 0, ttl.error)
+        self.assertAlmostEqual(parse_iso(ttl.output["credentials"]["expires_at"]),
+                               began + 30 * 86400, delta=120)
+        following = ttl.output["credentials"]["refresh_token"]
+        self.fake.fail_next("POST", r"/refresh_token$", status=503, body={"code": -500})
+        self.assertEqual(self.refresh_call(following).status, 3)  # RF_STATUS_RETRY
+        wrong = self.refresh_call(following, client_secret="not-the-app-secret")
+        self.assertEqual(wrong.status, 1, wrong.error)  # RF_STATUS_ERROR
+        self.assertIn("122001", wrong.error)
+        self.assertNotIn("not-the-app-secret", wrong.error)
+        self.assertIn(following, self.fake.refresh_tokens, "neither refusal consumed it")
+        for result in (first, again, ttl, wrong):
+            for text in (result.error or "", *(m for _, m in result.logs)):
+                for secret in (SECRET, "rt-1", following, fresh["access_token"]):
+                    self.assertNotIn(secret, text)
 
     def test_the_fake_refuses_a_part_out_of_order_as_the_platform_does(self):
         self.fake.uploads["t0"] = {"name": "a.mp4", "utype": "0", "parts": {}, "merged": None,

@@ -2,10 +2,13 @@
 """douyin.publish through `reelflow run` against the Douyin fake (tests/fakes/douyin_fake.py):
 a clean publish, the part rules, resuming after a dropped connection and after a 5xx, rate
 limits (429 + Retry-After, Douyin's frequency-limit code), an expired token, a refused field,
-prepare's refusals, and create_video's reply lost after Douyin created the video.
+prepare's refusals, create_video's reply lost after Douyin created the video, and token refresh
+(ahead of expiry, after a refusal, renewing the refresh token and its limit, a refused refresh
+token).
 
 Usage: douyin_test.py REELFLOW [unittest args]  (ctest passes REELFLOW)
 """
+import json
 import os
 import sys
 import tempfile
@@ -36,6 +39,14 @@ def write_bytes(directory, size, name="big.mp4"):
 def read(path):
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def iso(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def unix(text):
+    return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
 
 
 class DouyinPublishTest(unittest.TestCase):
@@ -135,19 +146,169 @@ class DouyinPublishTest(unittest.TestCase):
         result = self.run_publish({"video": video, "caption": "tomorrow"})
         self.assertFalse(result.ok)
         self.assertIn("quota", result.error)
-        self.assertIn("later", result.error)
+        self.assertRegex(result.error, r"later|publish it after")
         self.assertEqual(self.fake.items, [])
 
-    def test_an_expired_token_asks_to_reconnect_and_posts_nothing(self):
+    def test_an_expired_token_without_a_refresh_token_asks_to_reconnect(self):
         video = make_video(self.dir, seconds=1)
         self.fake.expire_token()
         result = self.run_publish({"video": video, "caption": "expired"})
         self.assertFalse(result.ok)
-        self.assertIn("access token rejected: reconnect the account 'brand'", result.error)
-        self.assertIn("2190008", result.error)
+        self.assertIn("account 'brand' must be connected again", result.error)
+        self.assertIn("has no refresh_token or client_key", result.error)
         self.assertEqual(self.fake.items, [])
         self.assertEqual(self.fake.part_log, [])
+        self.assertEqual(self.fake.token_log, [])
+        self.assertEqual(self.stored_account()[0]["status"], "reconnect_needed")
         self.assert_no_secret(result)
+
+    # ---- token refresh ----------------------------------------------------------------------
+
+    def refreshable(self, expires_at, **extra):
+        """The account with a refresh token, its app's client_key and expires_at."""
+        self.account["credentials"].update(
+            {"refresh_token": self.fake.refresh_token, "client_key": self.fake.client_key,
+             "expires_at": expires_at}, **extra)
+        return self.account["credentials"]
+
+    def stored_account(self):
+        path = os.path.join(self.dir, "accounts", "brand.json")
+        with open(path) as handle:
+            return json.load(handle), os.stat(path).st_mode & 0o777
+
+    def assert_no_token(self, result, *tokens):
+        for token in tokens + (self.fake.access_token, self.fake.current_access_token,
+                               self.fake.refresh_token, self.fake.client_key):
+            for text in (result.error, result.stderr, result.stdout):
+                self.assertNotIn(token, text)
+
+    def test_an_expired_access_token_is_refreshed_first_and_the_stored_one_used_next(self):
+        video = make_video(self.dir, seconds=1)
+        self.fake.expire_token()
+        first_refresh = self.fake.refresh_token
+        self.refreshable(iso(time.time() - 3600))
+        result = self.run_publish({"video": video, "caption": "fresh token"})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.fake.token_log, [("refresh", first_refresh)],
+                         "one refresh, no renewal: the refresh token has 30 days left")
+        fresh = self.fake.current_access_token
+        self.assertNotEqual(fresh, self.fake.access_token)
+        self.assertEqual(set(self.fake.tokens_used(r"/api/douyin/")), {fresh},
+                         "every call used the new token; the expired one was never sent")
+        self.assert_one_video(video, result)
+        record, mode = self.stored_account()
+        self.assertEqual(mode, 0o600)
+        self.assertEqual(record["status"], "ok")
+        self.assertEqual(record["refresh_count"], 1)
+        credentials = record["credentials"]
+        self.assertEqual(credentials["access_token"], fresh)
+        self.assertEqual(credentials["refresh_token"], first_refresh, "Douyin keeps it")
+        self.assertAlmostEqual(unix(credentials["expires_at"]), time.time() + 15 * 86400,
+                               delta=120)
+        self.assertAlmostEqual(unix(credentials["refresh_expires_at"]),
+                               time.time() + 30 * 86400, delta=120)
+        self.assertNotIn("refresh_renewals", credentials)
+        self.assert_no_token(result)
+        # The same secret again (its access token expired at Douyin): the stored record's token
+        # is used as it is, without a second refresh.
+        again = self.run_publish({"video": video, "caption": "stored token"})
+        self.assertTrue(again.ok, again)
+        self.assertEqual(len(self.fake.token_log), 1)
+        self.assertEqual(self.fake.tokens_used(r"/create_video/"), [fresh, fresh])
+        self.assertEqual(len(self.fake.items), 2)
+
+    def test_an_access_token_revoked_early_is_refreshed_once_and_the_call_repeated(self):
+        video = make_video(self.dir, seconds=1)
+        self.refreshable(iso(time.time() + 10 * 86400))
+        self.fake.revoke_access_token()
+        result = self.run_publish({"video": video, "caption": "revoked early"})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(len(self.fake.token_log), 1)
+        fresh = self.fake.current_access_token
+        self.assertEqual(self.fake.tokens_used(r"/init_video_part_upload/"),
+                         [self.fake.access_token, fresh], "refused, refreshed, repeated")
+        self.assertEqual(self.fake.tokens_used(r"/create_video/"), [fresh])
+        self.assert_one_video(video, result)
+        self.assertEqual(self.stored_account()[0]["credentials"]["access_token"], fresh)
+        self.assert_no_token(result)
+
+    def test_a_refresh_token_close_to_its_expiry_is_renewed_and_the_renewal_counted(self):
+        video = make_video(self.dir, seconds=1)
+        self.fake.expire_token()
+        self.fake.expire_refresh_token_in(2 * 86400)
+        first_refresh = self.fake.refresh_token
+        self.refreshable(iso(time.time() - 60), refresh_expires_at=iso(time.time() + 2 * 86400),
+                         refresh_renewals=2)
+        result = self.run_publish({"video": video, "caption": "renewed"})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.fake.token_log, [("refresh", first_refresh),
+                                               ("renew", first_refresh)])
+        renewed = self.fake.refresh_token
+        self.assertNotEqual(renewed, first_refresh)
+        credentials = self.stored_account()[0]["credentials"]
+        self.assertEqual(credentials["refresh_token"], renewed)
+        self.assertEqual(credentials["refresh_renewals"], 3)
+        self.assertAlmostEqual(unix(credentials["refresh_expires_at"]),
+                               time.time() + 30 * 86400, delta=120)
+        self.assertNotIn("reauthorize_before", credentials)
+        self.assert_no_token(result, first_refresh)
+        # Douyin no longer takes the old refresh token: the next refresh (after a refusal) works
+        # only with the stored, renewed one.
+        self.fake.expire_token()
+        again = self.run_publish({"video": video, "caption": "after renewal"})
+        self.assertTrue(again.ok, again)
+        self.assertEqual(self.fake.token_log[2:], [("refresh", renewed)])
+        self.assertEqual(len(self.fake.items), 2)
+
+    def test_the_renewal_limit_is_recorded_and_warned_about(self):
+        video = make_video(self.dir, seconds=1)
+        self.fake.expire_token()
+        self.fake.expire_refresh_token_in(2 * 86400)
+        self.fake.refresh_tokens[self.fake.refresh_token]["renewals"] = 5
+        refresh_token = self.fake.refresh_token
+        # The credentials do not say how often it was renewed: Douyin's 10020 tells.
+        self.refreshable(iso(time.time() - 60), refresh_expires_at=iso(time.time() + 2 * 86400))
+        result = self.run_publish({"video": video, "caption": "limit"})
+        self.assertTrue(result.ok, result)
+        self.assertEqual([kind for kind, _ in self.fake.token_log], ["refresh", "renew"])
+        credentials = self.stored_account()[0]["credentials"]
+        self.assertEqual(credentials["refresh_renewals"], 5)
+        self.assertEqual(credentials["refresh_token"], refresh_token)
+        self.assertAlmostEqual(unix(credentials["reauthorize_before"]),
+                               time.time() + 2 * 86400, delta=120)
+        self.assertIn("authorize reelflow on Douyin again before", result.stderr)
+        self.assert_no_token(result)
+        # Counted now: the next refresh does not ask for a renewal, and warns again.
+        self.fake.expire_token()
+        again = self.run_publish({"video": video, "caption": "limit again"})
+        self.assertTrue(again.ok, again)
+        self.assertEqual([kind for kind, _ in self.fake.token_log],
+                         ["refresh", "renew", "refresh"])
+        self.assertIn("authorize reelflow on Douyin again before", again.stderr)
+
+    def test_a_revoked_refresh_token_stops_the_post_and_marks_the_account(self):
+        video = make_video(self.dir, seconds=1)
+        self.fake.expire_token()
+        self.fake.revoke_refresh_token()
+        self.refreshable(iso(time.time() - 60))
+        result = self.run_publish({"video": video, "caption": "revoked"})
+        self.assertFalse(result.ok)
+        self.assertIn("must be connected again", result.error)
+        self.assertIn("Douyin refused the refresh token", result.error)
+        self.assertIn("10010", result.error)
+        self.assertEqual(self.fake.items, [])
+        self.assertEqual(self.fake.part_log, [])
+        self.assertEqual(self.fake.tokens_used(r"/api/douyin/"), [], "nothing was attempted")
+        record, mode = self.stored_account()
+        self.assertEqual(record["status"], "reconnect_needed")
+        self.assertEqual(mode, 0o600)
+        self.assert_no_token(result)
+        # The account's next post stops before reaching Douyin.
+        requests = len(self.fake.requests)
+        again = self.run_publish({"video": video, "caption": "still revoked"})
+        self.assertFalse(again.ok)
+        self.assertIn("needs to be connected again", again.error)
+        self.assertEqual(len(self.fake.requests), requests)
 
     def test_a_refused_field_is_named_and_not_sent_again(self):
         video = make_video(self.dir, seconds=1)

@@ -2,11 +2,13 @@
 """kuaishou.publish through `reelflow run` against the Kuaishou fake
 (tests/fakes/kuaishou_fake.py): a clean publish in several fragments, resuming after a dropped
 connection and after a 5xx, rate limits (429 + Retry-After, Kuaishou's rate-limit result), an
-expired token, a refused field, prepare's refusals, and photo/publish's reply lost after
-Kuaishou published the video.
+expired token, a refused field, prepare's refusals, photo/publish's reply lost after
+Kuaishou published the video, and token refresh (ahead of expiry with a rotating refresh token,
+after a refusal, a refresh token close to its end, a refused refresh token).
 
 Usage: kuaishou_test.py REELFLOW [unittest args]  (ctest passes REELFLOW)
 """
+import json
 import os
 import sys
 import tempfile
@@ -26,6 +28,14 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"cover pixels" * 50
 def read(path):
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def iso(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def unix(text):
+    return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
 
 
 class KuaishouPublishTest(unittest.TestCase):
@@ -127,16 +137,119 @@ class KuaishouPublishTest(unittest.TestCase):
         self.assertGreaterEqual(self.fake.count("GET", r"/photo/list"), 1)
         self.assert_one_photo(result)
 
-    def test_an_expired_token_asks_to_reconnect_and_posts_nothing(self):
+    def test_an_expired_token_without_a_refresh_token_asks_to_reconnect(self):
         self.fake.expire_token()
         result = self.run_publish(caption="expired")
         self.assertFalse(result.ok)
-        self.assertIn("access token rejected: reconnect the account 'brand'", result.error)
-        self.assertIn("100200108", result.error)
+        self.assertIn("account 'brand' must be connected again", result.error)
+        self.assertIn("has no refresh_token or app_secret", result.error)
         self.assertEqual(self.fake.photos, [])
         self.assertEqual(self.fake.fragment_log, [])
+        self.assertEqual(self.fake.token_log, [])
+        self.assertEqual(self.stored_account()[0]["status"], "reconnect_needed")
         for text in (result.error, result.stderr, result.stdout):
             self.assertNotIn(self.fake.access_token, text)
+
+    # ---- token refresh ----------------------------------------------------------------------
+
+    def refreshable(self, expires_at):
+        self.account["credentials"].update(
+            {"refresh_token": self.fake.refresh_token, "app_secret": self.fake.app_secret,
+             "expires_at": expires_at})
+
+    def stored_account(self):
+        path = os.path.join(self.dir, "accounts", "brand.json")
+        with open(path) as handle:
+            return json.load(handle), os.stat(path).st_mode & 0o777
+
+    def assert_no_token(self, result, *tokens):
+        for token in tokens + (self.fake.access_token, self.fake.current_access_token,
+                               self.fake.refresh_token, self.fake.app_secret):
+            for text in (result.error, result.stderr, result.stdout):
+                self.assertNotIn(token, text)
+
+    def test_an_expired_access_token_is_refreshed_first_and_the_rotated_pair_kept(self):
+        self.fake.expire_token()
+        first_refresh = self.fake.refresh_token
+        self.refreshable(iso(time.time() - 3600))
+        result = self.run_publish(caption="fresh token")
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.fake.token_log, [first_refresh], "exactly one refresh")
+        fresh = self.fake.current_access_token
+        self.assertNotEqual(fresh, self.fake.access_token)
+        self.assertEqual(set(self.fake.tokens_used(r"^/openapi/")), {fresh},
+                         "every call used the new token; the expired one was never sent")
+        self.assert_one_photo(result)
+        record, mode = self.stored_account()
+        self.assertEqual(mode, 0o600)
+        self.assertEqual(record["status"], "ok")
+        credentials = record["credentials"]
+        self.assertEqual(credentials["access_token"], fresh)
+        self.assertEqual(credentials["refresh_token"], self.fake.refresh_token)
+        self.assertNotEqual(credentials["refresh_token"], first_refresh, "rotated")
+        self.assertAlmostEqual(unix(credentials["expires_at"]), time.time() + 48 * 3600,
+                               delta=120)
+        self.assertAlmostEqual(unix(credentials["refresh_expires_at"]),
+                               time.time() + 180 * 86400, delta=120)
+        self.assert_no_token(result, first_refresh)
+        # The secret still holds the rotated-away refresh token and an expired access token:
+        # the next post goes through only on the stored pair (refused access, refreshed with
+        # the stored refresh token, repeated).
+        self.fake.expire_token()
+        stored_refresh = self.fake.refresh_token
+        again = self.run_publish(caption="stored pair")
+        self.assertTrue(again.ok, again)
+        self.assertEqual(self.fake.token_log, [first_refresh, stored_refresh])
+        self.assertEqual(len(self.fake.photos), 2)
+        self.assertEqual(self.stored_account()[0]["credentials"]["refresh_token"],
+                         self.fake.refresh_token)
+
+    def test_an_access_token_revoked_early_is_refreshed_once_and_the_call_repeated(self):
+        self.refreshable(iso(time.time() + 86400))
+        self.fake.revoke_access_token()
+        result = self.run_publish(caption="revoked early")
+        self.assertTrue(result.ok, result)
+        self.assertEqual(len(self.fake.token_log), 1)
+        fresh = self.fake.current_access_token
+        self.assertEqual(self.fake.tokens_used(r"/photo/start_upload"),
+                         [self.fake.access_token, fresh], "refused, refreshed, repeated")
+        self.assertEqual(self.fake.tokens_used(r"/photo/publish"), [fresh])
+        self.assert_one_photo(result)
+        self.assert_no_token(result)
+
+    def test_a_refresh_token_close_to_its_end_is_warned_about(self):
+        self.fake.expire_token()
+        self.fake.expire_refresh_token_in(3 * 86400)
+        self.refreshable(iso(time.time() - 60))
+        result = self.run_publish(caption="ending")
+        self.assertTrue(result.ok, result)
+        credentials = self.stored_account()[0]["credentials"]
+        self.assertAlmostEqual(unix(credentials["reauthorize_before"]),
+                               time.time() + 3 * 86400, delta=120)
+        self.assertIn("authorize reelflow on Kuaishou again before", result.stderr)
+        self.assert_no_token(result)
+
+    def test_a_revoked_refresh_token_stops_the_post_and_marks_the_account(self):
+        self.fake.expire_token()
+        self.fake.revoke_refresh_token()
+        self.refreshable(iso(time.time() - 60))
+        result = self.run_publish(caption="revoked")
+        self.assertFalse(result.ok)
+        self.assertIn("must be connected again", result.error)
+        self.assertIn("Kuaishou refused the refresh token", result.error)
+        self.assertIn("100200105", result.error)
+        self.assertEqual(self.fake.photos, [])
+        self.assertEqual(self.fake.fragment_log, [])
+        self.assertEqual(self.fake.tokens_used(r"^/openapi/"), [], "nothing was attempted")
+        record, mode = self.stored_account()
+        self.assertEqual(record["status"], "reconnect_needed")
+        self.assertEqual(mode, 0o600)
+        self.assert_no_token(result)
+        requests = len(self.fake.requests)
+        again = self.run_publish(caption="still revoked")
+        self.assertFalse(again.ok)
+        self.assertIn("needs to be connected again", again.error)
+        self.assertEqual(len(self.fake.requests), requests)
 
     def test_a_refused_cover_is_named_and_not_sent_again(self):
         with open(self.cover, "wb") as handle:

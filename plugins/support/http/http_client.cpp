@@ -30,7 +30,8 @@ bool credential_name(std::string_view name) {
   const std::string n = lower(name);
   return n == "access_token" || n == "refresh_token" || n == "token" || n == "key" ||
          n == "api_key" || n == "signature" || n == "sign" || n == "client_secret" ||
-         n == "code" || n == "upload_id" || n == "upload_token";
+         n == "code" || n == "upload_id" || n == "upload_token" || n == "fb_exchange_token" ||
+         n == "client_key_secret" || n == "app_secret";
 }
 
 std::string mask_query_credentials(std::string text) {

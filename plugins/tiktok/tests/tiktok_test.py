@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """tiktok.publish against the fake TikTok (tests/fakes/tiktok_fake.py): end to end through
-`reelflow run` (clean posts, chunk rules, resumed uploads, rate limits, tokens, platform limits,
-refusals before anything is sent), and the callbacks `reelflow run` never reaches (reconcile,
-metrics) called on tiktok.so directly through its C ABI (tests/publish/abi_host.py).
+`reelflow run` (clean posts, chunk rules, resumed uploads, rate limits, tokens and their refresh,
+platform limits, refusals before anything is sent), and the callbacks `reelflow run` never
+reaches (reconcile, metrics) or not in every case (refresh) called on tiktok.so directly through
+its C ABI (tests/publish/abi_host.py).
 
 Usage: tiktok_test.py REELFLOW TIKTOK_SO [unittest args]  (ctest passes both)
 """
+import datetime
 import json
 import os
 import sys
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,6 +28,8 @@ REELFLOW = sys.argv.pop(1)
 TIKTOK_SO = sys.argv.pop(1)
 
 TOKEN = "tok-good"
+CLIENT_KEY = "tiktok-client-key"
+CLIENT_SECRET = "tiktok-client-secret"
 MIB = 1024 * 1024
 INIT = r"/v2/post/publish/video/init/"
 CREATOR_INFO = r"/v2/post/publish/creator_info/query/"
@@ -182,22 +188,31 @@ class PublishTest(TikTokTestCase):
         self.assertEqual(self.fake.count("POST", INIT), 8, "6 direct, 1 refused, 1 accepted")
         self.assertEqual(len(self.fake.posts), 1)
 
-    def test_a_revoked_token_asks_to_reconnect_and_posts_nothing(self):
+    def test_a_revoked_token_without_a_refresh_token_asks_to_reconnect_and_posts_nothing(self):
         self.fake.revoke(TOKEN)
         result = self.publish({"video": make_video(self.dir, seconds=1)})
         self.assertFalse(result.ok)
-        self.assertIn("access token rejected: reconnect the account 'brand'", result.error)
+        self.assertIn("account 'brand' must be connected again", result.error)
+        self.assertIn("no credentials.refresh_token", result.error)
         self.assertEqual(self.fake.posts, [])
         self.assertEqual(self.fake.count("POST", INIT), 0)
+        self.assertEqual(self.fake.refreshes, [], "nothing to refresh with")
         self.assert_no_token(result)
 
     def test_a_missing_scope_is_named(self):
+        # A refresh cannot add a scope: the renewed token lacks it too, and the account has to be
+        # connected again.
         self.fake.tokens[TOKEN] = {"video.list"}
+        self.fake.add_refresh_token("rft-scoped", scopes=("video.list",))
+        self.account["credentials"].update(refresh_token="rft-scoped", client_key=CLIENT_KEY,
+                                           client_secret=CLIENT_SECRET)
         result = self.publish({"video": make_video(self.dir, seconds=1)})
         self.assertFalse(result.ok)
         self.assertIn("video.publish", result.error)
         self.assertIn("reconnect", result.error)
         self.assertEqual(self.fake.posts, [])
+        self.assertEqual(self.fake.refreshes, ["rft-scoped"])
+        self.assertIn("lacks the video.publish scope", result.stderr)
 
     def test_a_bad_request_names_the_field_and_is_not_retried(self):
         self.fake.fail_next("POST", INIT, status=400, body={
@@ -269,6 +284,115 @@ class PublishTest(TikTokTestCase):
         self.assertFalse(result.ok)
         self.assertIn("duration_check_failed", result.error)
         self.assertEqual(self.fake.count("POST", INIT), 1)
+
+
+def iso_in(seconds):
+    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+class RefreshTest(TikTokTestCase):
+    """The access token renewed through /v2/oauth/token/ as the host asks: before a post when it
+    expires within 10 minutes, once when TikTok refuses it mid-post, never when the refresh token
+    itself is refused. TikTok rotates refresh tokens, so the stored record (accounts/<name>.json)
+    is what keeps the account working."""
+
+    OLD_ACCESS = "act.old-access-token"
+    FIRST_REFRESH = "rft.first-refresh-token"
+
+    def setUp(self):
+        super().setUp()
+        self.fake.tokens[self.OLD_ACCESS] = {"user.info.basic", "video.publish", "video.list"}
+        self.fake.add_refresh_token(self.FIRST_REFRESH)
+        self.account["credentials"] = {"access_token": self.OLD_ACCESS,
+                                       "refresh_token": self.FIRST_REFRESH,
+                                       "client_key": CLIENT_KEY, "client_secret": CLIENT_SECRET,
+                                       "expires_at": "2020-01-01T00:00:00Z"}
+
+    def stored_account(self):
+        path = os.path.join(self.dir, "accounts", "brand.json")
+        with open(path) as handle:
+            return json.load(handle), os.stat(path).st_mode & 0o777
+
+    def assert_no_secret(self, result, *more):
+        for secret in (self.OLD_ACCESS, self.FIRST_REFRESH, CLIENT_SECRET, TOKEN, *more):
+            self.assertNotIn(secret, result.stdout + result.stderr)
+
+    def test_an_expired_token_is_renewed_first_and_the_rotated_pair_is_stored(self):
+        self.fake.expire(self.OLD_ACCESS)
+        video = make_video(self.dir, seconds=1)
+        began = time.time()
+        result = self.publish({"video": video})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.fake.refreshes, [self.FIRST_REFRESH], "exactly one refresh")
+        record, mode = self.stored_account()
+        self.assertEqual(mode, 0o600)
+        self.assertEqual((record["status"], record["refresh_count"]), ("ok", 1))
+        credentials = record["credentials"]
+        access, refresh = credentials["access_token"], credentials["refresh_token"]
+        self.assertIn(access, self.fake.tokens)
+        self.assertNotEqual(access, self.OLD_ACCESS)
+        self.assertIn(refresh, self.fake.refresh_tokens, "TikTok's newest refresh token")
+        self.assertNotEqual(refresh, self.FIRST_REFRESH)
+        self.assertAlmostEqual(parse_iso(credentials["expires_at"]), began + 86400, delta=120)
+        self.assertAlmostEqual(parse_iso(credentials["refresh_expires_at"]),
+                               began + 365 * 86400, delta=120)
+        self.assertEqual((credentials["client_key"], credentials["client_secret"]),
+                         (CLIENT_KEY, CLIENT_SECRET), "kept from the secret")
+        # Every API call went out with the new token; the expired one was never sent.
+        self.assertEqual(set(self.fake.bearers()), {access})
+        self.assertEqual(len(self.fake.posts), 1)
+        self.assert_no_secret(result, access, refresh)
+
+        # The secret still holds the refresh token TikTok rotated away ...
+        self.assertIn(self.FIRST_REFRESH, self.fake.retired_refresh_tokens)
+        # ... so only the stored record lets the next post through, without a refresh.
+        again = self.publish({"video": video, "caption": "second"})
+        self.assertTrue(again.ok, again)
+        self.assertEqual(self.fake.refreshes, [self.FIRST_REFRESH])
+        self.assertEqual(len(self.fake.posts), 2)
+        self.assertEqual(set(self.fake.bearers()), {access})
+        self.assert_no_secret(again, access, refresh)
+
+    def test_a_token_revoked_before_its_expiry_is_renewed_once_and_the_call_repeated(self):
+        self.account["credentials"]["expires_at"] = iso_in(3600)
+        self.fake.revoke(self.OLD_ACCESS)
+        result = self.publish({"video": make_video(self.dir, seconds=1)})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(self.fake.refreshes, [self.FIRST_REFRESH])
+        record, _ = self.stored_account()
+        access = record["credentials"]["access_token"]
+        bearers = self.fake.bearers()
+        self.assertEqual(bearers[0], self.OLD_ACCESS, "refused with 401 access_token_invalid")
+        self.assertEqual(set(bearers[1:]), {access}, "the refused call repeated with the new one")
+        self.assertEqual(self.fake.bearers(CREATOR_INFO)[:2], [self.OLD_ACCESS, access])
+        self.assertEqual(self.fake.count("POST", INIT), 1)
+        self.assertEqual(len(self.fake.posts), 1)
+        self.assert_no_secret(result, access)
+
+    def test_a_revoked_refresh_token_stops_the_post_and_marks_the_account(self):
+        self.fake.revoke_refresh(self.FIRST_REFRESH)
+        result = self.publish({"video": make_video(self.dir, seconds=1)})
+        self.assertFalse(result.ok)
+        self.assertIn("account 'brand' must be connected again", result.error)
+        self.assertIn("TikTok refused the refresh token of account 'brand'", result.error)
+        self.assertIn("invalid_grant", result.error)
+        self.assertEqual(self.fake.refreshes, [self.FIRST_REFRESH])
+        self.assertEqual(self.fake.bearers(), [], "no API call with the expired token")
+        self.assertEqual(self.fake.posts, [])
+        record, mode = self.stored_account()
+        self.assertEqual((record["status"], mode), ("reconnect_needed", 0o600))
+        self.assert_no_secret(result)
+        # The next post of the account stops before it reaches TikTok.
+        again = self.publish({"video": make_video(self.dir, seconds=1)})
+        self.assertFalse(again.ok)
+        self.assertIn("needs to be connected again", again.error)
+        self.assertEqual(self.fake.refreshes, [self.FIRST_REFRESH])
 
 
 # ------------------------------------------------------------------------------------------
@@ -407,6 +531,73 @@ class DirectCallTest(TikTokTestCase):
         status, _, error = self.call("prepare", post)
         self.assertEqual(status, 1)
         self.assertIn("at most 600 s", error)
+
+
+    def refresh(self, refresh_token, **credentials):
+        account = {"name": "brand", "options": {"api_base": self.fake.url},
+                   "credentials": {"access_token": TOKEN, "refresh_token": refresh_token,
+                                   "client_key": CLIENT_KEY, "client_secret": CLIENT_SECRET,
+                                   **credentials}}
+        return self.call("refresh", account)
+
+    def test_refresh_returns_the_new_pair_and_refuses_a_rotated_away_token(self):
+        self.fake.add_refresh_token("rft-a")
+        status, output, error = self.call_refresh_ok("rft-a")
+        fresh = output["credentials"]
+        self.assertEqual(set(fresh), {"access_token", "expires_at", "refresh_token",
+                                      "refresh_expires_at"})
+        self.assertIn(fresh["refresh_token"], self.fake.refresh_tokens)
+        # The refresh token TikTok rotated away is refused: the account must be connected again.
+        status, _, error = self.refresh("rft-a")
+        self.assertEqual(status, 4, error)  # RF_STATUS_RECONNECT
+        self.assertIn("TikTok refused the refresh token of account 'brand'", error)
+        self.assertIn("replaced by a newer refresh token", error)
+        # Without rotation the same refresh token keeps working.
+        self.fake.rotate_refresh_tokens = False
+        _, output, _ = self.call_refresh_ok(fresh["refresh_token"])
+        self.assertEqual(output["credentials"]["refresh_token"], fresh["refresh_token"])
+        for _, message in self.last.logs:
+            self.assertNotIn(fresh["refresh_token"], message)
+            self.assertNotIn(CLIENT_SECRET, message)
+
+    def call_refresh_ok(self, refresh_token):
+        status, output, error = self.refresh(refresh_token)
+        self.assertEqual(status, 0, error)
+        return status, output, error
+
+    def test_refresh_reads_an_oauth_error_answered_with_http_200(self):
+        self.fake.oauth_error_status = 200
+        status, _, error = self.refresh("rft-never-issued")
+        self.assertEqual(status, 4, error)
+        self.assertIn("invalid_grant", error)
+
+    def test_refresh_failures_are_classified_without_leaking_secrets(self):
+        self.fake.add_refresh_token("rft-b")
+        self.fake.fail_next("POST", r"/v2/oauth/token/", status=503,
+                            body={"error": "server_error", "error_description": "busy"})
+        status, _, error = self.refresh("rft-b")
+        self.assertEqual(status, 3, error)  # RF_STATUS_RETRY
+        self.fake.fail_next("POST", r"/v2/oauth/token/", status=429, headers={"Retry-After": "7"},
+                            body={"error": "rate_limit_exceeded"})
+        status, output, error = self.refresh("rft-b")
+        self.assertEqual((status, output), (3, {"retry_after": 7}), error)
+        status, _, error = self.refresh("rft-b", client_secret="not-the-secret")
+        self.assertEqual(status, 1, error)  # RF_STATUS_ERROR
+        self.assertIn("invalid_client", error)
+        self.assertIn("client_key", error)
+        self.assertNotIn("not-the-secret", error)
+        status, _, error = self.refresh("rft-b", client_key="")
+        self.assertEqual(status, 1, error)
+        self.assertIn("credentials.client_key", error)
+        self.assertEqual(self.fake.refreshes, [], "faults, a refused client and a refusal before "
+                                                  "sending: none reached the grant")
+        status, _, error = self.refresh("")
+        self.assertEqual(status, 4, error)
+        self.assertIn("no credentials.refresh_token", error)
+        self.assertIn("rft-b", self.fake.refresh_tokens, "nothing consumed it")
+        for text in (error, *(message for _, message in self.last.logs)):
+            self.assertNotIn(CLIENT_SECRET, text)
+            self.assertNotIn("rft-b", text)
 
 
 if __name__ == "__main__":

@@ -253,19 +253,20 @@ class ResumeTest(YouTubeTestCase):
 
 
 class AccountTest(YouTubeTestCase):
-    def test_an_expired_token_asks_to_reconnect_the_account_and_posts_nothing(self):
+    def test_an_expired_token_without_refresh_credentials_asks_to_reconnect(self):
         self.fake.expire_token()
         result = self.publish({"video": self.random_video(size=300 * KiB), "title": "t"})
         self.assertFalse(result.ok)
-        self.assertIn("access token rejected: reconnect the account 'brand'", result.error)
-        self.assertIn("authError", result.error)
+        self.assertIn("account 'brand' must be connected again", result.error)
+        self.assertIn("has no refresh_token, client_id, client_secret", result.error)
         self.assertEqual(self.fake.posts, [])
+        self.assertEqual(self.fake.token_requests, [], "nothing to refresh with")
 
-    def test_a_token_revoked_mid_upload_asks_to_reconnect(self):
+    def test_a_token_revoked_mid_upload_without_refresh_credentials_asks_to_reconnect(self):
         self.fake.revoke_token_after_chunks(1)
         result = self.publish({"video": self.random_video(), "title": "t", "chunk_mib": 1})
         self.assertFalse(result.ok)
-        self.assertIn("access token rejected: reconnect the account 'brand'", result.error)
+        self.assertIn("account 'brand' must be connected again", result.error)
         self.assertEqual(self.fake.posts, [])
         self.assertEqual(self.fake.count("PUT", r"/upload/youtube/v3/videos$"), 2,
                          "stopped at the first refused chunk")
@@ -274,7 +275,9 @@ class AccountTest(YouTubeTestCase):
         self.account["credentials"] = {}
         result = self.publish({"video": self.random_video(size=300 * KiB), "title": "t"})
         self.assertFalse(result.ok)
-        self.assertIn("has no access_token", result.error)
+        # No access token, and nothing to get one with (no refresh_token): connect it again.
+        self.assertIn("account 'brand' must be connected again", result.error)
+        self.assertIn("has no refresh_token", result.error)
         self.assertEqual(self.fake.requests, [])
 
     def test_a_used_up_quota_fails_saying_it_is_a_quota_and_to_publish_later(self):
@@ -283,7 +286,7 @@ class AccountTest(YouTubeTestCase):
         self.assertFalse(result.ok)
         self.assertIn("quota", result.error)
         self.assertIn("quotaExceeded", result.error)
-        self.assertIn("publish it later", result.error)
+        self.assertRegex(result.error, r"publish it (later|after)")  # the host's wording
         self.assertEqual(self.fake.posts, [])
         self.assertEqual(self.fake.count("POST", r"/upload/youtube/v3/videos$"), 1,
                          "a quota is not retried")
@@ -293,7 +296,224 @@ class AccountTest(YouTubeTestCase):
         result = self.publish({"video": self.random_video(size=300 * KiB), "title": "t"})
         self.assertFalse(result.ok)
         self.assertIn("uploadLimitExceeded", result.error)
-        self.assertIn("publish it later", result.error)
+        self.assertRegex(result.error, r"publish it (later|after)")  # the host's wording
+
+
+CLIENT_ID = "1234-fakeclient.apps.googleusercontent.com"
+CLIENT_SECRET = "GOCSPX-fake-client-secret-71c"
+REFRESH = "1//0g-fake-refresh-token-5be2"
+
+
+class RefreshTest(YouTubeTestCase):
+    """Google's refresh_token grant through the host: ahead of expiry, after a refused token,
+    and a refused refresh token (the account must be connected again)."""
+
+    def setUp(self):
+        super().setUp()
+        self.fake.add_client(CLIENT_ID, CLIENT_SECRET)
+        self.fake.add_refresh_token(REFRESH, CLIENT_ID)
+        self.account["options"]["token_base"] = self.fake.url
+        self.account["credentials"].update({"refresh_token": REFRESH, "client_id": CLIENT_ID,
+                                            "client_secret": CLIENT_SECRET})
+        self.video = self.random_video(size=300 * KiB)
+
+    def expires_at(self, seconds_from_now):
+        self.account["credentials"]["expires_at"] = iso(
+            datetime.datetime.now(datetime.timezone.utc) +
+            datetime.timedelta(seconds=seconds_from_now))
+
+    def publish(self, options):
+        result = super().publish(options)
+        for secret in [REFRESH, CLIENT_SECRET, CLIENT_ID, *self.fake.issued_tokens()]:
+            for text in (result.stdout, result.stderr):
+                self.assertNotIn(secret, text, "a credential leaked into the output")
+        return result
+
+    def stored_account(self):
+        path = os.path.join(self.dir, "accounts", "brand.json")
+        with open(path) as handle:
+            return json.load(handle), os.stat(path).st_mode & 0o777
+
+    def api_bearers(self, since=0):
+        """The bearer token of every YouTube API request (not /token) from request `since` on."""
+        return [(h.get("Authorization") or "")[7:] for _, p, h, _ in self.fake.requests[since:]
+                if p != "/token"]
+
+    def test_an_expired_token_is_refreshed_first_and_the_stored_one_serves_the_next_post(self):
+        self.fake.revoke_access_token(TOKEN)  # expired on Google's side too
+        self.expires_at(-3600)
+        result = self.publish({"video": self.video, "title": "Refreshed"})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(len(self.fake.token_requests), 1, "exactly one refresh")
+        [request] = self.fake.token_requests
+        self.assertEqual((request["grant_type"], request["refresh_token"], request["client_id"],
+                          request["outcome"]), ("refresh_token", REFRESH, CLIENT_ID, "issued"))
+        [new_token] = self.fake.issued_tokens()
+        bearers = self.api_bearers()
+        self.assertTrue(bearers)
+        self.assertEqual(set(bearers), {new_token}, "the expired token was never sent")
+        self.assertEqual(len(self.fake.posts), 1)
+
+        record, mode = self.stored_account()
+        self.assertEqual(mode, 0o600)
+        self.assertEqual(record["status"], "ok")
+        self.assertEqual(record["refresh_count"], 1)
+        credentials = record["credentials"]
+        self.assertEqual(credentials["access_token"], new_token)
+        self.assertEqual(credentials["refresh_token"], REFRESH, "Google keeps the refresh token")
+        self.assertEqual((credentials["client_id"], credentials["client_secret"]),
+                         (CLIENT_ID, CLIENT_SECRET))
+        expires = datetime.datetime.fromisoformat(credentials["expires_at"].replace("Z", "+00:00"))
+        left = (expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        self.assertTrue(3500 < left <= 3600, f"expires_at {credentials['expires_at']} is "
+                                             f"expires_in (3599 s) from now")
+
+        # The secret still holds the expired token: the stored record serves the next post
+        # without another refresh.
+        before = len(self.fake.requests)
+        again = self.publish({"video": self.video, "title": "Again"})
+        self.assertTrue(again.ok, again)
+        self.assertEqual(len(self.fake.token_requests), 1, "no second refresh")
+        self.assertEqual(set(self.api_bearers(before)), {new_token})
+        self.assertEqual(len(self.fake.posts), 2)
+
+    def test_a_token_revoked_before_its_expiry_is_refreshed_once_and_the_call_repeated(self):
+        self.expires_at(3600)
+        self.fake.revoke_access_token(TOKEN)
+        result = self.publish({"video": self.video, "title": "Revoked early"})
+        self.assertTrue(result.ok, result)
+        [new_token] = self.fake.issued_tokens()
+        self.assertEqual(self.fake.bearers("POST", r"^/upload/youtube/v3/videos$"),
+                         [TOKEN, new_token], "refused once, then repeated with the new token")
+        self.assertEqual(len(self.fake.sessions), 1)
+        self.assertEqual(len(self.fake.posts), 1)
+        record, _ = self.stored_account()
+        self.assertEqual(record["credentials"]["access_token"], new_token)
+
+    def test_a_token_that_expires_mid_upload_is_refreshed_and_the_upload_resumed(self):
+        video = self.random_video()
+        total = os.path.getsize(video)
+        self.expires_at(3600)
+        self.fake.revoke_token_after_chunks(1)
+        result = self.publish({"video": video, "title": "Mid-upload", "chunk_mib": 1})
+        self.assertTrue(result.ok, result)
+        self.assertEqual(len(self.fake.token_requests), 1)
+        self.assert_one_post_holding(video)
+        self.assertEqual(len(self.fake.sessions), 1, "the same upload session throughout")
+        [new_token] = self.fake.issued_tokens()
+        # The chunk at 1 MiB was refused (401) before YouTube looked at it; after the refresh the
+        # upload asks the session where it stands and goes on from there.
+        self.assertEqual(self.fake.bearers("PUT", r"^/upload/youtube/v3/videos$"),
+                         [TOKEN, TOKEN, new_token, new_token, new_token])
+        kinds = [(c["kind"], c["start"], c["outcome"]) for c in self.fake.chunks]
+        self.assertEqual(kinds, [("chunk", 0, "stored"), ("probe", None, "probe"),
+                                 ("chunk", MiB, "stored"), ("chunk", 2 * MiB, "stored")])
+        self.assert_stored_chunks_tile_the_file(total)
+
+    def test_a_revoked_refresh_token_marks_the_account_and_posts_nothing(self):
+        self.fake.revoke_refresh_token(REFRESH)
+        self.expires_at(-60)
+        result = self.publish({"video": self.video, "title": "Revoked"})
+        self.assertFalse(result.ok)
+        self.assertIn("account 'brand' must be connected again", result.error)
+        self.assertIn("Google refused the refresh token of account 'brand'", result.error)
+        self.assertIn("invalid_grant", result.error)
+        self.assertIn("Testing", result.error)
+        self.assertEqual(self.fake.posts, [])
+        self.assertEqual([p for _, p, _, _ in self.fake.requests], ["/token"],
+                         "nothing but the refresh reached Google")
+        record, mode = self.stored_account()
+        self.assertEqual((record["status"], mode), ("reconnect_needed", 0o600))
+        self.assertIn("refused the refresh token", record["message"])
+        # The next post of the account stops before asking Google anything.
+        again = self.publish({"video": self.video, "title": "Revoked"})
+        self.assertFalse(again.ok)
+        self.assertIn("needs to be connected again", again.error)
+        self.assertEqual(len(self.fake.requests), 1)
+
+    def test_refresh_reads_the_token_endpoints_answers(self):
+        """The callback directly: what the host does with each status is the driver's tests'."""
+        account = {"name": "brand", "options": self.account["options"],
+                   "credentials": dict(self.account["credentials"])}
+        with AbiHost(PLUGIN) as host:
+            publisher = host.publisher("youtube.publish")
+            done = publisher.call("refresh", account)
+            self.assertEqual(done.status_name, "OK", done)
+            self.assertEqual(set(done.output), {"credentials"})
+            self.assertEqual(set(done.output["credentials"]), {"access_token", "expires_at"})
+            form = self.fake.token_requests[-1]
+            self.assertEqual(form["grant_type"], "refresh_token")
+
+            self.fake.fail_next("POST", r"^/token$", status=503, headers={"Retry-After": "7"},
+                                body={"error": "internal_failure"})
+            busy = publisher.call("refresh", account)
+            self.assertEqual(busy.status_name, "RETRY", busy)
+            self.assertEqual(busy.output.get("retry_after"), 7)
+
+            wrong = dict(account, credentials={**account["credentials"],
+                                               "client_secret": "GOCSPX-not-the-secret"})
+            refused = publisher.call("refresh", wrong)
+            self.assertEqual(refused.status_name, "ERROR", refused)
+            self.assertIn("invalid_client", refused.error)
+            self.assertIn("client_secret", refused.error)
+            self.assertNotIn("GOCSPX-not-the-secret", refused.error)
+
+            bare = dict(account, credentials={"access_token": TOKEN})
+            missing = publisher.call("refresh", bare)
+            self.assertEqual(missing.status_name, "RECONNECT", missing)
+            self.assertIn("has no refresh_token, client_id, client_secret", missing.error)
+
+            self.fake.add_refresh_token("1//0g-testing-app-token", CLIENT_ID, expires_in=-1)
+            lapsed = dict(account, credentials={**account["credentials"],
+                                                "refresh_token": "1//0g-testing-app-token"})
+            expired = publisher.call("refresh", lapsed)
+            self.assertEqual(expired.status_name, "RECONNECT", expired)
+            self.assertIn("refused the refresh token of account 'brand'", expired.error)
+            for result in (done, busy, refused, missing, expired):
+                for secret in (REFRESH, CLIENT_SECRET, "1//0g-testing-app-token"):
+                    self.assertNotIn(secret, (result.error or "") + json.dumps(result.logs))
+        self.assertEqual(self.fake.posts, [])
+
+    def test_a_refused_token_while_setting_the_thumbnail_is_refreshed_and_the_cover_set(self):
+        cover = os.path.join(self.dir, "cover.png")
+        png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+        with open(cover, "wb") as handle:
+            handle.write(png)
+        self.expires_at(3600)
+        self.fake.revoke_token_after_chunks(1)  # the only chunk: the token dies with it
+        result = self.publish({"video": self.video, "title": "Cover", "cover": cover})
+        self.assertTrue(result.ok, result)
+        [new_token] = self.fake.issued_tokens()
+        video_id = self.fake.posts[0]["id"]
+        self.assertEqual(self.fake.thumbnails[video_id], ("image/png", png))
+        self.assertEqual(self.fake.bearers("POST", r"/thumbnails/set$"), [TOKEN, new_token])
+        self.assertEqual(len(self.fake.posts), 1)
+
+    def test_a_thumbnail_refused_twice_is_a_warning_not_a_stopped_post(self):
+        cover = os.path.join(self.dir, "cover.png")
+        with open(cover, "wb") as handle:
+            handle.write(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+        post = {"id": "post-k1", "idempotency_key": "k1", "platform": "youtube",
+                "account": {"name": "brand", "options": self.account["options"],
+                            "credentials": self.account["credentials"]},
+                "video": {"path": self.video, "size_bytes": os.path.getsize(self.video)},
+                "cover": cover, "title": "Cover", "caption": "", "tags": [], "link": None,
+                "publish_at": iso(datetime.datetime.now(datetime.timezone.utc)),
+                "options": {"privacy": "public", "category_id": "22", "made_for_kids": False,
+                            "chunk_mib": 1}}
+        with AbiHost(PLUGIN) as host:
+            publisher = host.publisher("youtube.publish")
+            session = publisher.call("start", post).output
+            session = {**session, **publisher.call("upload", post, session).output}
+            self.fake.expire_token()
+            first = publisher.call("finalize", post, session)
+            self.assertEqual(first.status_name, "RECONNECT", first)
+            self.assertIs(first.checkpoints[-1]["thumbnail_token_refused"], True)
+            second = publisher.call("finalize", post, {**session, **first.checkpoints[-1]})
+            self.assertEqual(second.status_name, "OK", second)
+            self.assertTrue([m for _, m in second.logs if "could not set the cover" in m])
+        self.assertEqual(self.fake.thumbnails, {})
+        self.assertEqual(len(self.fake.posts), 1)
 
 
 class ValidationTest(YouTubeTestCase):
