@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr store::Millis kFirstAccountCheckMillis = 60 * 1000;
+constexpr store::Millis kFirstAccountCheckMillis = 5 * 1000;
 constexpr store::Millis kAccountCheckMillis = 15 * 60 * 1000;
 constexpr double kAccountRefreshAheadSeconds = 3600;
 

@@ -232,6 +232,32 @@ steps:
         self.assertEqual(json.loads(self.cli("posts", "--json"))["posts"][0]["metrics"]["2s"]["views"],
                          200)
 
+    def test_a_token_near_its_expiry_is_refreshed_without_any_post(self):
+        with open(os.path.join(self.platform, "tokens.json"), "w") as handle:
+            json.dump({"access": "current", "refresh": "current-refresh"}, handle)
+        soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1800))
+        far = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30 * 86400))
+        self.write_secrets({
+            "brand": {"platform": "ptest", "options": {"dir": self.platform},
+                      "credentials": {"access_token": "current", "refresh_token": "current-refresh",
+                                      "expires_at": soon}},
+            "later": {"platform": "ptest", "options": {"dir": self.platform},
+                      "credentials": {"access_token": "x", "refresh_token": "y",
+                                      "expires_at": far}}})
+        self.workflow()
+        self.daemon.start()
+        record = os.path.join(self.root, "state", "accounts", "brand.json")
+        wait_for(lambda: os.path.exists(record), 30, "the account check to refresh the token")
+        with open(record) as handle:
+            stored = json.load(handle)
+        self.assertEqual(stored["credentials"]["refresh_token"], "refresh-1")
+        self.assertEqual(stored["credentials"]["expires_at"], "2999-01-01T00:00:00Z")
+        self.assertEqual(lines(os.path.join(self.platform, "refresh.log")), ["current-refresh"],
+                         "only the account near its expiry")
+        listing = {a["name"]: a for a in json.loads(self.cli("accounts", "--json"))["accounts"]}
+        self.assertEqual(listing["brand"]["refresh_count"], 1)
+        self.assertIn("refreshed ahead of expiry", self.daemon.log())
+
     def cli(self, *words):
         completed = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
                                    capture_output=True, text=True, timeout=30,
