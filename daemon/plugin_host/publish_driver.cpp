@@ -26,6 +26,7 @@
 #include "common/iso_time.hpp"
 #include "common/sha256.hpp"
 #include "plugin_host/executor.hpp"
+#include "plugin_host/mp4_info.hpp"
 #include "plugin_host/options.hpp"
 
 namespace reelflow::plugin_host {
@@ -162,6 +163,16 @@ Result<json> build_post(const StepTypeInfo& step_type, const json& options, cons
   const auto size = std::filesystem::file_size(video, ec);
   if (ec && need_video) return fail(where + ": video " + video.string() + ": " + ec.message());
   post["video"] = {{"path", video.string()}, {"size_bytes", ec ? 0 : size}};
+  if (need_video) {
+    // Duration and display size for the platforms' rules, when the file is an MP4/MOV.
+    if (auto info = read_mp4_info(video)) {
+      if (info->duration_seconds > 0) post["video"]["duration_seconds"] = info->duration_seconds;
+      if (info->width > 0) {
+        post["video"]["width"] = info->width;
+        post["video"]["height"] = info->height;
+      }
+    }
+  }
   const std::string cover = options.value("cover", "");
   if (need_video && !cover.empty() && !std::filesystem::is_regular_file(cover, ec)) {
     return fail(where + ": cover " + cover + " is not a readable file");

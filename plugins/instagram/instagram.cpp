@@ -32,6 +32,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <reelflow/plugin.hpp>
+
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -222,7 +224,9 @@ std::vector<std::string> problems(const Post& post) {
   }
   if (post.duration_seconds && (*post.duration_seconds < kMinDurationSeconds ||
                                 *post.duration_seconds > kMaxDurationSeconds)) {
-    found.push_back("video lasts " + std::to_string(*post.duration_seconds) +
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", *post.duration_seconds);
+    found.push_back(std::string("video lasts ") + seconds +
                     " s; a Reel lasts from 3 s to 15 minutes");
   }
   return found;

@@ -7,13 +7,14 @@ Usage: driver_test.py REELFLOW PTEST_PLUGIN_DIR [unittest args]
 """
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from publish_support import publish  # noqa: E402
+from publish_support import make_video, publish  # noqa: E402
 
 REELFLOW, PLUGIN_DIR = sys.argv[1:3]
 del sys.argv[1:3]
@@ -60,6 +61,28 @@ class DriverTest(unittest.TestCase):
 
     def chunks(self):
         return lines(os.path.join(self.platform, "chunks.log"))
+
+    def video_seen(self):
+        with open(os.path.join(self.platform, "prepare.video.json")) as handle:
+            return json.load(handle)
+
+    def test_the_publisher_is_told_the_videos_duration_and_display_size(self):
+        real = make_video(self.dir, seconds=2, size="320x568", name="real.mp4")
+        result = self.run_post(video=real)
+        self.assertTrue(result.ok, result)
+        seen = self.video_seen()
+        self.assertAlmostEqual(seen["duration_seconds"], 2.0, delta=0.1)
+        self.assertEqual((seen["width"], seen["height"]), (320, 568))
+        self.assertGreater(seen["size_bytes"], 1000)
+        rotated = os.path.join(self.dir, "rotated.mp4")
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i",
+                        real, "-c", "copy",
+                        "-metadata:s:v:0", "rotate=90", rotated], check=True)
+        self.assertTrue(self.run_post(video=rotated).ok)
+        self.assertEqual((self.video_seen()["width"], self.video_seen()["height"]), (568, 320))
+        # Not an MP4: no duration, no size; the publisher decides what to do without them.
+        self.assertTrue(self.run_post().ok)
+        self.assertNotIn("duration_seconds", self.video_seen())
 
     def test_a_clean_post_goes_through_every_stage_once(self):
         result = self.run_post(title="launch")

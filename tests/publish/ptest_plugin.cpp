@@ -118,6 +118,7 @@ class PTest {
   rf_status prepare(reelflow::Run& run, std::string_view text) {
     Post post(text);
     post.reached("prepare");
+    std::ofstream(post.dir / "prepare.video.json") << post.raw["video"].dump();
     if (auto refused = token_refused(run, post)) return *refused;
     if (post.raw.value("title", "").size() > 20) {
       return run.fail("ptest.publish: title is longer than 20 characters");

@@ -36,7 +36,7 @@ class InstagramTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.shared = tempfile.TemporaryDirectory()
-        cls.video = make_video(cls.shared.name, seconds=1, size="1080x1920")
+        cls.video = make_video(cls.shared.name, seconds=4, size="1080x1920")  # Reels: 3 s at least
         with open(cls.video, "rb") as handle:
             cls.video_bytes = handle.read()
 
