@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "common/duration.hpp"
 #include "common/iso_time.hpp"
 #include "plugin_host/dispatcher.hpp"
 #include "plugin_host/options.hpp"
@@ -213,6 +214,18 @@ class Run {
       auto instant = resolve_publish_at(*text, *zone, now);
       if (!instant) return std::pair{StepState::failed, instant.error().message};
       due = *instant;
+      if (auto jitter = step.with.find("jitter"); jitter != step.with.end()) {
+        auto value = workflow::interpolate_value(*jitter, scope_);
+        std::optional<double> seconds;
+        if (value && value->is_number()) seconds = value->get<double>();
+        if (value && value->is_string()) seconds = parse_duration(value->get<std::string>());
+        if (!seconds || *seconds < 0) {
+          return std::pair{StepState::failed,
+                           std::string("jitter must be a duration such as 15m")};
+        }
+        // Drawn once: the time is recorded, so a restart does not draw again.
+        *due += static_cast<std::int64_t>(*seconds * 1000 * next_unit_random());
+      }
     }
     {
       std::lock_guard lock(state_mutex_);

@@ -47,6 +47,14 @@ std::vector<OptionSpec> publish_options(const std::vector<OptionSpec>& own) {
   options.push_back(option("time_zone", RF_OPT_STRING, nlohmann::json("UTC"),
                            "The IANA time zone publish_at is written in (e.g. Asia/Shanghai)."));
   {
+    auto jitter = option("jitter", RF_OPT_DURATION, nlohmann::json(0.0),
+                         "Publish up to this much later than publish_at, at random, so posts do "
+                         "not go out on the minute every time (e.g. 15m).");
+    jitter.min = 0;
+    jitter.max = 86400;
+    options.push_back(std::move(jitter));
+  }
+  {
     auto max_delay = option("max_delay", RF_OPT_DURATION, nlohmann::json(6 * 3600.0),
                             "A post that could not go out on time (the daemon was down) is still "
                             "published this long after publish_at, and skipped after that.");

@@ -158,6 +158,16 @@ class DriverTest(unittest.TestCase):
         self.assertGreaterEqual(time.monotonic() - began, 1.9)
         self.assertIn("scheduled: publishing at", result.stderr)
 
+    def test_jitter_publishes_a_random_moment_after_publish_at(self):
+        began = time.monotonic()
+        result = self.run_post(publish_at="+1s", jitter="2s")
+        self.assertTrue(result.ok, result)
+        self.assertGreaterEqual(time.monotonic() - began, 0.9)
+        self.assertLess(time.monotonic() - began, 6)
+        bad = self.run_post(jitter="soonish")
+        self.assertFalse(bad.ok)
+        self.assertIn("jitter", bad.error)
+
     def test_a_post_overdue_by_more_than_max_delay_is_skipped(self):
         result = self.run_post(publish_at="2020-01-01 10:00", time_zone="Asia/Shanghai")
         self.assertFalse(result.ok)
