@@ -155,7 +155,7 @@ void print_plugins_text(const plugin_host::Registry& registry) {
                   traits.empty() ? "" : ("  [" + traits + "]").c_str());
       print_options_text(step_type.options);
       if (step_type.publisher != nullptr && !step_type.publisher->account_options.empty()) {
-        std::printf("    account options (accounts.<name>.options):\n");
+        std::printf("    account options (the secret account.<name>, under \"options\"):\n");
         print_options_text(step_type.publisher->account_options);
       }
     }
