@@ -416,8 +416,8 @@ int accounts_command(Args args) {
         if (attention) {
           std::printf("\nTo reconnect an account: authorize reelflow on the platform again, put "
                       "the new credentials in its secret account.NAME, and reload the daemon "
-                      "(systemctl reload reelflowd); its held posts go on with 'reelflow retry "
-                      "RUN'.\n");
+                      "(systemctl reload reelflowd); its held posts ('reelflow schedule') go on "
+                      "within 5 minutes.\n");
         }
       });
 }

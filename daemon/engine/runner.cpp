@@ -72,8 +72,10 @@ struct ItemResult {
   json outputs = json::object();
   std::string error;
   int attempts = 0;
-  // A publisher hit a platform limit (RF_STATUS_LATER): the step waits until then, and goes on.
+  // A publisher hit a platform limit (RF_STATUS_LATER) or its account must be connected again
+  // (RF_STATUS_RECONNECT): the step waits until then, and goes on.
   std::optional<std::int64_t> later_until;
+  bool held_for_account = false;
 };
 
 class Run {
@@ -422,6 +424,18 @@ class Run {
           const std::string until = format_iso_time(*result.later_until);
           json details = post_details(step);
           details["post"]["rescheduled"] = result.error;
+          if (result.held_for_account) {
+            details["post"]["rescheduled"] = "held: " + result.error;
+            if (observer_.step_waiting(step, *result.later_until, details)) {
+              return finish(StepState::waiting,
+                            where + "held until the account is connected again (looked at "
+                                    "again at " + until + "): " + result.error);
+            }
+            return finish(StepState::failed,
+                          where + result.error +
+                              " (reconnect the account: new credentials in its secret, then run "
+                              "it again)");
+          }
           if (observer_.step_waiting(step, *result.later_until, details)) {
             return finish(StepState::waiting,
                           where + "rescheduled to " + until + ": " + result.error);
@@ -526,8 +540,10 @@ class Run {
           make_services(step, artifact_dir, context.value("idempotency_key", ""));
       plugin_host::StepRequest request{&step_type, *options, context, step.timeout, std::nullopt};
       auto outcome = dispatcher_.run(request, services, options_.cancel);
-      if (outcome && outcome->status == RF_STATUS_LATER && step_type.publisher != nullptr) {
+      if (outcome && step_type.publisher != nullptr &&
+          (outcome->status == RF_STATUS_LATER || outcome->status == RF_STATUS_RECONNECT)) {
         result.later_until = later_until(outcome->outputs);
+        result.held_for_account = outcome->status == RF_STATUS_RECONNECT;
         result.error = outcome->error;
         observer_.execution_finished(step, item_index, attempt, StepState::failed, json::object(),
                                      mask_.apply("rescheduled: " + result.error));

@@ -43,6 +43,10 @@ constexpr int kMaxReconcileAttempts = 4;
 constexpr double kMaxBackoffSeconds = 60;
 // Access tokens are renewed when they expire within this long.
 constexpr std::int64_t kRefreshAheadMillis = 10 * 60 * 1000;
+// A post of an account that must be connected again is held, and looked at again this often.
+constexpr std::int64_t kHoldRecheckMillis = 5 * 60 * 1000;
+// The start of build_post's message for such an account (Executor::publish holds the post).
+constexpr std::string_view kHeldPrefix = "held: ";
 
 std::int64_t now_millis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -142,7 +146,8 @@ Result<json> build_post(const StepTypeInfo& step_type, const json& options, cons
     if (auto stored = services.account_get(account_name); stored && stored->value("seed", "") == seed) {
       record = *stored;
       if (record.value("status", "ok") == "reconnect_needed") {
-        return fail(where + ": account '" + account_name + "' needs to be connected again (" +
+        return fail(std::string(kHeldPrefix) + where + ": account '" + account_name +
+                    "' needs to be connected again (" +
                     record.value("message", "the platform refused its tokens") +
                     "): authorize reelflow on " + publisher.platform +
                     " again and put the new credentials in the secret 'account." + account_name +
@@ -772,6 +777,14 @@ Result<StepOutcome> Executor::publish(const StepTypeInfo& step_type, const json&
                                       const json& context, const RunServices& services,
                                       const json& checkpoint) {
   auto post = build_post(step_type, options, context, services, checkpoint);
+  if (!post && post.error().message.starts_with(kHeldPrefix)) {
+    // Held, not failed: the engine looks again later; new credentials in the account's secret
+    // (and a reload) let it go on from where it stood.
+    StepOutcome held = failed(post.error().message.substr(kHeldPrefix.size()), RF_STATUS_RECONNECT);
+    held.outputs = {{"not_before", format_iso_time(now_millis() + kHoldRecheckMillis)},
+                    {"held", true}};
+    return held;
+  }
   if (!post) return failed(post.error().message);
   auto call = [&](const RunServices& call_services, const char* which, const json& post_json,
                   const json& session) -> Result<StepOutcome> {
@@ -808,11 +821,12 @@ Result<StepOutcome> Executor::publish(const StepTypeInfo& step_type, const json&
   }
   Driver driver(step_type, services, std::move(*post), options.value("poll_timeout", 3600.0), call);
   StepOutcome outcome = driver.drive(checkpoint);
-  // LATER goes to the engine, which reschedules the post (not_before in the outputs). RECONNECT
-  // is an error whose message says what to do; the account is marked.
+  // LATER and RECONNECT go to the engine, which holds the post (not_before in the outputs): until
+  // the platform's limit resets, or, for an account that must be connected again, to look again
+  // in a few minutes. The post's stage stays as recorded, so it goes on from there.
   if (outcome.status == RF_STATUS_RECONNECT) {
-    outcome.status = RF_STATUS_ERROR;
-    outcome.error += " (reconnect the account, then `reelflow retry` the run)";
+    outcome.outputs = {{"not_before", format_iso_time(now_millis() + kHoldRecheckMillis)},
+                       {"held", true}};
   }
   return outcome;
 }

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -310,7 +311,7 @@ steps:
         runs = self.wait_finished(1, timeout=40)
         self.assertEqual(runs[0]["state"], "succeeded", self.daemon.log()[-3000:])
         self.assertEqual(len(self.posts()), 1)
-    def test_accounts_show_status_and_expiry_and_a_revoked_one_needs_reconnecting(self):
+    def test_accounts_show_status_and_a_revoked_one_holds_its_posts_until_reconnected(self):
         with open(os.path.join(self.platform, "tokens.json"), "w") as handle:
             json.dump({"access": "current", "refresh": "current-refresh"}, handle)
         self.write_secrets(
@@ -330,8 +331,9 @@ steps:
         self.assertEqual(listing["broken"]["status"], "invalid")
         self.assertIn("no loaded plugin publishes to myspace", listing["nowhere"]["message"])
         self.drop("h.mp4")
-        runs = self.wait_finished(1)
-        self.assertEqual(runs[0]["state"], "failed")
+        # The post is held, not failed, while the account needs reconnecting.
+        wait_for(lambda: [r for r in self.daemon.runs() if r["state"] == "waiting"], 20,
+                 "the post held for its account")
         table = self.cli("accounts")
         self.assertIn("RECONNECT NEEDED", table)
         self.assertIn("To reconnect an account", table)
@@ -339,6 +341,24 @@ steps:
             self.assertNotIn(secret, table + self.cli("accounts", "--json"))
         record = os.path.join(self.root, "state", "accounts", "brand.json")
         self.assertEqual(os.stat(record).st_mode & 0o777, 0o600)
+        held = json.loads(self.cli("schedule", "--json"))["posts"]
+        self.assertEqual(len(held), 1)
+        self.assertIn("held: ", held[0]["rescheduled"])
+        self.assertRegex(held[0]["rescheduled"], "(must|needs to) be connected again")
+        self.assertEqual(self.posts(), [])
+        # Reconnected: new credentials in the secret, a reload, and the post goes on (moved to now
+        # rather than waiting for the next look in five minutes).
+        self.write_secrets({"brand": {"platform": "ptest", "options": {"dir": self.platform},
+                                      "credentials": {"access_token": "current",
+                                                      "refresh_token": "current-refresh"}}})
+        self.daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "ok" in [a["status"] for a in
+                                  json.loads(self.cli("accounts", "--json"))["accounts"]],
+                 10, "the reloaded secret")
+        self.cli("schedule", "move", str(held[0]["id"]), "+1s")
+        runs = self.wait_finished(1, timeout=30)
+        self.assertEqual(runs[0]["state"], "succeeded", self.daemon.log()[-3000:])
+        self.assertEqual(len(self.posts()), 1)
 
 
 if __name__ == "__main__":
