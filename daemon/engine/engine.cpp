@@ -202,6 +202,28 @@ class Journal : public RunObserver {
     for (auto& timer : timers) post_([timer, added = timer_added_] { added(timer); });
   }
 
+  std::vector<std::int64_t> account_post_times(const std::string& account,
+                                               std::int64_t since) override {
+    // Every published post of the account, this run's earlier items included (also those of an
+    // earlier life of the run), and the posts other runs have scheduled.
+    std::vector<std::int64_t> times;
+    if (auto posts = store_.list_posts(account, since, 10000)) {
+      for (const auto& post : *posts) times.push_back(post.published_at);
+    }
+    if (auto timers = store_.pending_timers()) {
+      for (const auto& timer : *timers) {
+        if (timer.kind == "step_wait" && timer.run_id != run_id_ &&
+            timer.payload.contains("post") && timer.payload["post"].is_object() &&
+            timer.payload["post"].value("account", json()) == json(account)) {
+          times.push_back(timer.due_at);
+        }
+      }
+    }
+    return times;
+  }
+
+  bool knows_own_posts() const override { return true; }
+
   void wait_over(const workflow::Step& step) override {
     store::StepKey key{run_id_, step.id, store::kNoItem, 0};
     auto moved = store_.transition_step(key, store::StepState::waiting, store::StepState::succeeded,

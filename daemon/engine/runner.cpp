@@ -11,6 +11,7 @@
 
 #include "common/duration.hpp"
 #include "common/iso_time.hpp"
+#include "triggers/time_zone.hpp"
 #include "plugin_host/dispatcher.hpp"
 #include "plugin_host/options.hpp"
 #include "workflow/expr.hpp"
@@ -276,6 +277,96 @@ class Run {
     return now + std::int64_t{86400000};
   }
 
+  static std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // The account an item publishes with, and its limits from its secret (null when none).
+  std::pair<std::string, json> account_limits(const workflow::Step& step, const json& item,
+                                              std::optional<std::size_t> item_index) {
+    auto found = step.with.find("account");
+    if (found == step.with.end()) return {"", json()};
+    json scope = scope_;
+    if (item_index) scope["item"] = item;
+    auto value = workflow::interpolate_value(*found, scope);
+    if (!value || !value->is_string()) return {"", json()};
+    const std::string name = value->get<std::string>();
+    auto secret = options_.secrets.find("account." + name);
+    if (secret == options_.secrets.end() || !secret->is_string()) return {name, json()};
+    json account = json::parse(secret->get<std::string>(), nullptr, false);
+    if (!account.is_object() || !account.contains("limits") || !account["limits"].is_object()) {
+      return {name, json()};
+    }
+    return {name, account["limits"]};
+  }
+
+  bool has_limits(const workflow::Step& step, const std::vector<json>& items, bool fan_out) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      std::optional<std::size_t> item_index;
+      if (fan_out) item_index = i;
+      if (!account_limits(step, items[i], item_index).second.is_null()) return true;
+    }
+    return false;
+  }
+
+  // The earliest moment from now at which the account's limits allow one more post: at least
+  // min_spacing from every post it published or has scheduled, and fewer than per_day posts in
+  // that local day (in limits.time_zone, default UTC). nullopt: no limits.
+  std::optional<std::int64_t> paced_slot(const workflow::Step& step, const json& item,
+                                         std::optional<std::size_t> item_index) {
+    auto [account, limits] = account_limits(step, item, item_index);
+    if (limits.is_null()) return std::nullopt;
+    const std::int64_t now = now_ms();
+    std::int64_t spacing = 0;
+    if (auto text = limits.find("min_spacing"); text != limits.end()) {
+      std::optional<double> seconds;
+      if (text->is_number()) seconds = text->get<double>();
+      if (text->is_string()) seconds = parse_duration(text->get<std::string>());
+      if (seconds && *seconds > 0) spacing = static_cast<std::int64_t>(*seconds * 1000);
+    }
+    const int per_day = limits.value("per_day", 0);
+    auto zone = triggers::TimeZone::load(limits.value("time_zone", "UTC"));
+    std::vector<std::int64_t> taken = observer_.account_post_times(account, now - 2 * 86400000LL);
+    if (!observer_.knows_own_posts()) {
+      std::lock_guard lock(state_mutex_);
+      if (auto own = own_posts_.find(account); own != own_posts_.end()) {
+        taken.insert(taken.end(), own->second.begin(), own->second.end());
+      }
+    }
+    auto local_day = [&](std::int64_t ms) {
+      const std::int64_t local = zone ? zone->to_local(ms / 1000) : ms / 1000;
+      return local >= 0 ? local / 86400 : (local - 86399) / 86400;
+    };
+    std::int64_t t = now;
+    for (int round = 0; round < 10000; ++round) {
+      bool moved = false;
+      for (std::int64_t x : taken) {
+        if (spacing > 0 && t < x + spacing && t > x - spacing) {
+          t = x + spacing;
+          moved = true;
+        }
+      }
+      if (moved) continue;
+      if (per_day > 0) {
+        const auto day = local_day(t);
+        int count = 0;
+        for (std::int64_t x : taken) count += local_day(x) == day ? 1 : 0;
+        if (count >= per_day) {
+          // The next local midnight: step an hour at a time past the day's end (DST-safe).
+          while (local_day(t) == day) t += 3600000;
+          const std::int64_t local = zone ? zone->to_local(t / 1000) : t / 1000;
+          t -= (((local % 86400) + 86400) % 86400) * 1000;
+          t = std::max(t, now);
+          continue;
+        }
+      }
+      return t;
+    }
+    return t;
+  }
+
   double next_unit_random() {
     std::lock_guard lock(random_mutex_);
     return unit_(random_);
@@ -380,6 +471,10 @@ class Run {
     }
     observer_.step_started(step, index, fan_out ? items.size() : 0);
 
+    // A publisher step whose account has limits (account.<name>'s "limits": per_day,
+    // min_spacing) publishes its items one at a time, each when the limits allow.
+    bool paced = step_type->publisher != nullptr && has_limits(step, items, fan_out);
+    std::optional<std::int64_t> paced_until;
     // Items run on up to max_parallel threads; the first failure stops new items from starting.
     std::vector<std::optional<ItemResult>> results(items.size());
     std::atomic<std::size_t> next{0};
@@ -395,13 +490,40 @@ class Run {
           results[i] = std::move(done);
           continue;
         }
+        if (paced) {
+          // The account's limits decide when this post may go: wait for that moment.
+          if (auto slot = paced_slot(step, items[i], item_index); slot && *slot > now_ms() + 1000) {
+            paced_until = *slot;
+            next = i;  // this item again, once the wait is over
+            break;
+          }
+        }
         results[i] = run_item(step, *step_type, items[i], item_index);
         if (results[i]->state != StepState::succeeded) stop = true;
       }
     };
     std::size_t threads = std::min<std::size_t>(
         items.size(), static_cast<std::size_t>(std::max(1, fan_out ? step.max_parallel : 1)));
-    if (threads <= 1) {
+    if (paced) threads = 1;
+    if (paced) {
+      while (true) {
+        work();
+        if (!paced_until) break;
+        const std::string until = format_iso_time(*paced_until);
+        json details = post_details(step);
+        details["post"]["rescheduled"] = "paced: the account's limits allow the next post at " +
+                                         until;
+        if (observer_.step_waiting(step, *paced_until, details)) {
+          return finish(StepState::waiting, "paced by the account's limits: next post at " + until);
+        }
+        observer_.log(step, RF_LOG_INFO, "paced by the account's limits: next post at " + until);
+        if (!cancellable_sleep(static_cast<double>(*paced_until - now_ms()) / 1000.0,
+                               options_.cancel)) {
+          return finish(StepState::cancelled, "the run was cancelled");
+        }
+        paced_until.reset();
+      }
+    } else if (threads <= 1) {
       work();
     } else {
       std::vector<std::thread> pool;
@@ -553,6 +675,8 @@ class Run {
         if (step_type.publisher != nullptr && result.state == StepState::succeeded &&
             result.outputs.value("state", "") == "published") {
           observer_.post_published(step, item_index, context, *options, result.outputs);
+          std::lock_guard lock(state_mutex_);
+          own_posts_[options->value("account", "")].push_back(now_ms());
         }
         return result;
       }
@@ -724,6 +848,7 @@ class Run {
   std::map<std::string, std::string> state_;
   std::map<std::string, json> checkpoints_;  // without options_.checkpoint_*: this run only
   std::map<std::string, std::int64_t> publish_due_;  // publisher step id -> its publish time
+  std::map<std::string, std::vector<std::int64_t>> own_posts_;  // account -> this run's posts
 };
 
 }  // namespace

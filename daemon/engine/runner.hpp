@@ -93,6 +93,16 @@ class RunObserver {
   virtual void post_published(const workflow::Step& /*step*/, std::optional<std::size_t> /*item*/,
                               const nlohmann::json& /*context*/, const nlohmann::json& /*options*/,
                               const nlohmann::json& /*outputs*/) {}
+  // When an account's posts went out or are scheduled to (ms since the epoch, from `since` on),
+  // to pace the next one by the account's limits. The daemon answers from its store; offline,
+  // nothing is known but this run's own posts.
+  virtual std::vector<std::int64_t> account_post_times(const std::string& /*account*/,
+                                                       std::int64_t /*since*/) {
+    return {};
+  }
+  // True when account_post_times includes this run's own published posts (the daemon's store);
+  // otherwise the runner adds those it made itself.
+  virtual bool knows_own_posts() const { return false; }
   // A wait kept by step_waiting is over and the step goes on.
   virtual void wait_over(const workflow::Step& /*step*/) {}
   virtual void execution_finished(const workflow::Step& /*step*/,

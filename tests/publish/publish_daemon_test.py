@@ -259,6 +259,54 @@ steps:
         self.assertEqual(listing["brand"]["refresh_count"], 1)
         self.assertIn("refreshed ahead of expiry", self.daemon.log())
 
+    def test_an_accounts_limits_pace_its_posts_and_survive_a_restart(self):
+        # A zone where it is about noon now, so that "today" does not end during the test.
+        utc_hour = time.gmtime().tm_hour
+        east = (12 - utc_hour) % 24
+        east = east - 24 if east > 12 else east
+        zone = f"Etc/GMT{-east:+d}" if east else "UTC"
+        self.write_secrets({"brand": {"platform": "ptest", "options": {"dir": self.platform},
+                                      "credentials": {"access_token": "tok"},
+                                      "limits": {"per_day": 3, "min_spacing": "2s",
+                                                 "time_zone": zone}}})
+        self.daemon.write_workflow("post", """
+name: post
+on:
+  watch: {path: inbox, patterns: ["*.mp4"], settle: 200ms}
+steps:
+  - id: publish
+    uses: ptest.publish
+    for_each: [1, 2, 3, 4]
+    max_parallel: 4
+    with:
+      account: brand
+      video: ${{ trigger.file }}
+      title: "part ${{ item }}"
+""")
+        self.daemon.start()
+        self.drop("p.mp4")
+        wait_for(lambda: len(self.posts()) >= 1, 20, "the first post")
+        self.daemon.kill9()  # while the second waits for its spacing
+        self.daemon.start()
+        wait_for(lambda: len(self.posts()) >= 3, 30, "three posts")
+        time.sleep(2.5)
+        self.assertEqual(len(self.posts()), 3, "the day's limit holds the fourth")
+        published = sorted(p["published_at"] for p in
+                           json.loads(self.cli("posts", "--json"))["posts"])
+        stamps = [time.mktime(time.strptime(p[:19], "%Y-%m-%dT%H:%M:%S")) + float(p[19:23])
+                  for p in published]
+        for earlier, later in zip(stamps, stamps[1:]):
+            self.assertGreaterEqual(later - earlier, 1.9, published)
+        waiting = [r for r in self.daemon.runs() if r["state"] == "waiting"]
+        self.assertEqual(len(waiting), 1)
+        held = json.loads(self.cli("schedule", "--days", "2", "--json"))["posts"]
+        self.assertEqual(len(held), 1)
+        self.assertIn("paced", held[0]["rescheduled"])
+        self.assertGreater(held[0]["due_at_ms"], time.time() * 1000 + 3600 * 1000,
+                           "the fourth post waits for the next day in the account's zone")
+        keys = [line.split()[1] for line in self.posts()]
+        self.assertEqual(len(keys), len(set(keys)))
+
     def cli(self, *words):
         completed = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
                                    capture_output=True, text=True, timeout=30,
