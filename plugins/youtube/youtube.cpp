@@ -580,8 +580,8 @@ constexpr const char* kPrivacyValues[] = {"public", "unlisted", "private", nullp
 constexpr rf_option kPostOptions[] = {
     reelflow::option::enumeration(
         "privacy", kPrivacyValues, reelflow::json_string<"public">,
-        "Who can watch the video (status.privacyStatus). A post with a publish_at in the future "
-        "is uploaded private and made public by YouTube at that time."),
+        "Who can watch the video (status.privacyStatus). reelflow holds a post until its "
+        "publish_at, so it is uploaded with this privacy then."),
     reelflow::option::string("category_id", reelflow::json_string<"22">,
                              "The YouTube video category id (snippet.categoryId); 22 is People & "
                              "Blogs."),
