@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "http/http_client.hpp"
+#include "text/topics.hpp"
 
 namespace {
 
@@ -253,52 +254,6 @@ Result<Account> account_of(const json& post) {
   return out;
 }
 
-// A tag as it goes into the text: without a leading '#'.
-std::string tag_name(std::string tag) {
-  if (!tag.empty() && tag.front() == '#') tag.erase(0, 1);
-  return tag;
-}
-
-// Why a tag cannot be a Douyin topic (#话题), or nullopt.
-std::optional<std::string> tag_problem(const std::string& raw) {
-  const std::string tag = tag_name(raw);
-  if (tag.empty()) return "is empty";
-  for (const char c : tag) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return "contains whitespace";
-    if (c == '#' || c == '@') return std::string("contains '") + c + "'";
-  }
-  return std::nullopt;
-}
-
-// True when text holds "#name" as a whole topic (not the start of a longer one).
-bool has_hashtag(std::string_view text, std::string_view name) {
-  const std::string hashtag = "#" + std::string(name);
-  for (std::size_t at = text.find(hashtag); at != std::string_view::npos;
-       at = text.find(hashtag, at + 1)) {
-    const std::size_t end = at + hashtag.size();
-    if (end == text.size() ||
-        std::string_view(" \t\r\n#@,.;:!?").find(text[end]) != std::string_view::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// The text of the video (create_video's `text`): the caption (or the title when there is no
-// caption) with each tag appended as "#tag" unless the text already has it. Deterministic, so
-// that reconcile can recognise the video by it.
-std::string compose_text(const json& post) {
-  std::string text = post.value("caption", "");
-  if (text.empty()) text = post.value("title", "");
-  for (const auto& tag : post.value("tags", json::array())) {
-    if (!tag.is_string()) continue;
-    const std::string name = tag_name(tag.get<std::string>());
-    if (name.empty() || has_hashtag(text, name)) continue;
-    if (!text.empty() && text.back() != ' ' && text.back() != '\n') text += ' ';
-    text += "#" + name;
-  }
-  return text;
-}
 
 struct Options {
   std::uint64_t part_bytes = 20 * kMiB;
@@ -548,13 +503,13 @@ class Douyin {
     const json post = json::parse(post_text);
     if (auto account = account_of(post); !account) return report(run, account.error());
     const Options options = options_of(post);
-    const std::string text = compose_text(post);
+    const std::string text = reelflow::text::compose_with_topics(post);
     const bool from_caption = !post.value("caption", "").empty();
 
     for (const auto& tag : post.value("tags", json::array())) {
       const std::string raw = tag.is_string() ? tag.get<std::string>() : tag.dump();
       if (!tag.is_string()) return run.fail("douyin.publish: tags: " + raw + " is not a string");
-      if (auto problem = tag_problem(raw)) {
+      if (auto problem = reelflow::text::tag_problem(raw)) {
         return run.fail("douyin.publish: tags: '" + raw + "' " + *problem +
                         " (a Douyin topic is one word after '#')");
       }
@@ -714,7 +669,7 @@ class Douyin {
 
     const Options options = options_of(post);
     json body = {{"video_id", session.value("video_id", "")},
-                 {"text", compose_text(post)},
+                 {"text", reelflow::text::compose_with_topics(post)},
                  {"cover_tsp", options.cover_tsp}};
     const std::pair<const char*, const std::string*> optional_fields[] = {
         {"poi_id", &options.poi_id},
@@ -786,7 +741,7 @@ class Douyin {
           client.call("video_list", "GET", "video_list/",
                       {{"cursor", "0"}, {"count", std::to_string(kListCount)}}, std::nullopt);
       if (!reply) return report(run, reply.error());
-      const std::string text = compose_text(post);
+      const std::string text = reelflow::text::compose_with_topics(post);
       const std::int64_t since = answer.value("started_at", std::int64_t{0}) - kClockSlackSeconds;
       std::optional<json> match;
       for (const auto& item : array_at(object_at(*reply, "data"), "list")) {

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "http/http_client.hpp"
+#include "text/topics.hpp"
 
 namespace {
 
@@ -213,50 +214,6 @@ Result<Account> account_of(const json& post) {
   return out;
 }
 
-std::string tag_name(std::string tag) {
-  if (!tag.empty() && tag.front() == '#') tag.erase(0, 1);
-  return tag;
-}
-
-// Why a tag cannot be a Kuaishou topic (#话题), or nullopt.
-std::optional<std::string> tag_problem(const std::string& raw) {
-  const std::string tag = tag_name(raw);
-  if (tag.empty()) return "is empty";
-  for (const char c : tag) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return "contains whitespace";
-    if (c == '#' || c == '@') return std::string("contains '") + c + "'";
-  }
-  return std::nullopt;
-}
-
-bool has_hashtag(std::string_view text, std::string_view name) {
-  const std::string hashtag = "#" + std::string(name);
-  for (std::size_t at = text.find(hashtag); at != std::string_view::npos;
-       at = text.find(hashtag, at + 1)) {
-    const std::size_t end = at + hashtag.size();
-    if (end == text.size() ||
-        std::string_view(" \t\r\n#@,.;:!?").find(text[end]) != std::string_view::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// The caption sent to photo/publish: the post's caption (or its title when there is none) with
-// each tag appended as "#tag" unless already there. Deterministic, so that reconcile can
-// recognise the video by it.
-std::string compose_caption(const json& post) {
-  std::string text = post.value("caption", "");
-  if (text.empty()) text = post.value("title", "");
-  for (const auto& tag : post.value("tags", json::array())) {
-    if (!tag.is_string()) continue;
-    const std::string name = tag_name(tag.get<std::string>());
-    if (name.empty() || has_hashtag(text, name)) continue;
-    if (!text.empty() && text.back() != ' ' && text.back() != '\n') text += ' ';
-    text += "#" + name;
-  }
-  return text;
-}
 
 std::uint64_t fragment_bytes_of(const json& post) {
   const json own = post.value("options", json::object());
@@ -453,13 +410,13 @@ class Kuaishou {
     for (const auto& tag : post.value("tags", json::array())) {
       const std::string raw = tag.is_string() ? tag.get<std::string>() : tag.dump();
       if (!tag.is_string()) return run.fail("kuaishou.publish: tags: " + raw + " is not a string");
-      if (auto problem = tag_problem(raw)) {
+      if (auto problem = reelflow::text::tag_problem(raw)) {
         return run.fail("kuaishou.publish: tags: '" + raw + "' " + *problem +
                         " (a Kuaishou topic is one word after '#')");
       }
     }
     const bool from_caption = !post.value("caption", "").empty();
-    if (const std::size_t length = characters(compose_caption(post));
+    if (const std::size_t length = characters(reelflow::text::compose_with_topics(post));
         length > kMaxCaptionCharacters) {
       return run.fail(std::string("kuaishou.publish: ") + (from_caption ? "caption" : "title") +
                       ": the caption (with the tags as #topics) has " + std::to_string(length) +
@@ -595,7 +552,7 @@ class Kuaishou {
     request.redact.push_back(token);
     http::FormPart caption;
     caption.name = "caption";
-    caption.value = compose_caption(post);
+    caption.value = reelflow::text::compose_with_topics(post);
     const fs::path cover_path = post.value("cover", "");
     std::error_code error;
     const std::uint64_t cover_size = fs::file_size(cover_path, error);
@@ -671,7 +628,7 @@ class Kuaishou {
       auto reply = client.send("photo/list", client.api("GET", "/openapi/photo/list",
                                                         {{"count", std::to_string(kListCount)}}));
       if (!reply) return report(run, reply.error());
-      const std::string caption = compose_caption(post);
+      const std::string caption = reelflow::text::compose_with_topics(post);
       const std::int64_t since = answer.value("started_at", std::int64_t{0}) - kClockSlackSeconds;
       std::optional<json> match;
       for (const auto& info : array_at(*reply, "video_list")) {
