@@ -34,6 +34,8 @@
 
 #include "bilibili_api.hpp"
 #include "http/http_client.hpp"
+#include "json/reply.hpp"
+#include "text/utf8.hpp"
 
 namespace {
 
@@ -41,6 +43,8 @@ namespace fs = std::filesystem;
 namespace http = reelflow::http;
 namespace bili = reelflow::bilibili;
 using json = nlohmann::json;
+using reelflow::reply::text_at;
+using reelflow::text::characters;
 using bili::Failure;
 using bili::Outcome;
 
@@ -58,11 +62,6 @@ constexpr std::size_t kTagCountLimit = 12;
 constexpr int kFailedStates[] = {-2, -3, -4, -16, -100};
 constexpr std::int64_t kReconcileClockSlack = 600;  // seconds an archive's ctime may precede ours
 
-std::size_t characters(std::string_view utf8) {
-  return static_cast<std::size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
 
 std::string without_trailing_slash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -108,11 +107,6 @@ struct Post {
   std::string source;
 };
 
-std::string string_at(const json& object, const char* key) {
-  if (!object.is_object()) return "";
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
 
 Outcome<Post> read_post(std::string_view text) {
   const json post = json::parse(text);
@@ -126,11 +120,11 @@ Outcome<Post> read_post(std::string_view text) {
   out.account.upload_base =
       without_trailing_slash(options.value("upload_base", "https://openupos.bilivideo.com"));
   out.account.part_bytes = options.value("part_size", std::uint64_t{8} << 20);
-  out.account.app.client_id = string_at(options, "client_id");
+  out.account.app.client_id = text_at(options, "client_id");
   if (out.account.app.client_id.empty())
-    out.account.app.client_id = string_at(credentials, "client_id");
-  out.account.app.client_secret = string_at(credentials, "client_secret");
-  out.account.app.access_token = string_at(credentials, "access_token");
+    out.account.app.client_id = text_at(credentials, "client_id");
+  out.account.app.client_secret = text_at(credentials, "client_secret");
+  out.account.app.access_token = text_at(credentials, "access_token");
   const std::string who = "bilibili.publish: account '" + out.account.name + "' ";
   if (out.account.app.client_id.empty()) {
     return bili::failure(RF_STATUS_ERROR, who +
@@ -151,7 +145,7 @@ Outcome<Post> read_post(std::string_view text) {
 
   out.title = post.value("title", "");
   out.description = post.value("caption", "");
-  if (const std::string link = string_at(post, "link"); !link.empty()) {
+  if (const std::string link = text_at(post, "link"); !link.empty()) {
     out.description += (out.description.empty() ? "" : "\n") + link;
   }
   for (const auto& tag : post.value("tags", json::array())) {
@@ -167,7 +161,7 @@ Outcome<Post> read_post(std::string_view text) {
   if (auto found = video.find("duration_seconds"); found != video.end() && found->is_number()) {
     out.duration_seconds = found->get<double>();
   }
-  if (const std::string cover = string_at(post, "cover"); !cover.empty())
+  if (const std::string cover = text_at(post, "cover"); !cover.empty())
     out.cover = fs::path(cover);
   const json own = post.value("options", json::object());
   out.tid = own.value("tid", std::int64_t{0});
@@ -282,7 +276,7 @@ class Bilibili {
     auto data = client.post_json(
         "video init", post->account.api_base + "/arcopen/fn/archive/video/init", body.dump());
     if (!data) return report(run, data.error());
-    const std::string token = string_at(*data, "upload_token");
+    const std::string token = text_at(*data, "upload_token");
     if (token.empty()) return run.fail("bilibili.publish: video init answered no upload_token");
     const std::uint64_t part_bytes = std::max<std::uint64_t>(post->account.part_bytes, 1);
     json session = {{"upload_token", token},
@@ -301,7 +295,7 @@ class Bilibili {
     auto post = read_post(post_text);
     if (!post) return report(run, post.error());
     json session = json::parse(session_text);
-    const std::string token = string_at(session, "upload_token");
+    const std::string token = text_at(session, "upload_token");
     if (token.empty()) return run.fail("bilibili.publish: the session holds no upload_token");
     if (session.value("completed", false)) {
       run.set_output(session.dump());
@@ -352,18 +346,18 @@ class Bilibili {
     auto post = read_post(post_text);
     if (!post) return report(run, post.error());
     json session = json::parse(session_text);
-    if (!string_at(session, "resource_id").empty()) {
+    if (!text_at(session, "resource_id").empty()) {
       run.set_output(session.dump());
       return RF_STATUS_OK;
     }
-    const std::string token = string_at(session, "upload_token");
+    const std::string token = text_at(session, "upload_token");
     auto client = client_for(run, *post);
-    if (post->cover && string_at(session, "cover_url").empty()) {
+    if (post->cover && text_at(session, "cover_url").empty()) {
       auto cover = client.post_file_form(
           "cover upload", post->account.api_base + "/arcopen/fn/archive/cover/upload", "file",
           *post->cover, cover_type(*post->cover));
       if (!cover) return report(run, cover.error());
-      const std::string url = string_at(*cover, "url");
+      const std::string url = text_at(*cover, "url");
       if (url.empty()) return run.fail("bilibili.publish: cover upload answered no url");
       session["cover_url"] = url;
       if (!run.checkpoint(session.dump())) {
@@ -373,7 +367,7 @@ class Bilibili {
     json body = {{"title", post->title},           {"tid", post->tid},
                  {"tag", joined_tags(post->tags)}, {"desc", post->description},
                  {"copyright", post->copyright},   {"no_reprint", post->no_reprint ? 1 : 0}};
-    if (const std::string cover = string_at(session, "cover_url"); !cover.empty())
+    if (const std::string cover = text_at(session, "cover_url"); !cover.empty())
       body["cover"] = cover;
     if (post->copyright == 2) body["source"] = post->source;
     auto submitted = client.post_json(
@@ -382,7 +376,7 @@ class Bilibili {
             bili::query({{"upload_token", token}}),
         body.dump());
     if (!submitted) return report(run, submitted.error());
-    const std::string resource_id = string_at(*submitted, "resource_id");
+    const std::string resource_id = text_at(*submitted, "resource_id");
     if (resource_id.empty())
       return run.fail("bilibili.publish: add-by-utoken answered no resource_id");
     session["resource_id"] = resource_id;
@@ -396,7 +390,7 @@ class Bilibili {
     auto post = read_post(post_text);
     if (!post) return report(run, post.error());
     json session = json::parse(session_text);
-    const std::string resource_id = string_at(session, "resource_id");
+    const std::string resource_id = text_at(session, "resource_id");
     if (resource_id.empty()) return run.fail("bilibili.publish: the session holds no resource_id");
     auto client = client_for(run, *post);
     auto view = client.get("archive view " + resource_id,
@@ -412,8 +406,8 @@ class Bilibili {
       session["state"] = "published";
     } else if (std::find(std::begin(kFailedStates), std::end(kFailedStates), state) !=
                std::end(kFailedStates)) {
-      std::string reason = string_at(info, "reject_reason");
-      if (reason.empty()) reason = string_at(info, "state_desc");
+      std::string reason = text_at(info, "reject_reason");
+      if (reason.empty()) reason = text_at(info, "state_desc");
       session["state"] = "failed";
       session["error"] = "archive " + resource_id + " state " + std::to_string(state) +
                          (reason.empty() ? "" : ": " + reason);
@@ -429,12 +423,12 @@ class Bilibili {
     auto post = read_post(post_text);
     if (!post) return report(run, post.error());
     json session = json::parse(session_text);
-    if (!string_at(session, "resource_id").empty()) {
+    if (!text_at(session, "resource_id").empty()) {
       session["found"] = "post";
       run.set_output(session.dump());
       return RF_STATUS_OK;
     }
-    if (string_at(session, "upload_token").empty()) {
+    if (text_at(session, "upload_token").empty()) {
       // start never recorded a token: an orphan init on the platform is harmless.
       session["found"] = "nothing";
       run.set_output(session.dump());
@@ -447,9 +441,9 @@ class Bilibili {
     if (!listed) return report(run, listed.error());
     const std::int64_t since = session.value("started_at", std::int64_t{0}) - kReconcileClockSlack;
     for (const auto& archive : listed->value("list", json::array())) {
-      if (string_at(archive, "title") != post->title) continue;
+      if (text_at(archive, "title") != post->title) continue;
       if (archive.value("ctime", std::int64_t{0}) < since) continue;
-      const std::string resource_id = string_at(archive, "resource_id");
+      const std::string resource_id = text_at(archive, "resource_id");
       if (resource_id.empty()) continue;
       session["resource_id"] = resource_id;
       session["post_id"] = resource_id;
@@ -472,13 +466,13 @@ class Bilibili {
     bili::RefreshGrant grant;
     grant.account = account.value("name", "");
     grant.oauth_base =
-        without_trailing_slash(string_at(options, "oauth_base").empty()
+        without_trailing_slash(text_at(options, "oauth_base").empty()
                                    ? std::string("https://api.bilibili.com")
-                                   : string_at(options, "oauth_base"));
-    grant.client_id = string_at(options, "client_id");
-    if (grant.client_id.empty()) grant.client_id = string_at(credentials, "client_id");
-    grant.client_secret = string_at(credentials, "client_secret");
-    grant.refresh_token = string_at(credentials, "refresh_token");
+                                   : text_at(options, "oauth_base"));
+    grant.client_id = text_at(options, "client_id");
+    if (grant.client_id.empty()) grant.client_id = text_at(credentials, "client_id");
+    grant.client_secret = text_at(credentials, "client_secret");
+    grant.refresh_token = text_at(credentials, "refresh_token");
     const std::string who = "bilibili.publish: account '" + grant.account + "' ";
     if (grant.refresh_token.empty()) {
       return run.fail_with(RF_STATUS_RECONNECT,
@@ -513,8 +507,8 @@ class Bilibili {
     auto post = read_post(post_text);
     if (!post) return report(run, post.error());
     const json session = json::parse(session_text);
-    std::string resource_id = string_at(session, "resource_id");
-    if (resource_id.empty()) resource_id = string_at(session, "post_id");
+    std::string resource_id = text_at(session, "resource_id");
+    if (resource_id.empty()) resource_id = text_at(session, "post_id");
     if (resource_id.empty()) return run.fail("bilibili.publish: the session holds no resource_id");
     auto client = client_for(run, *post);
     auto stat = client.get("archive stat " + resource_id,

@@ -39,7 +39,9 @@
 #include <vector>
 
 #include "http/http_client.hpp"
+#include "json/reply.hpp"
 #include "text/topics.hpp"
+#include "text/utf8.hpp"
 
 namespace {
 
@@ -47,6 +49,11 @@ namespace fs = std::filesystem;
 namespace http = reelflow::http;
 namespace option = reelflow::option;
 using json = nlohmann::json;
+using reelflow::reply::array_at;
+using reelflow::reply::integer_at;
+using reelflow::reply::object_at;
+using reelflow::reply::text_at;
+using reelflow::text::characters;
 
 constexpr const char* kDefaultApiBase = "https://open.douyin.com";
 constexpr const char* kVideoApi = "/api/douyin/v1/video/";
@@ -187,42 +194,7 @@ std::optional<std::int64_t> time_at(const json& object, const char* key) {
 }
 
 // Unicode code points in valid UTF-8 (what Douyin counts as characters, as far as we know).
-std::size_t characters(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
 
-// Readers for Douyin's replies, which are untrusted: a field of another type reads as absent.
-std::string text_at(const json& object, const char* key) {
-  if (!object.is_object()) return {};
-  const auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
-json object_at(const json& object, const char* key) {
-  if (!object.is_object()) return json::object();
-  const auto found = object.find(key);
-  return found != object.end() && found->is_object() ? *found : json::object();
-}
-json array_at(const json& object, const char* key) {
-  if (!object.is_object()) return json::array();
-  const auto found = object.find(key);
-  return found != object.end() && found->is_array() ? *found : json::array();
-}
-std::int64_t integer_at(const json& object, const char* key) {
-  if (!object.is_object()) return 0;
-  const auto found = object.find(key);
-  if (found == object.end()) return 0;
-  if (found->is_number()) return found->get<std::int64_t>();
-  if (found->is_string()) {
-    try {
-      return std::stoll(found->get<std::string>());
-    } catch (const std::exception&) {
-      return 0;
-    }
-  }
-  return 0;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The post: account, text, options

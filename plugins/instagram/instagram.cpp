@@ -39,12 +39,14 @@
 #include <vector>
 
 #include "instagram_api.hpp"
+#include "json/reply.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 namespace ig = reelflow::instagram;
 using json = nlohmann::json;
+using reelflow::reply::text_at;
 using ig::Failure;
 using ig::Outcome;
 
@@ -57,11 +59,6 @@ constexpr double kMinDurationSeconds = 3;
 constexpr double kMaxDurationSeconds = 15 * 60;
 constexpr int kMediaPage = 25;  // how much of the account's media reconcile looks through
 
-std::string string_at(const json& object, const char* key) {
-  if (!object.is_object()) return "";
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
 
 std::string without_trailing_slash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -131,13 +128,13 @@ Outcome<Post> read_post(std::string_view text) {
   const json options = account.value("options", json::object());
   const json credentials = account.value("credentials", json::object());
   out.account.name = account.value("name", "");
-  out.account.ig_user_id = string_at(credentials, "ig_user_id");
+  out.account.ig_user_id = text_at(credentials, "ig_user_id");
   out.account.graph.api_base =
       without_trailing_slash(options.value("api_base", "https://graph.facebook.com"));
   out.account.graph.upload_base =
       without_trailing_slash(options.value("upload_base", "https://rupload.facebook.com"));
   out.account.graph.version = options.value("graph_version", "v21.0");
-  out.account.graph.access_token = string_at(credentials, "access_token");
+  out.account.graph.access_token = text_at(credentials, "access_token");
   out.account.graph.account = out.account.name;
   out.account.status_interval = options.value("status_interval", 5.0);
   out.account.processing_timeout = options.value("processing_timeout", 300.0);
@@ -160,7 +157,7 @@ Outcome<Post> read_post(std::string_view text) {
   }
   std::vector<std::string> blocks;
   if (std::string caption = post.value("caption", ""); !caption.empty()) blocks.push_back(caption);
-  if (std::string link = string_at(post, "link"); !link.empty()) blocks.push_back(link);
+  if (std::string link = text_at(post, "link"); !link.empty()) blocks.push_back(link);
   std::string hashtags;
   for (const auto& tag : out.tags) {
     if (tag.empty() || (!blocks.empty() && contains_hashtag(blocks.front(), tag))) continue;
@@ -175,7 +172,7 @@ Outcome<Post> read_post(std::string_view text) {
   if (auto found = video.find("duration_seconds"); found != video.end() && found->is_number()) {
     out.duration_seconds = found->get<double>();
   }
-  out.has_cover = !string_at(post, "cover").empty();
+  out.has_cover = !text_at(post, "cover").empty();
   const json own = post.value("options", json::object());
   out.share_to_feed = own.value("share_to_feed", true);
   if (auto found = own.find("thumb_offset"); found != own.end() && found->is_number_integer()) {
@@ -291,10 +288,10 @@ class Instagram {
     auto created =
         graph.post("create the Reel container", post->account.ig_user_id + "/media", parameters);
     if (!created) return report(run, created.error());
-    const std::string container = string_at(*created, "id");
+    const std::string container = text_at(*created, "id");
     if (container.empty()) return run.fail("instagram.publish: the container answer has no id");
     const json session = {{"container_id", container},
-                          {"uri", string_at(*created, "uri")},
+                          {"uri", text_at(*created, "uri")},
                           {"caption", post->caption},
                           {"file_size", post->video_bytes},
                           {"uploaded", 0},
@@ -312,7 +309,7 @@ class Instagram {
       run.set_output(session.dump());
       return RF_STATUS_OK;
     }
-    const std::string container = string_at(session, "container_id");
+    const std::string container = text_at(session, "container_id");
     if (container.empty()) return run.fail("instagram.publish: the session holds no container_id");
     std::error_code ec;
     const std::uint64_t total = fs::file_size(post->video, ec);
@@ -366,11 +363,11 @@ class Instagram {
     auto post = read_post(post_text);
     if (!post) return report(run, post.error());
     json session = json::parse(session_text);
-    if (!string_at(session, "post_id").empty()) {
+    if (!text_at(session, "post_id").empty()) {
       run.set_output(session.dump());
       return RF_STATUS_OK;
     }
-    const std::string container = string_at(session, "container_id");
+    const std::string container = text_at(session, "container_id");
     auto graph = graph_for(run, *post);
     const double interval = std::max(0.05, post->account.status_interval);
     const auto deadline = std::chrono::steady_clock::now() +
@@ -379,11 +376,11 @@ class Instagram {
     for (;;) {
       auto status = container_status(graph, container);
       if (!status) return report(run, status.error());
-      const std::string code = string_at(*status, "status_code");
+      const std::string code = text_at(*status, "status_code");
       if (code == "FINISHED") break;
       if (code == "PUBLISHED") {
         // An earlier media_publish took effect and its answer was lost.
-        auto media = find_media(graph, *post, string_at(session, "caption"));
+        auto media = find_media(graph, *post, text_at(session, "caption"));
         if (!media) return report(run, media.error());
         if (!*media) {
           return run.fail_with(RF_STATUS_RETRY,
@@ -398,7 +395,7 @@ class Instagram {
         return run.fail("instagram.publish: container " + container + " is " + code +
                         (code == "EXPIRED"
                              ? " (not published within 24 hours)"
-                             : " (processing failed: " + string_at(*status, "status") + ")") +
+                             : " (processing failed: " + text_at(*status, "status") + ")") +
                         "; nothing was published");
       }
       if (std::chrono::steady_clock::now() +
@@ -414,7 +411,7 @@ class Instagram {
         graph.post("publish the container (media_publish)",
                    post->account.ig_user_id + "/media_publish", {{"creation_id", container}});
     if (!published) return report(run, published.error());
-    const std::string media_id = string_at(*published, "id");
+    const std::string media_id = text_at(*published, "id");
     if (media_id.empty()) return run.fail("instagram.publish: media_publish answered no id");
     session["post_id"] = media_id;
     run.set_output(session.dump());
@@ -426,9 +423,9 @@ class Instagram {
     if (!post) return report(run, post.error());
     json session = json::parse(session_text);
     auto graph = graph_for(run, *post);
-    std::string media_id = string_at(session, "post_id");
+    std::string media_id = text_at(session, "post_id");
     if (media_id.empty()) {
-      auto media = find_media(graph, *post, string_at(session, "caption"));
+      auto media = find_media(graph, *post, text_at(session, "caption"));
       if (!media) return report(run, media.error());
       if (!*media) {
         session["state"] = "processing";
@@ -440,7 +437,7 @@ class Instagram {
     }
     auto media = graph.get("read the published media", media_id, {{"fields", "id,permalink"}});
     if (!media) return report(run, media.error());
-    const std::string permalink = string_at(*media, "permalink");
+    const std::string permalink = text_at(*media, "permalink");
     if (permalink.empty()) {
       session["state"] = "processing";
     } else {
@@ -456,8 +453,8 @@ class Instagram {
     auto post = read_post(post_text);
     if (!post) return report(run, post.error());
     json session = json::parse(session_text);
-    const std::string container = string_at(session, "container_id");
-    if (!string_at(session, "post_id").empty()) return answer(run, session, "post");
+    const std::string container = text_at(session, "container_id");
+    if (!text_at(session, "post_id").empty()) return answer(run, session, "post");
     if (container.empty()) return answer(run, session, "nothing");
     auto graph = graph_for(run, *post);
     auto status = container_status(graph, container);
@@ -467,9 +464,9 @@ class Instagram {
       }
       return report(run, status.error());
     }
-    const std::string code = string_at(*status, "status_code");
+    const std::string code = text_at(*status, "status_code");
     if (code == "PUBLISHED") {
-      auto media = find_media(graph, *post, string_at(session, "caption"));
+      auto media = find_media(graph, *post, text_at(session, "caption"));
       if (!media) return report(run, media.error());
       if (*media) session["post_id"] = **media;  // else poll keeps looking for it
       return answer(run, session, "post");
@@ -483,7 +480,7 @@ class Instagram {
     auto post = read_post(post_text);
     if (!post) return report(run, post.error());
     const json session = json::parse(session_text);
-    const std::string media_id = string_at(session, "post_id");
+    const std::string media_id = text_at(session, "post_id");
     if (media_id.empty()) return run.fail("instagram.publish: the session holds no media id");
     auto graph = graph_for(run, *post);
     auto insights = graph.get("media insights", media_id + "/insights",
@@ -491,7 +488,7 @@ class Instagram {
     if (!insights) return report(run, insights.error());
     json counters = {{"views", 0}, {"likes", 0}, {"comments", 0}, {"shares", 0}, {"saved", 0}};
     for (const auto& metric : insights->value("data", json::array())) {
-      const std::string name = string_at(metric, "name");
+      const std::string name = text_at(metric, "name");
       const json values = metric.value("values", json::array());
       if (!counters.contains(name) || !values.is_array() || values.empty()) continue;
       counters[name] = values[0].value("value", std::int64_t{0});
@@ -538,8 +535,8 @@ class Instagram {
                   {{"fields", "id,caption,timestamp"}, {"limit", std::to_string(kMediaPage)}});
     if (!listed) return tl::unexpected(listed.error());
     for (const auto& media : listed->value("data", json::array())) {
-      if (string_at(media, "caption") == caption && !string_at(media, "id").empty()) {
-        return std::optional<std::string>(string_at(media, "id"));
+      if (text_at(media, "caption") == caption && !text_at(media, "id").empty()) {
+        return std::optional<std::string>(text_at(media, "id"));
       }
     }
     return std::optional<std::string>();

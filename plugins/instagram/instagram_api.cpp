@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <ctime>
 
+#include "json/reply.hpp"
+
 namespace reelflow::instagram {
 
 namespace {
 
 using json = nlohmann::json;
+using reelflow::reply::text_at;
 
 std::string form_encode(const Parameters& parameters) {
   std::string text;
@@ -32,10 +35,6 @@ long integer_at(const json& object, const char* key) {
   return 0;
 }
 
-std::string string_at(const json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
 
 // Subcodes the error-codes reference answers with "Try again" (a transient failure).
 bool retry_subcode(long subcode) {
@@ -97,17 +96,17 @@ std::string format_iso_time(std::int64_t millis) {
 
 Outcome<json> exchange_token(const json& account, const std::function<bool()>& cancelled,
                              std::int64_t now) {
-  const std::string name = string_at(account, "name");
+  const std::string name = text_at(account, "name");
   const json options = account.value("options", json::object());
   const json credentials = account.value("credentials", json::object());
   std::string api_base = options.value("api_base", std::string("https://graph.facebook.com"));
   while (!api_base.empty() && api_base.back() == '/') api_base.pop_back();
   const std::string version = options.value("graph_version", std::string("v21.0"));
-  const std::string token = string_at(credentials, "access_token");
-  std::string app_id = string_at(credentials, "app_id");
-  if (app_id.empty()) app_id = string_at(credentials, "client_id");
-  std::string app_secret = string_at(credentials, "app_secret");
-  if (app_secret.empty()) app_secret = string_at(credentials, "client_secret");
+  const std::string token = text_at(credentials, "access_token");
+  std::string app_id = text_at(credentials, "app_id");
+  if (app_id.empty()) app_id = text_at(credentials, "client_id");
+  std::string app_secret = text_at(credentials, "app_secret");
+  if (app_secret.empty()) app_secret = text_at(credentials, "client_secret");
   std::string missing;
   using Field = std::pair<const char*, const std::string*>;
   for (const auto& [key, value] : {Field{"access_token", &token}, Field{"app_id", &app_id},
@@ -150,7 +149,7 @@ Outcome<json> exchange_token(const json& account, const std::function<bool()>& c
   const json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   const bool http_ok = http::classify(response->status) == http::StatusClass::ok;
   if (http_ok && body.is_object() && !body.contains("error")) {
-    const std::string fresh = string_at(body, "access_token");
+    const std::string fresh = text_at(body, "access_token");
     if (fresh.empty()) {
       return failure(RF_STATUS_RETRY,
                      "instagram.publish: " + what + ": the answer has no access_token");
@@ -168,7 +167,7 @@ Outcome<json> exchange_token(const json& account, const std::function<bool()>& c
     error.code = integer_at(object, "code");
     error.subcode = integer_at(object, "error_subcode");
     error.transient = object.value("is_transient", false);
-    error.message = http::redact(string_at(object, "message"), request.redact);
+    error.message = http::redact(text_at(object, "message"), request.redact);
   } else {
     error.message = http::redact(response->body.substr(0, 200), request.redact);
   }
@@ -244,8 +243,8 @@ Outcome<json> Graph::send(const std::string& what, http::Request request) {
     error.code = integer_at(object, "code");
     error.subcode = integer_at(object, "error_subcode");
     error.transient = object.value("is_transient", false);
-    error.message = http::redact(string_at(object, "message"), request.redact);
-    error.user_message = http::redact(string_at(object, "error_user_msg"), request.redact);
+    error.message = http::redact(text_at(object, "message"), request.redact);
+    error.user_message = http::redact(text_at(object, "error_user_msg"), request.redact);
   } else if (http_ok) {
     return failure(RF_STATUS_ERROR, "instagram.publish: " + what +
                                         ": the Graph API answered something that is "
@@ -277,14 +276,14 @@ Outcome<json> Graph::read_upload_answer(
     error.code = integer_at(body["error"], "code");
     error.subcode = integer_at(body["error"], "error_subcode");
     error.transient = body["error"].value("is_transient", false);
-    error.message = string_at(body["error"], "message");
+    error.message = text_at(body["error"], "message");
     Failure refused = classify(settings_.account, what, error);
     if (refused.status == RF_STATUS_RETRY) refused.retry_after = response->retry_after();
     return tl::unexpected(std::move(refused));
   }
   json info = body.is_object() ? body.value("debug_info", json::object()) : json::object();
-  const std::string type = string_at(info, "type");
-  const std::string message = http::redact(string_at(info, "message"), {settings_.access_token});
+  const std::string type = text_at(info, "type");
+  const std::string message = http::redact(text_at(info, "message"), {settings_.access_token});
   const std::string said = (type.empty() ? "HTTP " + std::to_string(status) : type) +
                            (message.empty() ? "" : ": " + message);
   if (status == 401 || type == "NotAuthorizedError" || type == "OAuthException") {

@@ -38,7 +38,9 @@
 #include <vector>
 
 #include "http/http_client.hpp"
+#include "json/reply.hpp"
 #include "text/topics.hpp"
+#include "text/utf8.hpp"
 
 namespace {
 
@@ -46,6 +48,11 @@ namespace fs = std::filesystem;
 namespace http = reelflow::http;
 namespace option = reelflow::option;
 using json = nlohmann::json;
+using reelflow::reply::array_at;
+using reelflow::reply::integer_at;
+using reelflow::reply::object_at;
+using reelflow::reply::text_at;
+using reelflow::text::characters;
 
 constexpr const char* kDefaultApiBase = "https://open.kuaishou.com";
 
@@ -135,11 +142,6 @@ std::string iso_time(std::int64_t seconds) {
 }
 
 // Unicode code points in valid UTF-8.
-std::size_t characters(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
 
 std::string lower_extension(const fs::path& path) {
   std::string extension = path.extension().string();
@@ -148,36 +150,6 @@ std::string lower_extension(const fs::path& path) {
   return extension;
 }
 
-// Readers for Kuaishou's replies, which are untrusted: a field of another type reads as absent.
-std::string text_at(const json& object, const char* key) {
-  if (!object.is_object()) return {};
-  const auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
-json object_at(const json& object, const char* key) {
-  if (!object.is_object()) return json::object();
-  const auto found = object.find(key);
-  return found != object.end() && found->is_object() ? *found : json::object();
-}
-json array_at(const json& object, const char* key) {
-  if (!object.is_object()) return json::array();
-  const auto found = object.find(key);
-  return found != object.end() && found->is_array() ? *found : json::array();
-}
-std::int64_t integer(const json& object, const char* key) {
-  if (!object.is_object()) return 0;
-  const auto found = object.find(key);
-  if (found == object.end()) return 0;
-  if (found->is_number()) return found->get<std::int64_t>();
-  if (found->is_string()) {
-    try {
-      return std::stoll(found->get<std::string>());
-    } catch (const std::exception&) {
-      return 0;
-    }
-  }
-  return 0;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The post: account, caption, options
@@ -283,7 +255,7 @@ class Client {
     const std::string where(what);
     const json reply = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
     const bool has_result = reply.is_object() && reply.contains("result");
-    const std::int64_t code = has_result ? integer(reply, "result") : 0;
+    const std::int64_t code = has_result ? integer_at(reply, "result") : 0;
     std::string message = text_at(reply, "error_msg");
     if (message.empty()) message = text_at(reply, "error");
     if (message.empty()) message = text_at(object_at(reply, "error"), "message");
@@ -332,7 +304,7 @@ std::string photo_url(const json& info, const std::string& photo_id) {
 
 // create_time in seconds (Kuaishou gives milliseconds; seconds are accepted too).
 std::int64_t create_seconds(const json& info) {
-  const std::int64_t value = integer(info, "create_time");
+  const std::int64_t value = integer_at(info, "create_time");
   return value > 100'000'000'000 ? value / 1000 : value;
 }
 
@@ -365,7 +337,7 @@ Result<json> refresh_call(reelflow::Run& run, const std::string& account,
   }
   const json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   const bool has_result = reply.is_object() && reply.contains("result");
-  const std::int64_t code = has_result ? integer(reply, "result") : 0;
+  const std::int64_t code = has_result ? integer_at(reply, "result") : 0;
   std::string message = text_at(reply, "error_msg");
   if (message.empty()) message = text_at(reply, "error");
   const std::string said =
@@ -654,9 +626,9 @@ class Kuaishou {
     const json session = json::parse(session_text);
     auto info = fetch_info(run, post, session);
     if (!info) return report(run, info.error());
-    const json counters = {{"views", integer(*info, "view_count")},
-                           {"likes", integer(*info, "like_count")},
-                           {"comments", integer(*info, "comment_count")}};
+    const json counters = {{"views", integer_at(*info, "view_count")},
+                           {"likes", integer_at(*info, "like_count")},
+                           {"comments", integer_at(*info, "comment_count")}};
     run.set_output(counters.dump());
     return RF_STATUS_OK;
   }
@@ -706,7 +678,7 @@ class Kuaishou {
       return run.fail("kuaishou.publish: oauth2/refresh_token: the reply has no access_token");
     }
     const std::int64_t now = now_seconds();
-    std::int64_t expires_in = integer(*reply, "expires_in");
+    std::int64_t expires_in = integer_at(*reply, "expires_in");
     if (expires_in <= 0) expires_in = kFallbackAccessSeconds;
     json fresh = {{"access_token", access_token}, {"expires_at", iso_time(now + expires_in)}};
     if (const std::string rotated = text_at(*reply, "refresh_token"); !rotated.empty()) {
@@ -716,7 +688,7 @@ class Kuaishou {
                "': Kuaishou's refresh answered no new refresh_token; the old one is kept, "
                "though Kuaishou documents that it stops working");
     }
-    if (const std::int64_t left = integer(*reply, "refresh_token_expires_in"); left > 0) {
+    if (const std::int64_t left = integer_at(*reply, "refresh_token_expires_in"); left > 0) {
       fresh["refresh_expires_at"] = iso_time(now + left);
       if (left < kReauthorizeWarningSeconds) {
         fresh["reauthorize_before"] = iso_time(now + left);

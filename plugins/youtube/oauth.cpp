@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "json/reply.hpp"
 #include "metadata.hpp"
 
 namespace reelflow::youtube {
@@ -9,13 +10,10 @@ namespace reelflow::youtube {
 namespace {
 
 using json = nlohmann::json;
+using reelflow::reply::text_at;
 
 constexpr std::string_view kPrefix = "youtube.publish: ";
 
-std::string string_at(const json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
 
 // A positive number of seconds, given as a number or a string of digits.
 std::optional<std::int64_t> seconds_at(const json& object, const char* key) {
@@ -76,9 +74,9 @@ tl::expected<Refreshed, Failure> refresh_access_token(const json& account,
                                                        "': token_base '" + token_base +
                                                        "' is not an http(s) URL"));
   }
-  const std::string refresh_token = string_at(credentials, "refresh_token");
-  const std::string client_id = string_at(credentials, "client_id");
-  const std::string client_secret = string_at(credentials, "client_secret");
+  const std::string refresh_token = text_at(credentials, "refresh_token");
+  const std::string client_id = text_at(credentials, "client_id");
+  const std::string client_secret = text_at(credentials, "client_secret");
   std::string missing;
   for (const auto& [key, value] :
        {std::pair{"refresh_token", &refresh_token}, std::pair{"client_id", &client_id},
@@ -106,7 +104,7 @@ tl::expected<Refreshed, Failure> refresh_access_token(const json& account,
                        {"refresh_token", refresh_token},
                        {"grant_type", "refresh_token"}});
   request.redact = {refresh_token, client_secret, client_id};
-  if (std::string old = string_at(credentials, "access_token"); !old.empty()) {
+  if (std::string old = text_at(credentials, "access_token"); !old.empty()) {
     request.redact.push_back(std::move(old));
   }
   request.total_timeout_seconds = 60;
@@ -121,7 +119,7 @@ tl::expected<Refreshed, Failure> refresh_access_token(const json& account,
 
   const json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (response->status == 200) {
-    const std::string access_token = body.is_object() ? string_at(body, "access_token") : "";
+    const std::string access_token = body.is_object() ? text_at(body, "access_token") : "";
     if (access_token.empty()) {
       return tl::unexpected(failure(
           RF_STATUS_RETRY, std::string(kPrefix) + "Google's token endpoint answered 200 without an "
@@ -132,7 +130,7 @@ tl::expected<Refreshed, Failure> refresh_access_token(const json& account,
     const std::int64_t lifetime = seconds_at(body, "expires_in").value_or(3600);
     out.credentials = {{"access_token", access_token},
                        {"expires_at", format_iso_time(now + lifetime * 1000)}};
-    if (std::string rotated = string_at(body, "refresh_token"); !rotated.empty()) {
+    if (std::string rotated = text_at(body, "refresh_token"); !rotated.empty()) {
       out.credentials["refresh_token"] = rotated;  // kept whenever Google sends a new one
     }
     if (auto lasts = seconds_at(body, "refresh_token_expires_in")) {
@@ -142,7 +140,7 @@ tl::expected<Refreshed, Failure> refresh_access_token(const json& account,
           format_iso_time(now + *lasts * 1000) +
           " (time-based access): the account must be connected again before then");
     }
-    if (const std::string scope = string_at(body, "scope");
+    if (const std::string scope = text_at(body, "scope");
         !scope.empty() && !has_scope(scope, kUploadScope)) {
       out.warnings.push_back(std::string(kPrefix) + "the renewed token of account '" + name +
                              "' lacks the youtube.upload scope (granted: " + scope +
@@ -152,9 +150,9 @@ tl::expected<Refreshed, Failure> refresh_access_token(const json& account,
     return out;
   }
 
-  const std::string error = body.is_object() ? string_at(body, "error") : "";
+  const std::string error = body.is_object() ? text_at(body, "error") : "";
   const std::string description =
-      http::redact(body.is_object() ? string_at(body, "error_description") : "", request.redact);
+      http::redact(body.is_object() ? text_at(body, "error_description") : "", request.redact);
   std::string said = std::to_string(response->status);
   if (!error.empty()) said += " " + error;
   if (!description.empty()) said += ": " + description;
