@@ -509,32 +509,43 @@ class DescriptorReader {
         });
   }
 
-  Result<StepTypeInfo> read_step_type(const char* address, uint32_t stride, std::size_t index,
-                                      const PluginInfo& info, const std::string& context) {
-    const std::string entry = context + ": step type #" + std::to_string(index + 1);
+  // What every entry of a descriptor array shares: its struct_size against the array's stride,
+  // a host-sized copy of it into `raw`, and its name, "<plugin>.<part>". `what` names the entry in
+  // messages ("trigger type"), `struct_name` its C type, `count_field` the rf_plugin count.
+  template <typename Raw>
+  Result<std::string> read_entry(const char* address, uint32_t stride, std::size_t index,
+                                 const PluginInfo& info, const std::string& context,
+                                 const char* what, const char* struct_name,
+                                 const char* count_field, const char* part, Raw& raw) {
+    const std::string entry = context + ": " + what + " #" + std::to_string(index + 1);
+    const std::string hint = std::string(" (is ") + count_field + " right?)";
     uint32_t own_size = 0;
-    if (!memory_.copy_value(address, own_size)) {
-      return fail(entry + " is not readable memory (is step_type_count right?)");
-    }
+    if (!memory_.copy_value(address, own_size)) return fail(entry + " is not readable memory" + hint);
     if (own_size != stride) {
-      return fail(entry + ": malformed rf_step_type: struct_size is " + std::to_string(own_size) +
-                  " but the array's first entry says " + std::to_string(stride) +
-                  " (is step_type_count right?)");
+      return fail(entry + ": malformed " + struct_name + ": struct_size is " +
+                  std::to_string(own_size) + " but the array's first entry says " +
+                  std::to_string(stride) + hint);
     }
-    StepTypeInfo step;
-    if (!read_sized(address, stride, step.callbacks)) {
-      return fail(entry + " is not readable memory (is step_type_count right?)");
-    }
-    const rf_step_type& raw = step.callbacks;
+    if (!read_sized(address, stride, raw)) return fail(entry + " is not readable memory" + hint);
     auto name = memory_.string(raw.name, 2 * kMaxIdentifierLength + 1);
     std::string expected_prefix = info.name + ".";
     if (!name || !name->starts_with(expected_prefix) ||
         !is_identifier(std::string_view(*name).substr(expected_prefix.size()))) {
       return fail(entry + ": name " + describe_string(raw.name, 2 * kMaxIdentifierLength + 1) +
-                  " is not valid: it must be '" + info.name +
-                  ".<step>' with <step> matching [a-z][a-z0-9_]*");
+                  " is not valid: it must be '" + info.name + "." + part + "' with " + part +
+                  " matching [a-z][a-z0-9_]*");
     }
-    step.name = *name;
+    return *name;
+  }
+
+  Result<StepTypeInfo> read_step_type(const char* address, uint32_t stride, std::size_t index,
+                                      const PluginInfo& info, const std::string& context) {
+    StepTypeInfo step;
+    auto name = read_entry(address, stride, index, info, context, "step type", "rf_step_type", "step_type_count",
+                           "<step>", step.callbacks);
+    if (!name) return tl::unexpected(name.error());
+    const rf_step_type& raw = step.callbacks;
+    step.name = std::move(*name);
     const std::string step_context = context + ": step type '" + step.name + "'";
     auto summary = read_optional_text(raw.summary, step_context, "summary");
     if (!summary) return tl::unexpected(summary.error());
@@ -591,30 +602,12 @@ class DescriptorReader {
 
   Result<TriggerTypeInfo> read_trigger_type(const char* address, uint32_t stride, std::size_t index,
                                             const PluginInfo& info, const std::string& context) {
-    const std::string entry = context + ": trigger type #" + std::to_string(index + 1);
-    uint32_t own_size = 0;
-    if (!memory_.copy_value(address, own_size)) {
-      return fail(entry + " is not readable memory (is trigger_type_count right?)");
-    }
-    if (own_size != stride) {
-      return fail(entry + ": malformed rf_trigger_type: struct_size is " +
-                  std::to_string(own_size) + " but the array's first entry says " +
-                  std::to_string(stride) + " (is trigger_type_count right?)");
-    }
     TriggerTypeInfo trigger;
-    if (!read_sized(address, stride, trigger.callbacks)) {
-      return fail(entry + " is not readable memory (is trigger_type_count right?)");
-    }
+    auto name = read_entry(address, stride, index, info, context, "trigger type", "rf_trigger_type", "trigger_type_count",
+                           "<trigger>", trigger.callbacks);
+    if (!name) return tl::unexpected(name.error());
     const rf_trigger_type& raw = trigger.callbacks;
-    auto name = memory_.string(raw.name, 2 * kMaxIdentifierLength + 1);
-    std::string expected_prefix = info.name + ".";
-    if (!name || !name->starts_with(expected_prefix) ||
-        !is_identifier(std::string_view(*name).substr(expected_prefix.size()))) {
-      return fail(entry + ": name " + describe_string(raw.name, 2 * kMaxIdentifierLength + 1) +
-                  " is not valid: it must be '" + info.name +
-                  ".<trigger>' with <trigger> matching [a-z][a-z0-9_]*");
-    }
-    trigger.name = *name;
+    trigger.name = std::move(*name);
     const std::string trigger_context = context + ": trigger type '" + trigger.name + "'";
     auto summary = read_optional_text(raw.summary, trigger_context, "summary");
     if (!summary) return tl::unexpected(summary.error());
@@ -681,30 +674,12 @@ class DescriptorReader {
   Result<PublisherTypeInfo> read_publisher_type(const char* address, uint32_t stride,
                                                 std::size_t index, const PluginInfo& info,
                                                 const std::string& context) {
-    const std::string entry = context + ": publisher type #" + std::to_string(index + 1);
-    uint32_t own_size = 0;
-    if (!memory_.copy_value(address, own_size)) {
-      return fail(entry + " is not readable memory (is publisher_type_count right?)");
-    }
-    if (own_size != stride) {
-      return fail(entry + ": malformed rf_publisher_type: struct_size is " +
-                  std::to_string(own_size) + " but the array's first entry says " +
-                  std::to_string(stride) + " (is publisher_type_count right?)");
-    }
     PublisherTypeInfo publisher;
-    if (!read_sized(address, stride, publisher.callbacks)) {
-      return fail(entry + " is not readable memory (is publisher_type_count right?)");
-    }
+    auto name = read_entry(address, stride, index, info, context, "publisher type", "rf_publisher_type", "publisher_type_count",
+                           "<step>", publisher.callbacks);
+    if (!name) return tl::unexpected(name.error());
     const rf_publisher_type& raw = publisher.callbacks;
-    auto name = memory_.string(raw.name, 2 * kMaxIdentifierLength + 1);
-    std::string expected_prefix = info.name + ".";
-    if (!name || !name->starts_with(expected_prefix) ||
-        !is_identifier(std::string_view(*name).substr(expected_prefix.size()))) {
-      return fail(entry + ": name " + describe_string(raw.name, 2 * kMaxIdentifierLength + 1) +
-                  " is not valid: it must be '" + info.name +
-                  ".<step>' with <step> matching [a-z][a-z0-9_]*");
-    }
-    publisher.name = *name;
+    publisher.name = std::move(*name);
     const std::string publisher_context = context + ": publisher type '" + publisher.name + "'";
     auto platform = memory_.string(raw.platform, kMaxIdentifierLength);
     if (!platform || platform->empty() ||
