@@ -75,8 +75,21 @@ json plugins_json(const plugin_host::Registry& registry) {
         for (const auto& option : step_type.publisher->account_options) {
           account_options.push_back(option_json(option));
         }
+        const auto& rules = step_type.publisher->rules;
+        json quotas = json::array();
+        for (const auto& quota : rules.quotas) {
+          quotas.push_back({{"name", quota.name},
+                            {"limit", quota.limit},
+                            {"per", quota.window_ms == 0 ? json("day") : json(quota.window_ms / 1000.0)},
+                            {"time_zone", quota.time_zone},
+                            {"description", plugin_host::describe_quota(quota)},
+                            {"note", quota.note}});
+        }
         entry["publisher"] = {{"platform", step_type.publisher->platform},
-                              {"account_options", std::move(account_options)}};
+                              {"account_options", std::move(account_options)},
+                              {"quotas", std::move(quotas)},
+                              {"windows", rules.window_texts},
+                              {"windows_note", rules.windows_note}};
       }
       step_types.push_back(std::move(entry));
     }
@@ -157,6 +170,21 @@ void print_plugins_text(const plugin_host::Registry& registry) {
       if (step_type.publisher != nullptr && !step_type.publisher->account_options.empty()) {
         std::printf("    account options (the secret account.<name>, under \"options\"):\n");
         print_options_text(step_type.publisher->account_options);
+      }
+      if (step_type.publisher != nullptr) {
+        const auto& rules = step_type.publisher->rules;
+        for (const auto& quota : rules.quotas) {
+          std::printf("    quota %s: %s%s\n", quota.name.c_str(),
+                      plugin_host::describe_quota(quota).c_str(),
+                      quota.note.empty() ? "" : (" - " + quota.note).c_str());
+        }
+        if (!rules.window_texts.empty()) {
+          std::string list;
+          for (const auto& text : rules.window_texts) list += (list.empty() ? "" : ", ") + text;
+          std::printf("    publish_at: best posts in %s, in the account's time zone%s\n",
+                      list.c_str(),
+                      rules.windows_note.empty() ? "" : (" - " + rules.windows_note).c_str());
+        }
       }
     }
     for (const auto& trigger_type : plugin->trigger_types) {

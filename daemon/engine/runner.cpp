@@ -1,7 +1,9 @@
 #include "engine/runner.hpp"
+#include "engine/post_slots.hpp"
 #include "engine/publish_time.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -214,9 +216,15 @@ class Run {
       if (!text) return std::pair{StepState::failed, text.error().message};
       auto zone = text_of("time_zone", "UTC");
       if (!zone) return std::pair{StepState::failed, zone.error().message};
-      auto instant = resolve_publish_at(*text, *zone, now);
-      if (!instant) return std::pair{StepState::failed, instant.error().message};
-      due = *instant;
+      if (publishes_at_best(step)) {
+        auto instant = best_publish_time(step, now);
+        if (!instant) return std::pair{StepState::failed, instant.error().message};
+        due = *instant;
+      } else {
+        auto instant = resolve_publish_at(*text, *zone, now);
+        if (!instant) return std::pair{StepState::failed, instant.error().message};
+        due = *instant;
+      }
       if (auto jitter = step.with.find("jitter"); jitter != step.with.end()) {
         auto value = workflow::interpolate_value(*jitter, scope_);
         std::optional<double> seconds;
@@ -247,6 +255,33 @@ class Run {
       return std::pair{StepState::cancelled, std::string("the run was cancelled")};
     }
     return std::nullopt;
+  }
+
+  // publish_at: best: the next moment inside the posting windows of the step's account (its
+  // limits.windows) or platform (its publisher's scheduling_json), in the account's time zone.
+  // The account is read without `item`: a step whose account depends on the item uses the
+  // platform's windows.
+  Result<std::int64_t> best_publish_time(const workflow::Step& step, std::int64_t now) {
+    const auto* type = registry_.find(step.uses);
+    const auto* publisher = type != nullptr ? type->publisher : nullptr;
+    if (publisher == nullptr) return fail("publish_at: best is for publisher steps");
+    auto [account, limits] = account_limits(step, json(), std::nullopt);
+    auto rules = plugin_host::apply_account_limits(publisher->rules, limits);
+    if (!rules) return fail("account." + account + ": " + rules.error().message);
+    if (rules->windows.empty()) {
+      return fail("publish_at: best needs posting windows, and " + publisher->name +
+                  " declares none: give the account some in its secret, e.g. \"limits\": "
+                  "{\"windows\": [\"Mon-Fri 12:00-14:00\", \"daily 19:00-22:00\"]}");
+    }
+    const std::string zone = account_zone(step, limits);
+    auto at = next_window_time(rules->windows, zone, now);
+    if (!at) return fail("publish_at: best: " + at.error().message);
+    observer_.log(step, RF_LOG_INFO,
+                  "publish_at: best: the next posting window (" +
+                      (rules->windows_note.empty() ? publisher->platform + "'s defaults"
+                                                   : rules->windows_note) +
+                      ", " + zone + ") starts at " + format_iso_time(*at));
+    return *at;
   }
 
   // What a scheduled post is, for the calendar: the step's with values as far as they resolve
@@ -296,75 +331,97 @@ class Run {
     auto secret = options_.secrets.find("account." + name);
     if (secret == options_.secrets.end() || !secret->is_string()) return {name, json()};
     json account = json::parse(secret->get<std::string>(), nullptr, false);
-    if (!account.is_object() || !account.contains("limits") || !account["limits"].is_object()) {
-      return {name, json()};
-    }
+    if (!account.is_object() || !account.contains("limits")) return {name, json()};
     return {name, account["limits"]};
   }
 
-  bool has_limits(const workflow::Step& step, const std::vector<json>& items, bool fan_out) {
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      std::optional<std::size_t> item_index;
-      if (fan_out) item_index = i;
-      if (!account_limits(step, items[i], item_index).second.is_null()) return true;
-    }
-    return false;
+  // publish_at: best (any case): the post goes in the account's posting windows.
+  static bool publishes_at_best(const workflow::Step& step) {
+    auto found = step.with.find("publish_at");
+    if (found == step.with.end() || !found->is_string()) return false;
+    std::string text = found->get<std::string>();
+    std::erase_if(text, [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    return text == "best";
   }
 
-  // The earliest moment from now at which the account's limits allow one more post: at least
-  // min_spacing from every post it published or has scheduled, and fewer than per_day posts in
-  // that local day (in limits.time_zone, default UTC). nullopt: no limits.
-  std::optional<std::int64_t> paced_slot(const workflow::Step& step, const json& item,
-                                         std::optional<std::size_t> item_index) {
-    auto [account, limits] = account_limits(step, item, item_index);
-    if (limits.is_null()) return std::nullopt;
-    const std::int64_t now = now_ms();
-    std::int64_t spacing = 0;
-    if (auto text = limits.find("min_spacing"); text != limits.end()) {
-      std::optional<double> seconds;
-      if (text->is_number()) seconds = text->get<double>();
-      if (text->is_string()) seconds = parse_duration(text->get<std::string>());
-      if (seconds && *seconds > 0) spacing = static_cast<std::int64_t>(*seconds * 1000);
+  // The time zone an account's calendar days and windows are in: its limits.time_zone, else the
+  // step's time_zone option, else UTC.
+  std::string account_zone(const workflow::Step& step, const json& limits) {
+    if (limits.is_object() && limits.contains("time_zone") && limits["time_zone"].is_string()) {
+      return limits["time_zone"].get<std::string>();
     }
-    const int per_day = limits.value("per_day", 0);
-    auto zone = triggers::TimeZone::load(limits.value("time_zone", "UTC"));
-    std::vector<std::int64_t> taken = observer_.account_post_times(account, now - 2 * 86400000LL);
+    if (auto found = step.with.find("time_zone"); found != step.with.end()) {
+      auto value = workflow::interpolate_value(*found, scope_);
+      if (value && value->is_string() && !value->get<std::string>().empty()) {
+        return value->get<std::string>();
+      }
+    }
+    return "UTC";
+  }
+
+  // What paces an item's post: the platform's quotas and windows with the account's limits
+  // applied. The account is "" when the step has none. The error names the account's bad field.
+  struct ItemPacing {
+    std::string account;
+    Pacing pacing;
+  };
+  Result<ItemPacing> item_pacing(const workflow::Step& step,
+                                 const plugin_host::PublisherTypeInfo& publisher,
+                                 const json& item, std::optional<std::size_t> item_index) {
+    auto [account, limits] = account_limits(step, item, item_index);
+    ItemPacing out;
+    out.account = account;
+    if (account.empty()) return out;
+    auto rules = plugin_host::apply_account_limits(publisher.rules, limits);
+    if (!rules) return fail("account." + account + ": " + rules.error().message);
+    const std::string zone = account_zone(step, limits);
+    for (auto& quota : rules->quotas) {
+      if (quota.window_ms == 0 && quota.time_zone.empty()) quota.time_zone = zone;
+    }
+    out.pacing.quotas = std::move(rules->quotas);
+    if (publishes_at_best(step)) {
+      out.pacing.windows = std::move(rules->windows);
+      out.pacing.windows_zone = zone;
+    }
+    if (limits.is_object()) {
+      if (auto text = limits.find("min_spacing"); text != limits.end()) {
+        std::optional<double> seconds;
+        if (text->is_number()) seconds = text->get<double>();
+        if (text->is_string()) seconds = parse_duration(text->get<std::string>());
+        if (!seconds || *seconds < 0) {
+          return fail("account." + account + ": limits.min_spacing must be a duration such as 2h");
+        }
+        out.pacing.spacing_ms = static_cast<std::int64_t>(*seconds * 1000);
+      }
+    }
+    return out;
+  }
+
+  // The earliest moment from now at which the account's limits and its platform's quotas allow
+  // one more post (engine/post_slots.hpp), counting every post it published or has scheduled.
+  // nullopt: nothing paces this item.
+  Result<std::optional<std::int64_t>> paced_slot(const workflow::Step& step,
+                                                 const plugin_host::PublisherTypeInfo& publisher,
+                                                 const json& item,
+                                                 std::optional<std::size_t> item_index) {
+    auto paced = item_pacing(step, publisher, item, item_index);
+    if (!paced) return tl::unexpected(paced.error());
+    if (paced->pacing.empty()) return std::optional<std::int64_t>();
+    const std::int64_t now = now_ms();
+    std::int64_t horizon = 2 * 86400000LL;
+    for (const auto& quota : paced->pacing.quotas) horizon = std::max(horizon, quota.window_ms);
+    std::vector<std::int64_t> taken = observer_.account_post_times(paced->account, now - horizon);
     if (!observer_.knows_own_posts()) {
       std::lock_guard lock(state_mutex_);
-      if (auto own = own_posts_.find(account); own != own_posts_.end()) {
+      if (auto own = own_posts_.find(paced->account); own != own_posts_.end()) {
         taken.insert(taken.end(), own->second.begin(), own->second.end());
       }
     }
-    auto local_day = [&](std::int64_t ms) {
-      const std::int64_t local = zone ? zone->to_local(ms / 1000) : ms / 1000;
-      return local >= 0 ? local / 86400 : (local - 86399) / 86400;
-    };
-    std::int64_t t = now;
-    for (int round = 0; round < 10000; ++round) {
-      bool moved = false;
-      for (std::int64_t x : taken) {
-        if (spacing > 0 && t < x + spacing && t > x - spacing) {
-          t = x + spacing;
-          moved = true;
-        }
-      }
-      if (moved) continue;
-      if (per_day > 0) {
-        const auto day = local_day(t);
-        int count = 0;
-        for (std::int64_t x : taken) count += local_day(x) == day ? 1 : 0;
-        if (count >= per_day) {
-          // The next local midnight: step an hour at a time past the day's end (DST-safe).
-          while (local_day(t) == day) t += 3600000;
-          const std::int64_t local = zone ? zone->to_local(t / 1000) : t / 1000;
-          t -= (((local % 86400) + 86400) % 86400) * 1000;
-          t = std::max(t, now);
-          continue;
-        }
-      }
-      return t;
-    }
-    return t;
+    auto slot = next_post_slot(paced->pacing, std::move(taken), now);
+    if (!slot) return fail("account." + paced->account + ": " + slot.error().message);
+    return std::optional<std::int64_t>(*slot);
   }
 
   double next_unit_random() {
@@ -471,10 +528,21 @@ class Run {
     }
     observer_.step_started(step, index, fan_out ? items.size() : 0);
 
-    // A publisher step whose account has limits (account.<name>'s "limits": per_day,
-    // min_spacing) publishes its items one at a time, each when the limits allow.
-    bool paced = step_type->publisher != nullptr && has_limits(step, items, fan_out);
+    // A publisher step whose platform declares quotas, or whose account has limits
+    // (account.<name>'s "limits": per_day, min_spacing, quotas, windows), publishes its items one
+    // at a time, each when they allow.
+    bool paced = false;
+    if (step_type->publisher != nullptr) {
+      for (std::size_t i = 0; i < items.size() && !paced; ++i) {
+        std::optional<std::size_t> item_index;
+        if (fan_out) item_index = i;
+        auto pacing = item_pacing(step, *step_type->publisher, items[i], item_index);
+        if (!pacing) return finish(StepState::failed, pacing.error().message);
+        paced = !pacing->pacing.empty();
+      }
+    }
     std::optional<std::int64_t> paced_until;
+    std::string pacing_error;
     // Items run on up to max_parallel threads; the first failure stops new items from starting.
     std::vector<std::optional<ItemResult>> results(items.size());
     std::atomic<std::size_t> next{0};
@@ -492,8 +560,13 @@ class Run {
         }
         if (paced) {
           // The account's limits decide when this post may go: wait for that moment.
-          if (auto slot = paced_slot(step, items[i], item_index); slot && *slot > now_ms() + 1000) {
-            paced_until = *slot;
+          auto slot = paced_slot(step, *step_type->publisher, items[i], item_index);
+          if (!slot) {
+            pacing_error = slot.error().message;
+            break;
+          }
+          if (*slot && **slot > now_ms() + 1000) {
+            paced_until = **slot;
             next = i;  // this item again, once the wait is over
             break;
           }
@@ -508,15 +581,16 @@ class Run {
     if (paced) {
       while (true) {
         work();
+        if (!pacing_error.empty()) return finish(StepState::failed, pacing_error);
         if (!paced_until) break;
         const std::string until = format_iso_time(*paced_until);
         json details = post_details(step);
-        details["post"]["rescheduled"] = "paced: the account's limits allow the next post at " +
-                                         until;
+        details["post"]["rescheduled"] =
+            "paced: the account's limits and the platform's quotas allow the next post at " + until;
         if (observer_.step_waiting(step, *paced_until, details)) {
-          return finish(StepState::waiting, "paced by the account's limits: next post at " + until);
+          return finish(StepState::waiting, "paced by the account's limits and the platform's quotas: next post at " + until);
         }
-        observer_.log(step, RF_LOG_INFO, "paced by the account's limits: next post at " + until);
+        observer_.log(step, RF_LOG_INFO, "paced by the account's limits and the platform's quotas: next post at " + until);
         if (!cancellable_sleep(static_cast<double>(*paced_until - now_ms()) / 1000.0,
                                options_.cancel)) {
           return finish(StepState::cancelled, "the run was cancelled");

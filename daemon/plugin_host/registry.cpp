@@ -28,6 +28,7 @@
 #include <type_traits>
 
 #include "plugin_host/options.hpp"
+#include "plugin_host/publish_limits.hpp"
 #include "plugin_host/publish_options.hpp"
 
 namespace reelflow::plugin_host {
@@ -52,7 +53,7 @@ constexpr uint32_t kTriggerTypeSizeAbi1_1 =
     offsetof(rf_trigger_type, stop) + sizeof(rf_trigger_type::stop);
 
 // ABI 1.2 appended publisher_types and publisher_type_count to rf_plugin, checkpoint to rf_host,
-// and added rf_publisher_type (always read whole).
+// and added rf_publisher_type (its last field, scheduling_json, may be missing: no rules).
 constexpr uint32_t kPublisherTypeMinSize =
     offsetof(rf_publisher_type, refresh) + sizeof(rf_publisher_type::refresh);
 
@@ -743,6 +744,17 @@ class DescriptorReader {
         read_options(raw.account_options, raw.account_option_count, publisher_context + " account");
     if (!account_options) return tl::unexpected(account_options.error());
     publisher.account_options = std::move(*account_options);
+    auto scheduling = read_optional_text(raw.scheduling_json, publisher_context, "scheduling_json");
+    if (!scheduling) return tl::unexpected(scheduling.error());
+    if (!scheduling->empty()) {
+      auto value = nlohmann::json::parse(*scheduling, nullptr, false);
+      if (value.is_discarded()) {
+        return fail(publisher_context + ": scheduling_json is not valid JSON");
+      }
+      auto rules = parse_posting_rules(value);
+      if (!rules) return fail(publisher_context + ": " + rules.error().message);
+      publisher.rules = std::move(*rules);
+    }
     return publisher;
   }
 

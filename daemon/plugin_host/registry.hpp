@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "plugin_host/publish_limits.hpp"
 
 namespace reelflow::plugin_host {
 
@@ -94,6 +95,7 @@ struct PublisherTypeInfo {
   uint32_t flags = 0;
   std::vector<OptionSpec> options;          // the publisher's own post options
   std::vector<OptionSpec> account_options;  // the keys of an account's configuration
+  PostingRules rules;  // its quotas and posting windows (scheduling_json)
   const PluginInfo* plugin = nullptr;
   // A host-sized copy of the plugin's rf_publisher_type.
   rf_publisher_type callbacks{};

@@ -399,6 +399,15 @@ typedef struct rf_publisher_type {
   rf_status (*metrics)(void* instance, rf_run* run, const char* post_json,
                        const char* session_json); /* NULL: the platform reports nothing */
   rf_status (*refresh)(void* instance, rf_run* run, const char* account_json); /* may be NULL */
+  /* When the platform lets an account post, as a JSON object, or NULL for no rules (a plugin
+     whose struct_size ends before this field has none):
+       {"quotas":  [{"name": "uploads", "limit": 6, "per": "day" | "<duration>",
+                     "time_zone": "America/Los_Angeles", "note": "where the figure comes from"}],
+        "windows": ["Mon-Fri 12:00-15:00", ...],  "windows_note": "..."}
+     The host counts each account's posts and reschedules one that would exceed a quota (the
+     platform never sees it), and `publish_at: best` posts in the windows until the optimizer has
+     learned better ones. An account's "limits" can change both. */
+  const char* scheduling_json;
 } rf_publisher_type;
 
 /* ---------------------------------------------------------------------------------------------

@@ -1374,6 +1374,7 @@ struct PublisherDescription {
   const char* platform = nullptr;  // what accounts are configured for, e.g. "youtube"
   const char* summary = nullptr;   // one line for listings
   std::uint32_t flags = 0;         // none defined yet
+  const char* scheduling = nullptr;  // quotas and posting windows as JSON (plugin.h), or none
 };
 
 template <typename P>
@@ -1474,6 +1475,7 @@ constexpr rf_publisher_type publisher_type(const PublisherDescription& descripti
   type.option_count = option_count;
   type.account_options = account_options;
   type.account_option_count = account_option_count;
+  type.scheduling_json = description.scheduling;
   type.create = &Lifetime::create;
   type.destroy = &Lifetime::destroy;
   if constexpr (requires(P & p) { p.cancel(); }) type.cancel = &Lifetime::cancel;

@@ -568,11 +568,22 @@ constexpr rf_option kAccountOptions[] = {
         .range(65536, 8388608),
 };
 
+// When Bilibili lets an account submit (README.md, Assumptions), and when `publish_at: best` posts
+// until the optimizer has learned better hours.
+constexpr const char* kScheduling =
+    "{\"quotas\": [{\"name\": \"submissions\", \"limit\": 5, \"per\": \"day\", "
+    "\"time_zone\": \"Asia/Shanghai\", \"note\": \"5 submissions a day (not confirmed by the "
+    "open platform's docs)\"}], "
+    "\"windows\": [\"daily 12:00-13:00\", \"daily 18:00-22:00\"], "
+    "\"windows_note\": \"reelflow's starting point for Chinese audiences (lunch and evening); "
+    "not from a published study\"}";
+
 constexpr rf_publisher_type kPublishers[] = {
     reelflow::publisher_type<Bilibili>(
         {.name = "bilibili.publish",
          .platform = "bilibili",
-         .summary = "Submit a video to Bilibili as an archive (open platform, signed requests)"},
+         .summary = "Submit a video to Bilibili as an archive (open platform, signed requests)",
+         .scheduling = kScheduling},
         kPostOptions, kAccountOptions),
 };
 

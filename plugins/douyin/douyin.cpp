@@ -937,11 +937,19 @@ constexpr rf_option kAccountOptions[] = {
                    "server)."),
 };
 
+// When `publish_at: best` posts until the optimizer has learned better hours. Douyin documents no
+// posting quota (its quota code 2190001 reschedules the post).
+constexpr const char* kScheduling =
+    "{\"windows\": [\"daily 12:00-13:00\", \"daily 18:00-22:00\"], "
+    "\"windows_note\": \"reelflow's starting point for Chinese audiences (lunch and evening); "
+    "not from a published study\"}";
+
 constexpr rf_publisher_type kPublishers[] = {
     reelflow::publisher_type<Douyin>(
         {.name = "douyin.publish",
          .platform = "douyin",
-         .summary = "Publish a video to Douyin (抖音) through the Douyin Open Platform"},
+         .summary = "Publish a video to Douyin (抖音) through the Douyin Open Platform",
+         .scheduling = kScheduling},
         kOptions, kAccountOptions),
 };
 

@@ -582,11 +582,19 @@ constexpr rf_option kAccountOptions[] = {
         .range(0, 3600),
 };
 
+// When `publish_at: best` posts until the optimizer has learned better hours. The publishing quota
+// is not declared: prepare asks the API for it (content_publishing_limit).
+constexpr const char* kScheduling =
+    "{\"windows\": [\"Mon 10:00-12:00\", \"Tue 09:00-13:00\", \"Wed 10:00-13:00\", "
+    "\"Fri 09:00-11:00\"], "
+    "\"windows_note\": \"Sprout Social's 2023 best times to post on Instagram\"}";
+
 constexpr rf_publisher_type kPublishers[] = {
     reelflow::publisher_type<Instagram>(
         {.name = "instagram.publish",
          .platform = "instagram",
-         .summary = "Publish a video as an Instagram Reel (Graph API, resumable upload)"},
+         .summary = "Publish a video as an Instagram Reel (Graph API, resumable upload)",
+         .scheduling = kScheduling},
         kPostOptions, kAccountOptions),
 };
 

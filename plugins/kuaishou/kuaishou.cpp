@@ -746,11 +746,19 @@ constexpr rf_option kAccountOptions[] = {
                    "The Kuaishou app's id, when the credentials do not carry app_id."),
 };
 
+// When `publish_at: best` posts until the optimizer has learned better hours. Kuaishou documents
+// no posting quota.
+constexpr const char* kScheduling =
+    "{\"windows\": [\"daily 12:00-13:00\", \"daily 18:00-22:00\"], "
+    "\"windows_note\": \"reelflow's starting point for Chinese audiences (lunch and evening); "
+    "not from a published study\"}";
+
 constexpr rf_publisher_type kPublishers[] = {
     reelflow::publisher_type<Kuaishou>(
         {.name = "kuaishou.publish",
          .platform = "kuaishou",
-         .summary = "Publish a video to Kuaishou (快手) through the Kuaishou Open Platform"},
+         .summary = "Publish a video to Kuaishou (快手) through the Kuaishou Open Platform",
+         .scheduling = kScheduling},
         kOptions, kAccountOptions),
 };
 

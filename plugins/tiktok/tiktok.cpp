@@ -590,11 +590,21 @@ constexpr rf_option kAccountOptions[] = {
                              "/v2/oauth/token/ (a proxy or a test server may replace it)."),
 };
 
+// When TikTok lets an account post (README.md, Limits), and when `publish_at: best` posts until the
+// optimizer has learned better hours.
+constexpr const char* kScheduling =
+    "{\"quotas\": [{\"name\": \"inits\", \"limit\": 6, \"per\": \"1m\", "
+    "\"note\": \"video/init: 6 requests a minute per access token\"}], "
+    "\"windows\": [\"Tue 16:00-18:00\", \"Wed 09:00-11:00\", \"Wed 14:00-18:00\", "
+    "\"Thu 09:00-11:00\", \"Thu 14:00-18:00\", \"Fri 16:00-18:00\"], "
+    "\"windows_note\": \"Sprout Social's 2024 best times to post on TikTok\"}";
+
 constexpr rf_publisher_type kPublishers[] = {
     reelflow::publisher_type<TikTokPublisher>(
         {.name = kName,
          .platform = "tiktok",
-         .summary = "Post a video to a TikTok account (Content Posting API, Direct Post)"},
+         .summary = "Post a video to a TikTok account (Content Posting API, Direct Post)",
+         .scheduling = kScheduling},
         kPostOptions, kAccountOptions),
 };
 

@@ -604,11 +604,22 @@ constexpr rf_option kAccountOptions[] = {
         "where refresh renews the access token."),
 };
 
+// When YouTube lets a project upload (README.md, Quota), and when `publish_at: best` posts until the
+// optimizer has learned better hours.
+constexpr const char* kScheduling =
+    "{\"quotas\": [{\"name\": \"uploads\", \"limit\": 6, \"per\": \"day\", "
+    "\"time_zone\": \"America/Los_Angeles\", \"note\": \"10,000 quota units a project a day, "
+    "1,600 an upload; the quota resets at midnight Pacific Time\"}], "
+    "\"windows\": [\"Mon-Fri 15:00-18:00\", \"Sat,Sun 10:00-13:00\"], "
+    "\"windows_note\": \"reelflow's starting point (afternoons, weekend mornings); not from a "
+    "published study\"}";
+
 constexpr rf_publisher_type kPublishers[] = {
     reelflow::publisher_type<YouTube>(
         {.name = "youtube.publish",
          .platform = "youtube",
-         .summary = "Publish a YouTube Short (YouTube Data API v3, resumable upload)"},
+         .summary = "Publish a YouTube Short (YouTube Data API v3, resumable upload)",
+         .scheduling = kScheduling},
         kPostOptions, kAccountOptions),
 };
 

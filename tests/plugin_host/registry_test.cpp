@@ -14,6 +14,7 @@
 #include <string>
 
 #include "plugin_host/executor.hpp"
+#include "plugin_host/publish_limits.hpp"
 #include "test_support.hpp"
 
 namespace reelflow::plugin_host {
@@ -561,6 +562,115 @@ TEST(RegistryDuplicates, SeparateRegistriesDoNotSeeEachOther) {
   Registry two;
   EXPECT_TRUE(one.load_file(test_plugin("phtest_good")).has_value());
   EXPECT_TRUE(two.load_file(test_plugin("phtest_good")).has_value());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Publisher types' scheduling rules (ABI 1.2 scheduling_json)
+
+TEST(RegistryPublishers, ReadsQuotasAndPostingWindows) {
+  Registry registry;
+  auto loaded = registry.load_file(test_plugin("phtest_pub_good"));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  ASSERT_EQ((*loaded)->publisher_types.size(), 1u);
+  const PostingRules& rules = (*loaded)->publisher_types[0].rules;
+  ASSERT_EQ(rules.quotas.size(), 2u);
+  EXPECT_EQ(rules.quotas[0].name, "uploads");
+  EXPECT_EQ(rules.quotas[0].limit, 6);
+  EXPECT_EQ(rules.quotas[0].window_ms, 0);
+  EXPECT_EQ(rules.quotas[0].time_zone, "America/Los_Angeles");
+  EXPECT_EQ(rules.quotas[0].note, "10,000 units, 1,600 an upload");
+  EXPECT_EQ(describe_quota(rules.quotas[0]), "6 per day (America/Los_Angeles)");
+  EXPECT_EQ(rules.quotas[1].window_ms, 60000);
+  EXPECT_EQ(describe_quota(rules.quotas[1]), "6 per 1m");
+  // Mon-Fri 12:00-15:00 is five windows, Sat,Sun 09:00-11:30 two.
+  ASSERT_EQ(rules.windows.size(), 7u);
+  EXPECT_EQ(rules.windows[0].start_minute, 12 * 60);
+  EXPECT_EQ(rules.windows[4].end_minute, 4 * 1440 + 15 * 60);
+  EXPECT_EQ(rules.windows[6].start_minute, 6 * 1440 + 9 * 60);
+  EXPECT_EQ(rules.windows[6].end_minute, 6 * 1440 + 11 * 60 + 30);
+  EXPECT_EQ(rules.windows_note, "a test");
+}
+
+TEST(RegistryPublishers, APublisherBuiltBeforeSchedulingJsonHasNoRules) {
+  Registry registry;
+  auto loaded = registry.load_file(test_plugin("phtest_pub_old_size"));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  const auto& publisher = (*loaded)->publisher_types.at(0);
+  EXPECT_TRUE(publisher.rules.quotas.empty());
+  EXPECT_TRUE(publisher.rules.windows.empty());
+  EXPECT_NE(registry.find("phtest_pub_old_size.publish"), nullptr);
+}
+
+TEST(RegistryPublishers, BadSchedulingJsonRefusesThePluginNamingTheProblem) {
+  EXPECT_THAT(expect_refused(test_plugin("phtest_pub_bad_json"), "scheduling_json"),
+              HasSubstr("publisher type 'phtest_pub_bad_json.publish': scheduling_json is not "
+                        "valid JSON"));
+  EXPECT_THAT(expect_refused(test_plugin("phtest_pub_bad_window"), "scheduling_json.windows[0]"),
+              HasSubstr("the window ends before it starts"));
+  EXPECT_THAT(expect_refused(test_plugin("phtest_pub_bad_quota"), "scheduling_json.quotas[0]"),
+              HasSubstr("('uploads').limit must be a whole number from 1"));
+  EXPECT_THAT(expect_refused(test_plugin("phtest_pub_unknown_field"), "unknown field 'quota'"),
+              HasSubstr("(known: quotas, windows, windows_note)"));
+}
+
+// The rules as an account's limits change them.
+TEST(PublishLimits, AnAccountsLimitsOverrideQuotasByNameAndReplaceWindows) {
+  auto platform = parse_posting_rules(nlohmann::json::parse(R"({
+    "quotas": [{"name": "uploads", "limit": 6, "per": "day"},
+               {"name": "inits", "limit": 6, "per": "1m"}],
+    "windows": ["daily 18:00-21:00"]})"));
+  ASSERT_TRUE(platform.has_value()) << platform.error().message;
+  EXPECT_EQ(platform->quotas[0].time_zone, "");
+
+  auto raised = apply_account_limits(*platform, nlohmann::json::parse(R"({
+    "quotas": {"uploads": 60, "inits": 0}, "per_day": 3, "time_zone": "Asia/Shanghai",
+    "windows": ["Sat 10:00-12:00"]})"));
+  ASSERT_TRUE(raised.has_value()) << raised.error().message;
+  ASSERT_EQ(raised->quotas.size(), 2u);
+  EXPECT_EQ(raised->quotas[0].name, "uploads");
+  EXPECT_EQ(raised->quotas[0].limit, 60);
+  EXPECT_EQ(raised->quotas[0].time_zone, "Asia/Shanghai") << "a calendar day in the account's zone";
+  EXPECT_EQ(raised->quotas[1].name, "per_day");
+  EXPECT_EQ(raised->quotas[1].limit, 3);
+  ASSERT_EQ(raised->windows.size(), 1u);
+  EXPECT_EQ(raised->windows[0].start_minute, 5 * 1440 + 600);
+  EXPECT_EQ(raised->windows_note, "the account's limits");
+
+  auto unchanged = apply_account_limits(*platform, nlohmann::json());
+  ASSERT_TRUE(unchanged.has_value());
+  EXPECT_EQ(unchanged->quotas.size(), 2u);
+
+  auto unknown = apply_account_limits(*platform, nlohmann::json::parse(R"({"quotas": {"upload": 9}})"));
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().message,
+            "limits.quotas.upload: the platform has no quota of that name (it has: uploads, inits)");
+  auto negative = apply_account_limits(*platform, nlohmann::json::parse(R"({"quotas": {"uploads": -1}})"));
+  ASSERT_FALSE(negative.has_value());
+  EXPECT_THAT(negative.error().message, HasSubstr("0 lifts the platform's quota"));
+  auto window = apply_account_limits(*platform, nlohmann::json::parse(R"({"windows": ["Funday 10:00-11:00"]})"));
+  ASSERT_FALSE(window.has_value());
+  EXPECT_THAT(window.error().message, HasSubstr("limits.windows[0]: \"Funday 10:00-11:00\": 'Funday' is not a day"));
+}
+
+TEST(PublishLimits, PostingWindowsAsPeopleWriteThem) {
+  auto minutes = [](std::string_view text) {
+    std::vector<std::pair<int, int>> out;
+    auto windows = parse_posting_window(text);
+    if (!windows) return out;
+    for (const auto& w : *windows) out.emplace_back(w.start_minute, w.end_minute);
+    return out;
+  };
+  using Pairs = std::vector<std::pair<int, int>>;
+  EXPECT_EQ(minutes("Tue 09:30-10:00"), (Pairs{{1440 + 570, 1440 + 600}}));
+  EXPECT_EQ(minutes("monday,Wednesday 00:00-24:00"), (Pairs{{0, 1440}, {2880, 4320}}));
+  EXPECT_EQ(minutes("Sat-Mon 20:00-21:00"),
+            (Pairs{{1200, 1260}, {5 * 1440 + 1200, 5 * 1440 + 1260}, {6 * 1440 + 1200, 6 * 1440 + 1260}}))
+      << "a range of days may wrap past Sunday";
+  EXPECT_EQ(minutes("daily 22:00-24:00").size(), 7u);
+  for (const char* bad : {"Mon", "Mon 12:00", "Mon 12-14", "Mon 25:00-26:00", "Mon 12:00-12:00",
+                          "Mon-Xyz 10:00-11:00", "Mon 10:60-11:00", "Mon 24:00-24:00"}) {
+    EXPECT_FALSE(parse_posting_window(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace

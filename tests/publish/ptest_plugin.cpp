@@ -280,6 +280,14 @@ constexpr rf_publisher_type kPublishers[] = {
     reelflow::publisher_type<PTest>(
         {.name = "ptest.publish", .platform = "ptest", .summary = "A scripted test publisher"},
         kOptions, kAccountOptions),
+    // The same, on a platform that declares a quota (2 posts in any 6 s) and posting windows.
+    reelflow::publisher_type<PTest>(
+        {.name = "ptest.limited",
+         .platform = "ptest",
+         .summary = "A scripted test publisher with a quota",
+         .scheduling = "{\"quotas\": [{\"name\": \"uploads\", \"limit\": 2, \"per\": \"6s\"}], "
+                       "\"windows\": [\"Mon 03:00-04:00\"], \"windows_note\": \"a test\"}"},
+        kOptions, kAccountOptions),
 };
 
 constexpr rf_plugin kPlugin = reelflow::plugin(

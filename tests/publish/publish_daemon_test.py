@@ -291,10 +291,7 @@ steps:
         wait_for(lambda: len(self.posts()) >= 3, 30, "three posts")
         time.sleep(2.5)
         self.assertEqual(len(self.posts()), 3, "the day's limit holds the fourth")
-        published = sorted(p["published_at"] for p in
-                           json.loads(self.cli("posts", "--json"))["posts"])
-        stamps = [time.mktime(time.strptime(p[:19], "%Y-%m-%dT%H:%M:%S")) + float(p[19:23])
-                  for p in published]
+        published, stamps = self.published_times()
         for earlier, later in zip(stamps, stamps[1:]):
             self.assertGreaterEqual(later - earlier, 1.9, published)
         waiting = [r for r in self.daemon.runs() if r["state"] == "waiting"]
@@ -306,6 +303,116 @@ steps:
                            "the fourth post waits for the next day in the account's zone")
         keys = [line.split()[1] for line in self.posts()]
         self.assertEqual(len(keys), len(set(keys)))
+
+    def test_a_platforms_quota_reschedules_a_post_instead_of_sending_it(self):
+        # ptest.limited declares 2 uploads in any 6 s; the account raises nothing.
+        self.daemon.write_workflow("post", """
+name: post
+on:
+  watch: {path: inbox, patterns: ["*.mp4"], settle: 200ms}
+steps:
+  - id: publish
+    uses: ptest.limited
+    for_each: [1, 2, 3]
+    max_parallel: 3
+    with:
+      account: brand
+      video: ${{ trigger.file }}
+      title: "part ${{ item }}"
+""")
+        self.daemon.start()
+        self.drop("q.mp4")
+        wait_for(lambda: len(self.posts()) >= 3, 30, "three posts")
+        published, stamps = self.published_times()
+        self.assertGreaterEqual(stamps[2] - stamps[0], 5.9, published)
+        self.assertIn("step waits until", self.daemon.log(), "held by the host, not refused")
+        self.assertNotIn("LATER", self.daemon.log())
+
+        # An account that lifts the quota (0) posts all three together.
+        self.write_secrets({"brand": {"platform": "ptest", "options": {"dir": self.platform},
+                                      "credentials": {"access_token": "tok"},
+                                      "limits": {"quotas": {"uploads": 0}}}})
+        self.daemon.stop()
+        self.daemon.start()
+        before = len(self.posts())
+        self.drop("r.mp4")
+        wait_for(lambda: len(self.posts()) >= before + 3, 30, "three more posts")
+        published, stamps = self.published_times()
+        published, stamps = published[-3:], stamps[-3:]
+        self.assertLess(stamps[2] - stamps[0], 5, published)
+
+    def test_publish_at_best_waits_for_the_next_posting_window(self):
+        # The account's window opens two hours from now (whole minutes, UTC).
+        start = time.gmtime(time.time() + 7200)
+        end = time.gmtime(time.time() + 7200 + 3600)
+        days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        window = (f"{days[start.tm_wday]} {start.tm_hour:02d}:{start.tm_min:02d}-"
+                  f"{'24' if end.tm_mday != start.tm_mday else f'{end.tm_hour:02d}'}:"
+                  f"{'00' if end.tm_mday != start.tm_mday else f'{end.tm_min:02d}'}")
+        self.write_secrets({
+            "brand": {"platform": "ptest", "options": {"dir": self.platform},
+                      "credentials": {"access_token": "tok"},
+                      "limits": {"windows": [window], "time_zone": "UTC"}},
+            "plain": {"platform": "ptest", "options": {"dir": self.platform},
+                      "credentials": {"access_token": "tok"}}})
+        self.daemon.write_workflow("post", """
+name: post
+on:
+  watch: {path: inbox, patterns: ["*.mp4"], settle: 200ms}
+steps:
+  - id: publish
+    uses: ptest.limited
+    with:
+      account: ${{ env.account }}
+      video: ${{ trigger.file }}
+      title: launch
+      publish_at: best
+env:
+  account: brand
+""")
+        self.daemon.start()
+        self.drop("b.mp4")
+        wait_for(lambda: any(r["state"] == "waiting" for r in self.daemon.runs()), 20,
+                 "the run to wait for the window")
+        posts = json.loads(self.cli("schedule", "--json"))["posts"]
+        self.assertEqual(len(posts), 1)
+        expected = (int(time.time() + 7200) // 60) * 60 * 1000
+        self.assertLess(abs(posts[0]["due_at_ms"] - expected), 61_000, posts[0])
+        self.assertIn("publish_at: best: the next posting window (the account's limits, UTC)",
+                      self.daemon.log())
+        self.assertEqual(self.posts(), [])
+
+        # ptest.publish declares no windows and the account none: a clear error, no post.
+        self.daemon.write_workflow("post", """
+name: post
+on:
+  watch: {path: inbox, patterns: ["*.mp4"], settle: 200ms}
+steps:
+  - id: publish
+    uses: ptest.publish
+    with:
+      account: plain
+      video: ${{ trigger.file }}
+      title: launch
+      publish_at: best
+""")
+        self.daemon.stop()
+        self.daemon.start()
+        self.drop("c.mp4")
+        wait_for(lambda: any(r["state"] == "failed" for r in self.daemon.runs()), 20,
+                 "the run without windows to fail")
+        failed = [r for r in self.daemon.runs() if r["state"] == "failed"][0]
+        self.assertIn("publish_at: best needs posting windows, and ptest.publish declares none",
+                      self.step_outputs(failed["id"])["error"])
+        self.assertEqual(self.posts(), [])
+
+    def published_times(self):
+        """The published_at of every post (sorted ISO texts) and the same as epoch seconds."""
+        published = sorted(p["published_at"] for p in
+                           json.loads(self.cli("posts", "--json"))["posts"])
+        stamps = [time.mktime(time.strptime(p[:19], "%Y-%m-%dT%H:%M:%S")) + float(p[19:23])
+                  for p in published]
+        return published, stamps
 
     def cli(self, *words):
         completed = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
