@@ -76,7 +76,7 @@ stop_daemon() {
 trap stop_daemon EXIT
 # The watch path `inbox` is relative to the daemon's working directory: build/demo/inbox.
 (cd "$DEMO" && exec "$REELFLOWD" --config "$DEMO/reelflowd.yaml" --state-dir "$DEMO/state" \
-  --workflows "$DEMO/workflows" \
+  --workflows "$DEMO/workflows" --listen 127.0.0.1:0 \
   --control "$REELFLOW_CONTROL" --workers 2 2> "$DEMO/reelflowd.log") &
 daemon_pid=$!
 for _ in $(seq 1 100); do

@@ -35,11 +35,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # bench_start_daemon [EXTRA FLAGS...]: starts reelflowd on $WORK/workflows in $WORK (control socket
-# $SOCK, log $WORK/daemon.log, pid $PID) and waits up to 20 s for its control API to answer.
+# $SOCK, log $WORK/daemon.log, pid $PID, tracking listener on a free port unless EXTRA FLAGS give
+# --listen) and waits up to 20 s for its control API to answer.
 SOCK=$WORK/control.sock
 bench_start_daemon() {
   (cd "$WORK" && exec "$REELFLOWD" --state-dir "$WORK/state" --workflows "$WORK/workflows" \
-     "$@" --control "unix:$SOCK" --workers 2) >"$WORK/daemon.log" 2>&1 </dev/null &
+     --listen 127.0.0.1:0 "$@" --control "unix:$SOCK" --workers 2) >"$WORK/daemon.log" 2>&1 </dev/null &
   PID=$!
   for _ in $(seq 200); do
     if ! kill -0 "$PID" 2>/dev/null; then

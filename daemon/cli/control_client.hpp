@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "common/url.hpp"
 #include "server/endpoint.hpp"
 
 namespace reelflow::cli {
@@ -37,7 +38,5 @@ class ControlClient {
   std::chrono::milliseconds timeout_;
 };
 
-// Percent-encodes a path segment or query value (unreserved characters stay as they are).
-std::string url_encode(std::string_view text);
 
 }  // namespace reelflow::cli

@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/control_client.hpp"
 #include "cli/daemon_call.hpp"
+#include "track/report_render.hpp"
 #include "cli/help.hpp"
 
 namespace reelflow::cli {
@@ -420,6 +421,145 @@ int accounts_command(Args args) {
                       "within 5 minutes.\n");
         }
       });
+}
+
+}  // namespace reelflow::cli
+
+namespace reelflow::cli {
+
+// links [list|show CODE|create URL|disable CODE|enable CODE] [--campaign C] [--platform P]
+// [--variant V] [--medium M] [--title T] [--video F] [--json]
+int links_command(Args args) {
+  if (wants_help(args, "links")) return kExitOk;
+  DaemonCall call("links", args);
+  json fields = json::object();
+  for (const char* name : {"campaign", "platform", "variant", "medium", "title", "video"}) {
+    if (auto value = args.option(std::string("--") + name)) fields[name] = *value;
+  }
+  auto words = args.positional();
+  auto problems = args.errors();
+  problems.insert(problems.end(), call.problems.begin(), call.problems.end());
+  const std::string action = words.empty() ? "list" : words[0];
+  const std::size_t wanted = action == "list" ? 1 : 2;
+  if (action != "list" && action != "show" && action != "create" && action != "disable" &&
+      action != "enable") {
+    problems.push_back("no action '" + action + "' (list, show CODE, create URL, disable CODE, "
+                       "enable CODE)");
+  } else if (words.size() > wanted || (wanted == 2 && words.size() < 2)) {
+    problems.push_back(action == "list" ? "list takes no further words"
+                                        : action + " takes one word: the " +
+                                              (action == "create" ? "URL" : "link's code"));
+  }
+  if (!problems.empty()) return usage_error("links", problems);
+  std::optional<json> reply;
+  if (action == "list") {
+    std::string query = "?limit=1000";
+    if (fields.contains("campaign")) query += "&campaign=" + url_encode(fields["campaign"].get<std::string>());
+    reply = call.request("GET", "/v1/links" + query);
+  } else if (action == "show") {
+    reply = call.request("GET", "/v1/links/" + url_encode(words[1]));
+  } else if (action == "create") {
+    fields["url"] = words[1];
+    reply = call.request("POST", "/v1/links", fields.dump());
+  } else {
+    reply = call.request("POST", "/v1/links/" + url_encode(words[1]) + "/" + action);
+  }
+  if (!reply) return kExitFailed;
+  if (call.as_json) {
+    print_json(*reply);
+    return kExitOk;
+  }
+  if (action == "list") {
+    const json& links = reply->contains("links") ? (*reply)["links"] : json::array();
+    if (links.empty()) {
+      std::printf("No links yet. Make one with 'reelflow links create URL' or a track.link "
+                  "step.\n");
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& link : links) {
+      rows.push_back({cell(link, "code"), link.value("enabled", true) ? "on" : "off",
+                      cell(link, "platform"), cell(link, "campaign"), cell(link, "variant"),
+                      cell(link, "short_url"), shorten(cell(link, "target"), 60)});
+    }
+    print_table({"CODE", "", "PLATFORM", "CAMPAIGN", "VARIANT", "SHORT URL", "TARGET"}, rows);
+    return kExitOk;
+  }
+  const json& link = *reply;
+  std::printf("%s  %s%s\n", cell(link, "short_url").c_str(), cell(link, "target").c_str(),
+              link.value("enabled", true) ? "" : "  (disabled: answers 410)");
+  std::printf("code %s, platform %s, campaign %s, variant %s, created %s\n",
+              cell(link, "code").c_str(), cell(link, "platform").c_str(),
+              cell(link, "campaign").c_str(), cell(link, "variant").c_str(),
+              cell(link, "created_at").c_str());
+  if (link.contains("clicks_total")) {
+    std::printf("clicks: %s human, %s repeat (same visitor within the hour), %s bots and "
+                "previews; %s in all\n",
+                cell(link, "clicks_human").c_str(), cell(link, "clicks_duplicate").c_str(),
+                cell(link, "clicks_bot").c_str(), cell(link, "clicks_total").c_str());
+    const json& conversions = link.contains("conversions") ? link["conversions"] : json::array();
+    std::printf("conversions: %zu, revenue %s\n", conversions.size(), cell(link, "revenue").c_str());
+    for (const auto& c : conversions) {
+      std::printf("  %s  %s %s %s  order %s  (%s)\n", cell(c, "at").c_str(),
+                  cell(c, "event").c_str(), cell(c, "value").c_str(), cell(c, "currency").c_str(),
+                  cell(c, "order_id").c_str(), cell(c, "source").c_str());
+    }
+  }
+  return kExitOk;
+}
+
+// report [--campaign C] [--since DATE] [--by platform|video|variant|day] [--csv|--json|--html F]
+int report_command(Args args) {
+  if (wants_help(args, "report")) return kExitOk;
+  DaemonCall call("report", args);
+  const bool csv = args.flag("--csv");
+  auto html = args.option("--html");
+  auto campaign = args.option("--campaign");
+  auto since = args.option("--since");
+  auto by = args.option("--by");
+  auto words = args.positional();
+  auto problems = args.errors();
+  problems.insert(problems.end(), call.problems.begin(), call.problems.end());
+  if (!words.empty()) problems.push_back("takes no words; use --campaign, --since, --by");
+  if (by && *by != "platform" && *by != "video" && *by != "variant" && *by != "day") {
+    problems.push_back("--by must be platform, video, variant or day");
+  }
+  if ((csv ? 1 : 0) + (call.as_json ? 1 : 0) + (html ? 1 : 0) > 1) {
+    problems.push_back("choose one of --csv, --json and --html FILE");
+  }
+  if (!problems.empty()) return usage_error("report", problems);
+  std::string query = "?by=" + url_encode(by.value_or("platform"));
+  if (campaign) query += "&campaign=" + url_encode(*campaign);
+  if (since) query += "&since=" + url_encode(*since);
+  auto reply = call.request("GET", "/v1/report" + query);
+  if (!reply) return kExitFailed;
+  if (call.as_json) {
+    print_json(*reply);
+  } else if (csv) {
+    std::fputs(track::render_report_csv(*reply).c_str(), stdout);
+  } else if (html) {
+    const fs::path file = *html;
+    const fs::path partial = file.string() + ".part";
+    {
+      std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+      out << track::render_report_html(*reply);
+      if (!out) {
+        std::fprintf(stderr, "reelflow report: cannot write %s\n", partial.c_str());
+        return kExitFailed;
+      }
+    }
+    std::error_code ec;
+    fs::rename(partial, file, ec);
+    if (ec) {
+      std::fprintf(stderr, "reelflow report: cannot write %s: %s\n", file.c_str(),
+                   ec.message().c_str());
+      return kExitFailed;
+    }
+    std::printf("wrote %s\n", file.c_str());
+  } else {
+    std::fputs(track::render_report_text(*reply).c_str(), stdout);
+  }
+  return kExitOk;
 }
 
 }  // namespace reelflow::cli

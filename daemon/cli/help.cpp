@@ -37,6 +37,10 @@ Daemon commands (ask the running reelflowd; each takes --json):
                        'schedule cancel ID', 'schedule move ID TIME'
   accounts             publishing accounts: platform, status, token expiry
   posts                published posts with their latest metrics (--account A)
+  links                tracked links: 'links [list]', 'links show CODE', 'links create URL',
+                       'links disable CODE', 'links enable CODE'
+  report               the funnel from views to revenue (--campaign C, --since DATE,
+                       --by platform|video|variant|day; --csv, --json, --html FILE)
 
 Global options:
   --plugin-dir DIR     also load plugins from DIR (repeatable; searched before
@@ -193,6 +197,42 @@ Lists the posts the daemon published, newest first: when, platform, account, the
 id, the latest metrics pulled (views, likes, comments, shares; each publisher step's metrics_at
 says when: 1h, 6h, 24h, 3d and 7d after publishing unless told) and the post's URL. --json has
 every pull.
+)" DAEMON_OPTIONS;
+  }
+  if (command == "links") {
+    return R"(Usage: reelflow links [list] [--campaign C] [--json]
+       reelflow links show CODE [--json]
+       reelflow links create URL [--platform P] [--campaign C] [--variant V] [--medium M]
+                                 [--title T] [--video FILE] [--json]
+       reelflow links disable CODE | enable CODE
+
+Tracked short links: GET <public_url>/l/CODE on the daemon's tracking listener redirects to the
+link's target with rf_click=<click id> added, after the click is stored. Workflows make them with
+a track.link step; 'create' makes one by hand. URL gets utm_source (platform), utm_medium
+(medium, default social), utm_campaign and utm_content (variant) unless it has them.
+
+  list              links, newest first (--campaign C: one campaign's)
+  show CODE         one link: its clicks (human, repeat visitors within the hour, bots and
+                    link previews, all) and the conversions attributed to it
+  create URL        a new link; --json prints it with its code and short_url
+  disable CODE      the link answers 410 Gone from now on (its clicks and conversions stay)
+  enable CODE       it redirects again
+)" DAEMON_OPTIONS;
+  }
+  if (command == "report") {
+    return R"(Usage: reelflow report [--campaign C] [--since DATE] [--by platform|video|variant|day]
+                       [--csv | --json | --html FILE]
+
+The funnel of the posts and links in the period: posts, views, likes, comments and shares (the
+latest metrics pulled from the platforms), human clicks (bots, link previews and repeat clicks
+are counted apart), conversions and revenue attributed to the links, CTR (human clicks per
+view), CVR (conversions per human click) and revenue per 1000 views, one row per platform (or
+video, variant, day) with totals.
+
+  --since DATE      from DATE (YYYY-MM-DD, UTC) on; default: everything
+  --csv             the rows as CSV, for spreadsheets
+  --html FILE       a self-contained page with charts (funnel per platform, clicks and
+                    conversions over time, top videos)
 )" DAEMON_OPTIONS;
   }
   if (command == "accounts") {

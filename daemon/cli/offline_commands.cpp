@@ -417,6 +417,8 @@ int run_command(Args args) {
     if (!written) std::fprintf(stderr, "reelflow run: %s\n", written.error().message.c_str());
     return written.has_value();
   };
+  // options.host_call stays unset: the daemon's services (rf_host.call, e.g. links.create for
+  // track.link) live in its database, so a step that needs one fails saying to use reelflowd.
   options.cancel = &g_interrupted;
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);

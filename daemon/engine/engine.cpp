@@ -679,6 +679,7 @@ plugin_host::RunServices Engine::publisher_services(const json& secrets,
                                                     const std::string& checkpoint_key,
                                                     const LogFields& fields) {
   plugin_host::RunServices services;
+  services.call = config_.host_call;
   services.log = [this, fields](rf_log_level level, std::string_view message) {
     logger_.log(level >= RF_LOG_WARN ? LogLevel::warn : LogLevel::debug, message, fields);
   };
@@ -978,6 +979,7 @@ void Engine::execute(const std::string& run_id, workflow::Workflow workflow,
     if (!written) logger_.error("cannot record a checkpoint: " + written.error().message);
     return written.has_value();
   };
+  options.host_call = config_.host_call;
   auto record = run_workflow(workflow, registry_, (*run)->trigger, options, journal);
 
   store::RunState final_state = record.state == "succeeded"   ? store::RunState::succeeded

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "common/log.hpp"
@@ -43,6 +44,14 @@ struct EngineConfig {
   nlohmann::json plugin_config = nlohmann::json::object();
   // Publishing accounts' refreshed credentials (store/account_files.hpp); empty: none kept.
   std::filesystem::path accounts_dir;
+  // The daemon's services to steps (rf_host.call, ABI 1.3; docs/plugins.md lists them, e.g.
+  // "links.create"): given the service's name and the plugin's request (a JSON object), the
+  // answer (a JSON object) or an Error whose message the plugin sees. Called on run threads (and
+  // for publisher calls outside runs on theirs), several at once, never on the event loop: it must
+  // be thread-safe and may block briefly (a store write). Unset: every call fails with "<service>
+  // needs the daemon: run this workflow in reelflowd".
+  std::function<Result<nlohmann::json>(std::string_view service, const nlohmann::json& request)>
+      host_call;
 };
 
 // Failures of control operations, with the HTTP-like status the control API answers.

@@ -844,6 +844,12 @@ class Run {
     plugin_host::RunServices services;
     services.account_get = options_.account_get;
     services.account_set = options_.account_set;
+    services.call = options_.host_call;
+    if (!services.call) {
+      services.call = [](std::string_view service, const json&) -> Result<json> {
+        return fail(std::string(service) + " needs the daemon: run this workflow in reelflowd");
+      };
+    }
     if (!idempotency_key.empty()) {
       services.checkpoint = [this, idempotency_key](const json& checkpoint) {
         if (options_.checkpoint_set) return options_.checkpoint_set(idempotency_key, checkpoint);

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/result.hpp"
 #include "plugin_host/dispatcher.hpp"
 #include "plugin_host/registry.hpp"
 #include "workflow/workflow.hpp"
@@ -154,6 +155,11 @@ struct RunOptions {
   // Publishing accounts' stored records (RunServices::account_get/account_set); unset = none.
   std::function<std::optional<nlohmann::json>(std::string_view account)> account_get;
   std::function<bool(std::string_view account, const nlohmann::json& record)> account_set;
+  // The daemon's services to steps (rf_host.call, ABI 1.3; e.g. "links.create"), called from the
+  // run's thread or a plugin's; must be thread-safe. Unset (the offline `reelflow run`): every
+  // call fails with "<service> needs the daemon: run this workflow in reelflowd".
+  std::function<Result<nlohmann::json>(std::string_view service, const nlohmann::json& request)>
+      host_call;
 };
 
 RunRecord run_workflow(const workflow::Workflow& workflow, const plugin_host::Registry& registry,

@@ -8,6 +8,7 @@
 // so no host exception ever unwinds through plugin frames.
 #include "plugin_host/executor.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -29,6 +30,15 @@ struct RunContext {
   std::string step_type;
   std::mutex mutex;
   bool fail_called = false;
+  // The last rf_host.call answer that did not fit the plugin's buffer: the call that follows with
+  // a larger buffer (same service, same request text) gets this copy instead of a second trip to
+  // the daemon. Services are idempotent, so this only saves the round trip.
+  struct UnfitAnswer {
+    std::string service;
+    std::string request;
+    std::string answer;
+  };
+  std::optional<UnfitAnswer> unfit_answer;
 };
 
 RunContext* context_of(rf_run* run) { return reinterpret_cast<RunContext*>(run); }
@@ -225,6 +235,78 @@ int host_checkpoint(rf_run* run, const char* json_object) noexcept {
   }
 }
 
+// rf_host.call's failure: -1, with {"error": message} in buf if it fits.
+long call_failed(char* buf, size_t cap, const std::string& message) {
+  const std::string text = nlohmann::json{{"error", message}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  copy_out(text, buf, cap);
+  return -1;
+}
+
+// Service names are short dotted identifiers ("links.create"); anything else is refused before
+// it reaches the daemon.
+bool is_service_name(std::string_view name) {
+  constexpr std::size_t kMaxServiceName = 64;
+  if (name.empty() || name.size() > kMaxServiceName) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+long host_call(rf_run* run, const char* service, const char* request_json, char* buf,
+               size_t cap) noexcept {
+  try {
+    if (run == nullptr) return call_failed(buf, cap, "rf_host.call needs the run it was given");
+    RunContext* context = context_of(run);
+    const std::string_view name = service != nullptr ? service : "";
+    if (!is_service_name(name)) {
+      return call_failed(buf, cap,
+                         "rf_host.call: \"" + std::string(name.substr(0, 64)) +
+                             "\" is not a service name (lower-case words joined by dots, e.g. "
+                             "links.create)");
+    }
+    const std::string service_name(name);
+    const std::string request_text = request_json != nullptr ? request_json : "";
+    std::lock_guard lock(context->mutex);
+    std::string answer;
+    if (context->unfit_answer && context->unfit_answer->service == service_name &&
+        context->unfit_answer->request == request_text) {
+      answer = std::move(context->unfit_answer->answer);
+      context->unfit_answer.reset();
+    } else {
+      context->unfit_answer.reset();
+      const auto request = nlohmann::json::parse(request_text, nullptr, /*allow_exceptions=*/false);
+      if (request_json == nullptr || request.is_discarded() || !request.is_object()) {
+        return call_failed(buf, cap, service_name + ": the request is not a JSON object");
+      }
+      if (!context->services.call) {
+        return call_failed(buf, cap,
+                           service_name + " is not available: this host offers no daemon services");
+      }
+      auto answered = context->services.call(service_name, request);
+      if (!answered) return call_failed(buf, cap, answered.error().message);
+      if (!answered->is_object()) {
+        return call_failed(buf, cap, service_name + ": the daemon's answer is not a JSON object");
+      }
+      answer = answered->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    const long length = copy_out(answer, buf, cap);
+    if (buf == nullptr || cap <= answer.size()) {
+      context->unfit_answer =
+          RunContext::UnfitAnswer{service_name, request_text, std::move(answer)};
+    }
+    return length;
+  } catch (...) {
+    const std::string message = describe_exception("call");
+    if (run != nullptr) report(&context_of(run)->services, RF_LOG_WARN, message);
+    try {
+      return call_failed(buf, cap, message);
+    } catch (...) {
+      return -1;
+    }
+  }
+}
+
 void host_fail(rf_run* run, const char* message) noexcept {
   if (run == nullptr) return;
   RunContext* context = context_of(run);
@@ -252,6 +334,7 @@ const rf_host kHostTable = {
     .set_output = host_set_output,
     .fail = host_fail,
     .checkpoint = host_checkpoint,
+    .call = host_call,
 };
 
 // Turns what the plugin returned and recorded into the outcome.
@@ -434,7 +517,8 @@ Result<StepOutcome> Executor::call_instance(
                      .artifact_dir = services.artifact_dir.string(),
                      .step_type = step_type.name,
                      .mutex = {},
-                     .fail_called = false};
+                     .fail_called = false,
+                     .unfit_answer = std::nullopt};
   int status = 0;
   {
     RunningSlot slot(running_mutex_, running_cancel_, running_instance_, instance->cancel_callback(),

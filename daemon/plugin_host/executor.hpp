@@ -43,6 +43,11 @@ struct RunServices {
   // status. set returns only once the record is durable, false if it could not be stored.
   std::function<std::optional<nlohmann::json>(std::string_view account)> account_get;
   std::function<bool(std::string_view account, const nlohmann::json& record)> account_set;
+  // ABI 1.3: one of the daemon's services (rf_host.call; docs/plugins.md lists them, e.g.
+  // "links.create"), asked with a JSON object; answers a JSON object, or an Error whose message
+  // the plugin sees as {"error": ...}. Unset: every call fails ("no daemon services here").
+  std::function<Result<nlohmann::json>(std::string_view service, const nlohmann::json& request)>
+      call;
 };
 
 struct StepOutcome {

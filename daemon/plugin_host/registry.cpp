@@ -56,6 +56,8 @@ constexpr uint32_t kTriggerTypeSizeAbi1_1 =
 // and added rf_publisher_type (its last field, scheduling_json, may be missing: no rules).
 constexpr uint32_t kPublisherTypeMinSize =
     offsetof(rf_publisher_type, refresh) + sizeof(rf_publisher_type::refresh);
+// ABI 1.3 appended call to rf_host only. The host fills that table, so nothing changes in what is
+// read from a plugin: plugins of minors 0 to 2 load as before and simply never see the field.
 
 // The smallest struct the host accepts. Trailing fields whose zero value means "absent"
 // (rf_step_type.reconcile: none; rf_option.item_type: any) may be missing, and are then read as

@@ -22,6 +22,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <utility>
 
@@ -667,6 +668,8 @@ class StepSession {
           auto value = wp::get_string(message, "value");
           auto parsed = value ? json::parse(*value, nullptr, false) : json();
           reply["ok"] = parsed.is_object() && services_.account_set(*name, parsed);
+        } else if (*service == "host_call") {
+          answer_host_call(*name, wp::get_string(message, "value"), reply);
         } else if (*service == "checkpoint_set") {
           reply["ok"] = true;  // nothing durable behind this run: kept by the worker's call only
         } else if (*service == "secret" || *service == "state_get" ||
@@ -680,6 +683,34 @@ class StepSession {
     }
     if (auto sent = wp::write_frame(fd_, reply); !sent && !write_error_) {
       write_error_ = sent.error().message;
+    }
+  }
+
+  // rf_host.call: the service's answer as JSON text, or ok false with why in "value".
+  void answer_host_call(const std::string& service, const std::optional<std::string>& request,
+                        json& reply) {
+    auto parsed = request ? json::parse(*request, nullptr, false) : json();
+    if (!parsed.is_object()) {
+      reply["value"] = service + ": the request is not a JSON object";
+      return;
+    }
+    if (!services_.call) {
+      reply["value"] = service + " is not available: this host offers no daemon services";
+      return;
+    }
+    Result<json> answer = fail(service + " failed in the daemon");
+    try {
+      answer = services_.call(service, parsed);
+    } catch (const std::exception& e) {
+      answer = fail(service + " failed in the daemon: " + e.what());
+    }
+    if (!answer) {
+      reply["value"] = answer.error().message;
+    } else if (!answer->is_object()) {
+      reply["value"] = service + ": the daemon's answer is not a JSON object";
+    } else {
+      reply["ok"] = true;
+      reply["value"] = answer->dump(-1, ' ', false, json::error_handler_t::replace);
     }
   }
 

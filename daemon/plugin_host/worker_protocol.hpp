@@ -23,7 +23,8 @@
 //       A cancel for a run that has finished is ignored.
 //   {"type":"reply", "call":K, "ok":bool, "value":"text"|null}
 //       The answer to host-service call K. secret/state_get: value null = no such entry.
-//       state_set: ok false = the store refused.
+//       state_set: ok false = the store refused. host_call: ok true with the answer (JSON object
+//       text), or ok false with why in value (text a person reads; null when nothing is known).
 //
 // Messages, worker -> daemon:
 //   {"type":"hello", "pid":P, "step_types":["x.y",...], "load_errors":["file: why",...]}
@@ -32,7 +33,7 @@
 //   {"type":"progress", "id":N, "fraction":F, "message":"..."}          rf_host.progress (the
 //       worker rate-limits these; F < 0 means unknown)
 //   {"type":"call", "id":N, "call":K, "service":"secret"|"state_get"|"state_set"|
-//    "checkpoint_set"|"checkpoint_get"|"account_get"|"account_set", "name":"...",
+//    "checkpoint_set"|"checkpoint_get"|"account_get"|"account_set"|"host_call", "name":"...",
 //    "value":"text"|null}
 //       A host service only the daemon can answer; the plugin thread blocks until "reply" K.
 //       "name" is the secret's name or the state key; "value" is used by state_set (null
@@ -40,7 +41,8 @@
 //       is durable). checkpoint_get answers the execution's last checkpoint as JSON text, or
 //       null. account_get/account_set read and replace a publishing account's record ("name"
 //       is the account, "value" JSON object text; the set reply comes once it is durable).
-//       K is unique per worker.
+//       host_call is rf_host.call (ABI 1.3): "name" is the daemon service ("links.create"),
+//       "value" the request, JSON object text. K is unique per worker.
 //   {"type":"result", "id":N, "status":0..3, "outputs":{...}, "error":"..."}
 //       Run N finished: rf_status and what the plugin recorded (Executor's StepOutcome).
 //   {"type":"result", "id":N, "host_error":"..."}

@@ -138,7 +138,8 @@ Result<DaemonConfig> load_config(const fs::path& file, bool must_exist) {
       "state_dir",     "workflows",          "plugin_dirs",        "control",
       "control_token_file", "control_group", "listen",             "workers",
       "worker_memory_limit", "isolate_plugins", "step_grace",      "shutdown_grace",
-      "artifact_retention", "log_level",     "plugins",            "secrets_file"};
+      "artifact_retention", "log_level",     "plugins",            "secrets_file",
+      "track"};
   for (const auto& entry : root) {
     std::string key = entry.first.as<std::string>();
     const YAML::Node& value = entry.second;
@@ -223,6 +224,55 @@ Result<DaemonConfig> load_config(const fs::path& file, bool must_exist) {
       }
     } else if (key == "secrets_file") {
       if (auto v = text(value, key)) config.secrets_file = *v;
+    } else if (key == "track") {
+      if (value.IsNull()) continue;  // `track:` with nothing under it: the defaults
+      if (!value.IsMap()) {
+        problem(value, "'track' must be a mapping (public_url, raw_ip, ...)");
+        continue;
+      }
+      auto flag = [&](const YAML::Node& node, const std::string& name, bool& into) {
+        auto v = text(node, name);
+        if (v && (*v == "true" || *v == "false")) {
+          into = *v == "true";
+        } else if (v) {
+          problem(node, "'track." + name + "' must be true or false");
+        }
+      };
+      for (const auto& field : value) {
+        const std::string name = field.first.as<std::string>();
+        if (name == "public_url") {
+          if (auto v = text(field.second, name)) {
+            if (!v->starts_with("http://") && !v->starts_with("https://")) {
+              problem(field.second, "'track.public_url' must start with http:// or https://");
+            } else {
+              config.track.public_url = *v;
+            }
+          }
+        } else if (name == "raw_ip") {
+          flag(field.second, name, config.track.raw_ip);
+        } else if (name == "trust_forwarded_for") {
+          flag(field.second, name, config.track.trust_forwarded_for);
+        } else if (name == "duplicate_window") {
+          duration(field.second, name, config.track.duplicate_window);
+        } else if (name == "attribution_window") {
+          duration(field.second, name, config.track.attribution_window);
+        } else if (name == "replay_window") {
+          duration(field.second, name, config.track.replay_window);
+        } else if (name == "request_timeout") {
+          duration(field.second, name, config.track.request_timeout);
+        } else if (name == "click_sync") {
+          auto v = text(field.second, name);
+          if (v && (*v == "full" || *v == "normal")) {
+            config.track.click_sync_full = *v == "full";
+          } else if (v) {
+            problem(field.second, "'track.click_sync' must be full or normal, got '" + *v + "'");
+          }
+        } else {
+          problem(field.first, "unknown key 'track." + name + "' (known: public_url, raw_ip, "
+                               "trust_forwarded_for, duplicate_window, attribution_window, "
+                               "replay_window, request_timeout, click_sync)");
+        }
+      }
     }
   }
   if (!problems.empty()) return fail(problems);

@@ -35,6 +35,17 @@ struct DaemonConfig {
   LogLevel log_level = LogLevel::info;
   nlohmann::json plugins = nlohmann::json::object();  // plugin name -> its config
   std::optional<std::filesystem::path> secrets_file = "/etc/reelflow/secrets";
+  // The tracking server on `listen` ("" turns it off): its `track:` section.
+  struct Track {
+    std::string public_url;         // short links start with this (default http://<listen>)
+    bool raw_ip = false;            // keep whole client addresses (default: /24 and /48)
+    bool trust_forwarded_for = false;  // behind a reverse proxy
+    double duplicate_window = 3600;    // seconds
+    double attribution_window = 7 * 86400.0;
+    double replay_window = 300;
+    double request_timeout = 10;  // to receive one whole request (slow clients are closed)
+    bool click_sync_full = true;  // click_sync: full (survives power loss) | normal (kill -9)
+  } track;
 };
 
 // Reads the config file. A missing file is an error only when must_exist (it was named with

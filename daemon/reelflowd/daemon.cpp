@@ -28,7 +28,10 @@
 #include "server/control_server.hpp"
 #include "server/endpoint.hpp"
 #include "server/metrics.hpp"
+#include "server/track_server.hpp"
 #include "store/store.hpp"
+#include "store/track_store.hpp"
+#include "track/links.hpp"
 #include "triggers/plugin_trigger.hpp"
 #include "triggers/schedule_trigger.hpp"
 
@@ -132,6 +135,9 @@ struct Daemon::Parts {
   std::vector<triggers::PluginTrigger> plugin_triggers;
   std::vector<triggers::ScheduleTrigger> schedules;
   std::unique_ptr<server::ControlServer> control;
+  std::unique_ptr<store::TrackStore> track_store;
+  std::unique_ptr<server::TrackServer> track;  // null when `listen` is empty
+  json secrets = json::object();               // conversion.<source> for the tracking server
   server::MetricsRegistry metrics;
   asio::signal_set signals{io};
   asio::steady_timer watchdog{io};
@@ -176,6 +182,7 @@ void Daemon::apply_reloaded(const DaemonConfig& next) {
     logger_.error("secrets not reloaded, runs keep the previous ones: " + secrets.error().message);
   } else {
     parts_->engine->set_secrets(*secrets);
+    parts_->secrets = *secrets;
     config_.secrets_file = next.secrets_file;
   }
   logger_.set_threshold(next.log_level);
@@ -209,6 +216,11 @@ int Daemon::run() {
 
   auto secrets = load_secrets(config_);
   if (!secrets) return fatal(secrets.error().message);
+  p.secrets = *secrets;
+  auto track_store = store::TrackStore::open(store::database_path(config_.state_dir), 5000,
+                                             config_.track.click_sync_full);
+  if (!track_store) return fatal(track_store.error().message);
+  p.track_store = std::move(*track_store);
 
   std::vector<fs::path> plugin_dirs = config_.plugin_dirs;
   for (const auto& dir : plugin_dirs) {
@@ -244,6 +256,9 @@ int Daemon::run() {
   engine_config.max_active_runs = config_.workers;
   engine_config.secrets = *secrets;
   engine_config.plugin_config = config_.plugins;
+  engine_config.host_call = [this](std::string_view service, const json& request) {
+    return host_call(service, request);
+  };
   p.engine = std::make_unique<engine::Engine>(
       [&p](std::function<void()> work) { asio::post(p.io, std::move(work)); }, *p.store,
       p.registry, *p.dispatcher, logger_, engine_config);
@@ -381,6 +396,45 @@ int Daemon::run() {
   p.control = std::make_unique<server::ControlServer>(p.io, *this, control_config, logger_);
   if (auto started = p.control->start(); !started) return fatal(started.error().message);
 
+  // The public tracking server: short links, conversion postbacks, the pixel.
+  if (!config_.listen.empty()) {
+    server::TrackServerConfig track_config;
+    track_config.listen = config_.listen;
+    track_config.public_url = config_.track.public_url;
+    track_config.raw_ip = config_.track.raw_ip;
+    track_config.trust_forwarded_for = config_.track.trust_forwarded_for;
+    track_config.duplicate_window_ms =
+        static_cast<std::int64_t>(config_.track.duplicate_window * 1000);
+    track_config.attribution_window_ms =
+        static_cast<std::int64_t>(config_.track.attribution_window * 1000);
+    track_config.replay_window_s = static_cast<std::int64_t>(config_.track.replay_window);
+    track_config.read_timeout = std::chrono::milliseconds(
+        static_cast<std::int64_t>(config_.track.request_timeout * 1000));
+    // The visitor hash's salt: per installation, kept in the state dir.
+    {
+      const fs::path salt_file = config_.state_dir / "visitor_salt";
+      std::ifstream in(salt_file);
+      std::getline(in, track_config.visitor_salt);
+      if (track_config.visitor_salt.empty()) {
+        std::random_device device;
+        for (int i = 0; i < 4; ++i) track_config.visitor_salt += std::to_string(device());
+        std::ofstream out(salt_file);
+        out << track_config.visitor_salt << "\n";
+      }
+    }
+    p.track = std::make_unique<server::TrackServer>(
+        p.io, *p.track_store, track_config,
+        [&p](const std::string& source) -> std::optional<std::string> {
+          auto found = p.secrets.find("conversion." + source);
+          if (found == p.secrets.end() || !found->is_string()) return std::nullopt;
+          return found->get<std::string>();
+        },
+        logger_);
+    if (auto started = p.track->start(); !started) return fatal(started.error().message);
+    logger_.info("tracking links on " + p.track->short_url("<code>") + " (listening on " +
+                 p.track->bound() + ")");
+  }
+
   // Signals: SIGHUP reloads, SIGTERM/SIGINT drain.
   std::function<void()> wait_for_signal;
   std::function<void()> check_drained;
@@ -393,6 +447,7 @@ int Daemon::run() {
                      "next start");
       }
       p.control->stop();
+      if (p.track) p.track->stop();
       p.io.stop();
       return;
     }
@@ -540,6 +595,21 @@ nlohmann::json Daemon::status() {
   } else {
     status["workers"] = {{"busy", 0}, {"idle", 0}, {"restarts", 0}, {"crashes", 0},
                          {"isolated", false}};
+  }
+  if (p.track) {
+    const auto counters = p.track->counters();
+    status["tracking"] = {{"listen", p.track->bound()},
+                          {"public_url", p.track->short_url("").substr(
+                                             0, p.track->short_url("").size() - 3)},
+                          {"redirects", counters.redirects},
+                          {"not_found", counters.not_found},
+                          {"unavailable", counters.unavailable},
+                          {"conversions", counters.conversions},
+                          {"rejected", counters.rejected},
+                          {"clicks_pending", p.track_store->clicks_pending()},
+                          {"clicks_committed", p.track_store->clicks_committed()},
+                          {"click_batches", p.track_store->batches_committed()},
+                          {"open_connections", p.track->open_connections()}};
   }
   return status;
 }
@@ -793,6 +863,102 @@ std::string Daemon::metrics() {
         .set(static_cast<double>(stats.busy));
   }
   return p.metrics.render();
+}
+
+}  // namespace reelflow::daemon
+
+namespace reelflow::daemon {
+
+namespace {
+
+server::ControlResult<json> control_error(int status, std::string message) {
+  return tl::unexpected(server::ControlError{status, std::move(message)});
+}
+
+}  // namespace
+
+std::string Daemon::short_url(const std::string& code) const {
+  if (parts_->track) return parts_->track->short_url(code);
+  return "http://" + config_.listen + "/l/" + code;
+}
+
+server::ControlResult<json> Daemon::links(const std::string& campaign, int limit) {
+  auto list = parts_->track_store->list_links(campaign, limit);
+  if (!list) return control_error(500, list.error().message);
+  json links = json::array();
+  for (const auto& link : *list) links.push_back(track::link_json(link, short_url(link.code)));
+  return json{{"links", std::move(links)}};
+}
+
+server::ControlResult<json> Daemon::link(const std::string& code) {
+  auto found = parts_->track_store->find_link(code);
+  if (!found) return control_error(500, found.error().message);
+  if (!*found) return control_error(404, "no link " + code);
+  json shown = track::link_json(**found, short_url(code));
+  auto counts = parts_->track_store->click_counts(code);
+  if (!counts) return control_error(500, counts.error().message);
+  shown["clicks_total"] = counts->total;
+  shown["clicks_human"] = counts->human;
+  shown["clicks_bot"] = counts->bot;
+  shown["clicks_duplicate"] = counts->duplicate;
+  auto conversions = parts_->track_store->conversions_of_link(code);
+  if (!conversions) return control_error(500, conversions.error().message);
+  json list = json::array();
+  double revenue = 0;
+  for (const auto& c : *conversions) {
+    revenue += c.value;
+    list.push_back({{"id", c.id}, {"source", c.source}, {"event", c.event}, {"value", c.value},
+                    {"currency", c.currency}, {"order_id", c.order_id},
+                    {"at", format_iso_time(c.at)}, {"click", c.click_id}});
+  }
+  shown["conversions"] = std::move(list);
+  shown["revenue"] = revenue;
+  return shown;
+}
+
+server::ControlResult<json> Daemon::link_create(const json& body) {
+  auto made = host_call("links.create", body);
+  if (!made) return control_error(400, made.error().message);
+  return *made;
+}
+
+server::ControlResult<json> Daemon::link_enable(const std::string& code, bool enabled) {
+  auto changed = parts_->track_store->set_link_enabled(code, enabled);
+  if (!changed) return control_error(500, changed.error().message);
+  if (!*changed) return control_error(404, "no link " + code);
+  if (parts_->track) parts_->track->forget(code);
+  return link(code);
+}
+
+server::ControlResult<json> Daemon::report(const std::string& campaign, const std::string& since,
+                                           const std::string& by) {
+  store::ReportQuery query;
+  query.campaign = campaign;
+  query.by = by.empty() ? "platform" : by;
+  if (query.by != "platform" && query.by != "video" && query.by != "variant" && query.by != "day") {
+    return control_error(400, "by must be platform, video, variant or day, got '" + by + "'");
+  }
+  if (!since.empty()) {
+    auto at = parse_iso_time(since.size() == 10 ? since + "T00:00:00Z" : since);
+    if (!at) return control_error(400, "since must be a date such as 2026-11-01, got '" + since + "'");
+    query.since = *at;
+  }
+  auto built = parts_->track_store->report(query, engine::now_millis());
+  if (!built) return control_error(500, built.error().message);
+  (*built)["generated_at"] = format_iso_time(engine::now_millis());
+  return *built;
+}
+
+Result<json> Daemon::host_call(std::string_view service, const json& request) {
+  if (service == "links.create") {
+    auto link = track::link_from_request(request);
+    if (!link) return tl::unexpected(link.error());
+    auto made = parts_->track_store->create_link(std::move(*link), engine::now_millis());
+    if (!made) return tl::unexpected(made.error());
+    if (parts_->track) parts_->track->forget(made->code);
+    return track::link_json(*made, short_url(made->code));
+  }
+  return fail("no daemon service '" + std::string(service) + "' (known: links.create)");
 }
 
 }  // namespace reelflow::daemon

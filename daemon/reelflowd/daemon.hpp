@@ -52,8 +52,21 @@ class Daemon : public server::ControlBackend {
   server::ControlResult<nlohmann::json> pause(const std::string& workflow) override;
   server::ControlResult<nlohmann::json> resume(const std::string& workflow) override;
   std::string metrics() override;
+  server::ControlResult<nlohmann::json> links(const std::string& campaign, int limit) override;
+  server::ControlResult<nlohmann::json> link(const std::string& code) override;
+  server::ControlResult<nlohmann::json> link_create(const nlohmann::json& body) override;
+  server::ControlResult<nlohmann::json> link_enable(const std::string& code, bool enabled) override;
+  server::ControlResult<nlohmann::json> report(const std::string& campaign,
+                                               const std::string& since,
+                                               const std::string& by) override;
+
+  // The daemon services steps call through rf_host.call (docs/plugins.md): "links.create".
+  // Called from worker-coordination threads.
+  Result<nlohmann::json> host_call(std::string_view service, const nlohmann::json& request);
 
  private:
+  // A link's public URL: the tracking server's, or http://<listen>/l/CODE when it is off.
+  std::string short_url(const std::string& code) const;
   struct Parts;
   // Applies a reloaded configuration: what can change live does; the rest is named in a warning.
   void apply_reloaded(const DaemonConfig& next);

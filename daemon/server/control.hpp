@@ -71,6 +71,18 @@ class ControlBackend {
   virtual ControlResult<nlohmann::json> posts(const std::string& account, int limit) = 0;
   // {"accounts": [...]} as Engine::accounts(), never credentials.
   virtual ControlResult<nlohmann::json> accounts() = 0;
+  // Tracked links (track/links.hpp): GET /v1/links?campaign=C&limit=N -> {"links": [...]};
+  // POST /v1/links {"url", "platform", ...} -> the link (400 bad request);
+  // GET /v1/links/<code> -> the link with "clicks_total", "clicks_human", "clicks_bot",
+  // "clicks_duplicate" and "conversions": [...] (404); POST /v1/links/<code>/disable|enable.
+  virtual ControlResult<nlohmann::json> links(const std::string& campaign, int limit) = 0;
+  virtual ControlResult<nlohmann::json> link(const std::string& code) = 0;
+  virtual ControlResult<nlohmann::json> link_create(const nlohmann::json& body) = 0;
+  virtual ControlResult<nlohmann::json> link_enable(const std::string& code, bool enabled) = 0;
+  // GET /v1/report?campaign=C&since=YYYY-MM-DD&by=platform|video|variant|day: the funnel
+  // (track/report_render.hpp describes the JSON).
+  virtual ControlResult<nlohmann::json> report(const std::string& campaign,
+                                               const std::string& since, const std::string& by) = 0;
   // body: {"at": ISO 8601 with an offset}
   virtual ControlResult<nlohmann::json> schedule_move(const std::string& id,
                                                       const nlohmann::json& body) = 0;

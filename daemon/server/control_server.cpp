@@ -508,6 +508,51 @@ Response ControlServer::Impl::route(const Request& request, const Target& target
     }
     return call(version, "posts", [&] { return backend.posts(account, limit); });
   }
+  if (collection == "links") {
+    if (path.size() == 2 && is_get) {
+      std::string campaign;
+      int limit = 100;
+      for (const auto& [name, value] : target.query) {
+        if (name == "campaign") campaign = value;
+        if (name == "limit") {
+          auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+          if (ec != std::errc{} || end != value.data() + value.size() || limit < 1 ||
+              limit > kMaxRunLimit) {
+            return error_response(version, 400, "limit must be a number from 1 to " +
+                                                    std::to_string(kMaxRunLimit));
+          }
+        }
+      }
+      return call(version, "links", [&] { return backend.links(campaign, limit); });
+    }
+    if (path.size() == 2 && is_post) {
+      json body = json::parse(request.body(), nullptr, false);
+      if (!body.is_object()) {
+        return error_response(version, 400, "request body must be a JSON object with \"url\"");
+      }
+      return call(version, "link create", [&] { return backend.link_create(body); });
+    }
+    if (path.size() == 2) return wrong_method("GET or POST");
+    if (path.size() == 3 && !path[2].empty()) {
+      if (!is_get) return wrong_method("GET");
+      return call(version, "link", [&] { return backend.link(path[2]); });
+    }
+    if (path.size() == 4 && !path[2].empty() && (path[3] == "disable" || path[3] == "enable")) {
+      if (!is_post) return wrong_method("POST");
+      return call(version, "link " + path[3],
+                  [&] { return backend.link_enable(path[2], path[3] == "enable"); });
+    }
+  }
+  if (path.size() == 2 && collection == "report") {
+    if (!is_get) return wrong_method("GET");
+    std::string campaign, since, by = "platform";
+    for (const auto& [name, value] : target.query) {
+      if (name == "campaign") campaign = value;
+      if (name == "since") since = value;
+      if (name == "by") by = value;
+    }
+    return call(version, "report", [&] { return backend.report(campaign, since, by); });
+  }
   if (path.size() == 2 && collection == "accounts") {
     if (!is_get) return wrong_method("GET");
     return call(version, "accounts", [&] { return backend.accounts(); });

@@ -140,11 +140,62 @@ CREATE TABLE post_metrics (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 5: tracked links, the clicks on them (one row per click, written in batches: no
+// counter row is updated per click; click ids start with their time, so new rows append) and
+// conversions (unique per source and order id).
+constexpr std::string_view kVersion5 = R"sql(
+CREATE TABLE links (
+  code        TEXT PRIMARY KEY,
+  link_key    TEXT UNIQUE,
+  target      TEXT NOT NULL,
+  platform    TEXT NOT NULL,
+  campaign    TEXT NOT NULL,
+  variant     TEXT NOT NULL,
+  medium      TEXT NOT NULL,
+  video       TEXT NOT NULL,
+  title       TEXT NOT NULL,
+  enabled     INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX links_by_campaign ON links (campaign, created_at);
+
+CREATE TABLE clicks (
+  id          TEXT PRIMARY KEY,
+  code        TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  kind        TEXT NOT NULL,
+  duplicate   INTEGER NOT NULL,
+  agent       TEXT NOT NULL,
+  visitor     TEXT NOT NULL,
+  ip          TEXT NOT NULL,
+  user_agent  TEXT NOT NULL,
+  referer     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX clicks_by_code ON clicks (code, kind, at);
+
+CREATE TABLE conversions (
+  id          INTEGER PRIMARY KEY,
+  source      TEXT NOT NULL,
+  order_id    TEXT,
+  event       TEXT NOT NULL,
+  value       REAL NOT NULL,
+  currency    TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  click_id    TEXT NOT NULL,
+  code        TEXT NOT NULL,
+  attributed  INTEGER NOT NULL,
+  UNIQUE (source, order_id)
+);
+CREATE INDEX conversions_by_code ON conversions (code, at);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "runs, steps, timers, plugin state", kVersion1},
     Migration{2, "intents, seen files, artifact retention", kVersion2},
     Migration{3, "checkpoints of irreversible executions", kVersion3},
     Migration{4, "published posts and their metrics", kVersion4},
+    Migration{5, "tracked links, clicks and conversions", kVersion5},
 };
 
 static_assert(kApplicationId == 1380338775, "kVersion1 spells the application id in decimal");

@@ -394,6 +394,19 @@ json run_step(const json& message, const reelflow::plugin_host::Registry& regist
     const std::string text = record.dump();
     return connection.call(id, "account_set", account, text).ok;
   };
+  services.call = [&](std::string_view service, const json& request) -> reelflow::Result<json> {
+    const std::string text = request.dump(-1, ' ', false, json::error_handler_t::replace);
+    auto reply = connection.call(id, "host_call", service, text);
+    if (!reply.ok) {
+      return reelflow::fail(reply.value.value_or(
+          std::string(service) + ": the daemon did not answer (it refused the call or is gone)"));
+    }
+    auto answer = reply.value ? json::parse(*reply.value, nullptr, false) : json();
+    if (!answer.is_object()) {
+      return reelflow::fail(std::string(service) + ": the daemon's answer is not a JSON object");
+    }
+    return answer;
+  };
   services.last_checkpoint = [&]() -> std::optional<json> {
     auto value = connection.call(id, "checkpoint_get", "checkpoint", std::nullopt).value;
     if (!value) return std::nullopt;

@@ -17,7 +17,11 @@
  * fields that plugin lacks with defaults (every struct begins with `struct_size`, set by the plugin
  * to sizeof() as it was compiled). A plugin built for a newer minor than the host is refused, with
  * both versions named in the message. Arrays of structs (options, step types) are read with the
- * stride of their first element's struct_size, so authors write ordinary static arrays.
+ * stride of their first element's struct_size, so authors write ordinary static arrays. The
+ * host tables (rf_host, rf_trigger_host) go the other way: the host fills them, with its own
+ * struct_size and minor, so a plugin that runs on older hosts uses a field only when the table's
+ * struct_size covers it and it is not NULL (rf_host.checkpoint since 1.2, rf_host.call since
+ * 1.3); the C++ SDK checks this for you.
  *
  * Stable across every major version: rf_plugin's first four fields (struct_size, abi_major,
  * abi_minor, name) keep their offsets, so a host can always name a plugin it refuses. Trailing
@@ -61,7 +65,7 @@ extern "C" {
 #endif
 
 #define RF_ABI_MAJOR 1
-#define RF_ABI_MINOR 2
+#define RF_ABI_MINOR 3
 
 /* The symbol every plugin exports. */
 #define RF_PLUGIN_ENTRY_SYMBOL "reelflow_plugin_entry"
@@ -159,6 +163,15 @@ typedef struct rf_host {
      After a crash the host hands the last checkpoint back: to a publisher as its session_json, to
      an irreversible step's reconcile inside intent_json as "checkpoint". NULL on a 1.1 host. */
   int (*checkpoint)(rf_run* run, const char* json_object);
+
+  /* ABI 1.3. Asks the daemon for one of its services (docs/plugins.md lists them, e.g.
+     "links.create"). request_json: a JSON object. Copies the answer (a JSON object,
+     NUL-terminated) into buf if it fits and returns its length without the NUL; returns -1 when
+     the service failed or does not exist (buf then holds {"error": "..."} if it fits). When the
+     answer did not fit, call again with a larger buffer: services answer the same request the
+     same way (they are idempotent: links.create with the same key returns the same link). NULL
+     on a host older than 1.3. */
+  long (*call)(rf_run* run, const char* service, const char* request_json, char* buf, size_t cap);
 } rf_host;
 
 /* ---------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@
 //   reelflow::plugin()           the rf_plugin descriptor; REELFLOW_PLUGIN(descriptor) defines the
 //                                entry function.
 //   reelflow::Run                the host services of one step execution as C++ calls (log,
-//                                progress, cancelled, artifact dir, secrets, state, output, fail).
+//                                progress, cancelled, artifact dir, secrets, state, output, fail,
+//                                checkpoint, and (ABI 1.3) call: the daemon's services).
 //   reelflow::json               a small JSON writer for outputs and a small reader for the
 //                                option and context objects the host passes in.
 //
@@ -854,11 +855,53 @@ class Run {
   }
   bool checkpoint(const json::ObjectBuilder& session) const { return checkpoint(session.str()); }
 
+  // ABI 1.3: asks the daemon for one of its services (docs/plugins.md lists them, e.g.
+  // "links.create") and returns its answer, a JSON object as text. nullopt when the service failed
+  // or does not exist, when request_json is not a JSON object, or on a host older than 1.3; *error
+  // (if given) then says why, e.g. the daemon's {"error": "..."}. An answer larger than the first
+  // buffer is fetched again with one that fits (services answer the same request the same way).
+  std::optional<std::string> call(std::string_view service, std::string_view request_json,
+                                  std::string* error = nullptr) const {
+    const auto failed = [&](std::string message) -> std::optional<std::string> {
+      if (error != nullptr) *error = std::move(message);
+      return std::nullopt;
+    };
+    if (host_->struct_size < offsetof(rf_host, call) + sizeof(host_->call) ||
+        host_->call == nullptr) {
+      return failed(std::string(service) +
+                    ": this host offers no daemon services (it is older than ABI 1.3)");
+    }
+    const std::string name(service);
+    const std::string request(request_json);
+    std::string buffer(kFirstCallBuffer, '\0');
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      const long length =
+          host_->call(handle_, name.c_str(), request.c_str(), buffer.data(), buffer.size());
+      if (length < 0) {
+        const auto answer = json::Object::parse(std::string_view(buffer.c_str()));
+        const auto message = answer ? answer->get_string("error") : std::nullopt;
+        return failed(message ? *message : name + " failed without saying why");
+      }
+      if (static_cast<std::size_t>(length) < buffer.size()) {
+        buffer.resize(static_cast<std::size_t>(length));
+        return buffer;
+      }
+      buffer.assign(static_cast<std::size_t>(length) + 1, '\0');
+    }
+    return failed(name + ": the answer changed size on every call");
+  }
+  std::optional<std::string> call(std::string_view service, const json::ObjectBuilder& request,
+                                  std::string* error = nullptr) const {
+    return call(service, request.str(), error);
+  }
+
   const rf_host* host() const noexcept { return host_; }
   rf_run* handle() const noexcept { return handle_; }
 
  private:
   using BufferFn = long (*)(rf_run*, const char*, char*, size_t);
+  // Most answers (a link, a record) fit in the first buffer, so a call crosses to the daemon once.
+  static constexpr std::size_t kFirstCallBuffer = 4096;
 
   // The two-call protocol: ask for the length, then fetch; retry if the value grew in between.
   std::optional<std::string> read_buffer(BufferFn fn, std::string_view name) const {

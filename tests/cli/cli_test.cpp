@@ -172,7 +172,7 @@ TEST_F(CliTest, PluginsListsTheWatchTriggerType) {
   for (const auto& plugin : listing["plugins"]) {
     if (plugin["name"] != "watch") continue;
     found = true;
-    EXPECT_EQ(plugin["abi"], "1.2");  // built against this tree's plugin.h
+    EXPECT_EQ(plugin["abi"], "1.3");  // built against this tree's plugin.h
     EXPECT_TRUE(plugin["step_types"].empty());
     ASSERT_EQ(plugin["trigger_types"].size(), 1u);
     const json& folder = plugin["trigger_types"][0];

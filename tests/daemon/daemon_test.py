@@ -330,14 +330,14 @@ steps:
         self.pipeline()
         self.daemon.start()
         with open(config, "w") as out:
-            out.write("log_level: debug\nshutdown_grace: 30s\nlisten: 127.0.0.1:9\nworkres: 4\n")
+            out.write("log_level: debug\nshutdown_grace: 30s\ncontrol_group: staff\nworkres: 4\n")
         self.daemon.process.send_signal(signal.SIGHUP)
         wait_for(lambda: "the running settings stay" in self.daemon.log(), 10, "the refusal")
         self.assertIn("reelflowd.yaml:4:1: error: unknown key 'workres'", self.daemon.log())
         with open(config, "w") as out:
-            out.write("log_level: debug\nshutdown_grace: 30s\nlisten: 127.0.0.1:9\n")
+            out.write("log_level: debug\nshutdown_grace: 30s\ncontrol_group: staff\n")
         self.daemon.process.send_signal(signal.SIGHUP)
-        wait_for(lambda: "applied only after a restart of reelflowd: listen" in self.daemon.log(),
+        wait_for(lambda: "applied only after a restart of reelflowd: control_group" in self.daemon.log(),
                  10, "the reload")
         drop(self.inbox, "debug.mp4", "x")
         self.wait_finished(1)

@@ -46,6 +46,7 @@ class Daemon:
         self.socket = os.path.join(root, "control.sock")
         self.log_path = os.path.join(root, "daemon.log")
         self.workers = workers
+        self.listen = "127.0.0.1:0"  # the tracking listener: a free port
         self.process = None
         os.makedirs(self.workflows, exist_ok=True)
 
@@ -58,7 +59,7 @@ class Daemon:
         self.process = subprocess.Popen(
             [self.reelflowd, "--state-dir", self.state, "--workflows", self.workflows,
              "--plugin-dir", self.plugin_dir, "--control", "unix:" + self.socket,
-             "--workers", str(self.workers)]
+             "--workers", str(self.workers), "--listen", self.listen]
             + (["--config", self.config] if self.config else []),
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=self.root,
             env=None if self.env is None else {**os.environ, **self.env})
@@ -99,6 +100,12 @@ class Daemon:
             return None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=30)
+
+    def tracking(self):
+        """The tracking listener's base URL (http://127.0.0.1:PORT), once started."""
+        status, body = self.api("GET", "/v1/status")
+        assert status == 200, body
+        return "http://" + body["tracking"]["listen"]
 
     def log(self):
         with open(self.log_path) as text:

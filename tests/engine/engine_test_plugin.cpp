@@ -4,6 +4,7 @@
 #include <reelflow/plugin.h>
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <thread>
 
@@ -77,6 +78,25 @@ rf_status secret_log_run(void*, rf_run* run, const char*, const char*) {
   return RF_STATUS_ERROR;
 }
 
+// call: asks the daemon service "test.links" (rf_host.call) with its options; outputs
+// {"answer": <answer>}, or fails with the service's error.
+rf_status call_run(void*, rf_run* run, const char* options, const char*) {
+  std::string buffer(4096, '\0');
+  long length = g_host->call(run, "test.links", options, buffer.data(), buffer.size());
+  if (length < 0) {
+    std::string message = "call failed: " + std::string(buffer.c_str());
+    g_host->fail(run, message.c_str());
+    return RF_STATUS_ERROR;
+  }
+  if (static_cast<std::size_t>(length) >= buffer.size()) {
+    g_host->fail(run, "answer too large for this test plugin");
+    return RF_STATUS_ERROR;
+  }
+  std::string out = "{\"answer\":" + std::string(buffer.c_str()) + "}";
+  g_host->set_output(run, out.c_str());
+  return RF_STATUS_OK;
+}
+
 const rf_option kEchoOptions[] = {
     {sizeof(rf_option), "text", RF_OPT_STRING, "\"default text\"", 0, 0, 0, 0, 0, nullptr,
      "Any text.", RF_OPT_STRING},
@@ -103,6 +123,8 @@ const rf_step_type kSteps[] = {
      kSlowOptions, 1, create, slow_run, nullptr, destroy, nullptr},
     {sizeof(rf_step_type), "enginetest.secret_log", "Log a secret", RF_STEP_RERUN_SAFE, nullptr, 0,
      create, secret_log_run, nullptr, destroy, nullptr},
+    {sizeof(rf_step_type), "enginetest.call", "Ask a daemon service", RF_STEP_RERUN_SAFE,
+     kEchoOptions, 3, create, call_run, nullptr, destroy, nullptr},
 };
 
 const rf_plugin kPlugin = {sizeof(rf_plugin),
@@ -113,7 +135,7 @@ const rf_plugin kPlugin = {sizeof(rf_plugin),
                            "Apache-2.0",
                            "Steps for the engine's tests",
                            kSteps,
-                           4,
+                           sizeof(kSteps) / sizeof(kSteps[0]),
                            nullptr,
                            0,
                            nullptr,

@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <set>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace reelflow::engine {
 namespace {
@@ -239,6 +244,41 @@ TEST_F(RunnerTest, SecretsAreMaskedInLogsAndErrors) {
   for (const auto& line : collector_.logs) {
     EXPECT_EQ(line.find("sk-live-123456"), std::string::npos) << line;
   }
+}
+
+TEST_F(RunnerTest, DaemonServicesOfflineSayTheyNeedTheDaemon) {
+  auto record = run(std::string(kHeader) + "  - id: link\n    uses: enginetest.call\n");
+  EXPECT_EQ(record.state, "failed");
+  EXPECT_EQ(
+      record.steps[0].error,
+      R"(call failed: {"error":"test.links needs the daemon: run this workflow in reelflowd"})");
+}
+
+TEST_F(RunnerTest, HostCallAnswersEveryExecution) {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, json>> requests;
+  RunOptions options;
+  options.host_call = [&](std::string_view service, const json& request) -> Result<json> {
+    std::lock_guard lock(mutex);
+    requests.emplace_back(std::string(service), request);
+    return json{{"code", "c" + std::to_string(requests.size())}};
+  };
+  auto record = run(std::string(kHeader) +
+                        "  - id: link\n    uses: enginetest.call\n    for_each: [\"a\", \"b\"]\n"
+                        "    with:\n      text: \"${{ item }}\"\n",
+                    {{"file", "/v.mp4"}}, options);
+  ASSERT_EQ(record.state, "succeeded") << record.steps[0].error;
+  const auto& items = record.steps[0].outputs["items"];
+  ASSERT_EQ(items.size(), 2u);
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(requests.size(), 2u);
+  std::set<std::string> texts;
+  for (const auto& [service, request] : requests) {
+    EXPECT_EQ(service, "test.links");
+    texts.insert(request.value("text", ""));
+  }
+  EXPECT_EQ(texts, (std::set<std::string>{"a", "b"}));
+  EXPECT_TRUE(items[0]["answer"].contains("code"));
 }
 
 TEST_F(RunnerTest, OptionErrorsAtRunTimeNameTheStepTypeAndOption) {

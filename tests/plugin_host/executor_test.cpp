@@ -385,6 +385,138 @@ TEST_F(ExecutorTest, ThrowingServicesNeverUnwindIntoThePlugin) {
   EXPECT_THAT(lines, Contains("host service progress failed: unknown exception"));
 }
 
+// rf_host.call (ABI 1.3) through exec_plugin.c's "call" steps, which ask "test.service" with
+// their options as the request into a 128-byte buffer first.
+struct ServiceCalls {
+  std::vector<std::pair<std::string, json>> requests;
+  std::function<Result<json>(const json& request)> answer = [](const json& request) {
+    return Result<json>(json{{"echo", request}});
+  };
+
+  void install(RunServices& services) {
+    services.call = [this](std::string_view service, const json& request) {
+      requests.emplace_back(std::string(service), request);
+      return answer(request);
+    };
+  }
+};
+
+TEST_F(ExecutorTest, CallAsksTheServiceAndCopiesItsAnswer) {
+  Executor executor;
+  RunServices services = fake_.services(artifacts_.path());
+  ServiceCalls calls;
+  calls.install(services);
+  json options = {{"url", "https://example.com"}};
+  auto outcome = executor.run(step("call"), options, json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  ASSERT_EQ(outcome->status, RF_STATUS_OK) << outcome->error;
+  const json answer = {{"echo", options}};
+  EXPECT_EQ(outcome->outputs["first"], answer.dump().size());
+  EXPECT_EQ(outcome->outputs["second"], -2);  // it fit: no second call
+  EXPECT_EQ(outcome->outputs["answer"], answer);
+  ASSERT_EQ(calls.requests.size(), 1u);
+  EXPECT_EQ(calls.requests[0].first, "test.service");
+  EXPECT_EQ(calls.requests[0].second, options);
+}
+
+TEST_F(ExecutorTest, CallAnswerLargerThanTheBufferComesWholeOnTheSecondCall) {
+  Executor executor;
+  RunServices services = fake_.services(artifacts_.path());
+  ServiceCalls calls;
+  calls.install(services);
+  const json answer = {{"text", std::string(500, 'x')}, {"code", "é"}};
+  calls.answer = [&](const json&) { return Result<json>(answer); };
+  auto outcome = executor.run(step("call"), json{{"n", 1}}, json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  ASSERT_EQ(outcome->status, RF_STATUS_OK) << outcome->error;
+  EXPECT_EQ(outcome->outputs["first"], answer.dump().size());
+  EXPECT_EQ(outcome->outputs["second"], answer.dump().size());
+  EXPECT_EQ(outcome->outputs["answer"], answer);
+  // The second call with the same request got the answer the host kept, not a second trip.
+  EXPECT_EQ(calls.requests.size(), 1u);
+
+  // The kept answer is for that retry only: the next run asks the service again.
+  auto again = executor.run(step("call"), json{{"n", 1}}, json::object(), services);
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(again->outputs["answer"], answer);
+  EXPECT_EQ(calls.requests.size(), 2u);
+}
+
+TEST_F(ExecutorTest, CallToAFailingServiceReturnsMinusOneAndItsError) {
+  Executor executor;
+  RunServices services = fake_.services(artifacts_.path());
+  ServiceCalls calls;
+  calls.install(services);
+  calls.answer = [](const json&) -> Result<json> { return fail("no such \"link\""); };
+  auto outcome = executor.run(step("call"), json::object(), json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  ASSERT_EQ(outcome->status, RF_STATUS_OK) << outcome->error;
+  EXPECT_EQ(outcome->outputs["first"], -1);
+  EXPECT_EQ(outcome->outputs["failure"], (json{{"error", "no such \"link\""}}));
+
+  // An answer that is not an object is a failure too.
+  calls.answer = [](const json&) -> Result<json> { return json::array({1, 2}); };
+  outcome = executor.run(step("call"), json::object(), json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  EXPECT_EQ(outcome->outputs["first"], -1);
+  EXPECT_EQ(outcome->outputs["failure"],
+            (json{{"error", "test.service: the daemon's answer is not a JSON object"}}));
+
+  // An error too long for the buffer: -1 and nothing written.
+  calls.answer = [](const json&) -> Result<json> { return fail(std::string(200, 'e')); };
+  outcome = executor.run(step("call"), json::object(), json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  EXPECT_EQ(outcome->outputs["first"], -1);
+  EXPECT_TRUE(outcome->outputs["failure"].is_null());
+}
+
+TEST_F(ExecutorTest, CallWithoutTheServiceSaysItIsNotAvailable) {
+  Executor executor;
+  RunServices services = fake_.services(artifacts_.path());  // call unset
+  auto outcome = executor.run(step("call"), json::object(), json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  EXPECT_EQ(outcome->outputs["first"], -1);
+  EXPECT_EQ(
+      outcome->outputs["failure"],
+      (json{{"error", "test.service is not available: this host offers no daemon services"}}));
+}
+
+TEST_F(ExecutorTest, CallRefusesRequestsThatAreNotObjectsAndBadServiceNames) {
+  Executor executor;
+  RunServices services = fake_.services(artifacts_.path());
+  ServiceCalls calls;
+  calls.install(services);
+  auto outcome = executor.run(step("call_refused"), json::object(), json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  ASSERT_EQ(outcome->status, RF_STATUS_OK) << outcome->error;
+  const json& out = outcome->outputs;
+  const json not_an_object = {{"error", "test.service: the request is not a JSON object"}};
+  for (const char* label : {"array", "broken", "null_request", "text"}) {
+    EXPECT_EQ(out[label]["result"], -1) << label;
+    EXPECT_EQ(out[label]["failure"], not_an_object) << label;
+  }
+  for (const char* label : {"bad_name", "null_name"}) {
+    EXPECT_EQ(out[label]["result"], -1) << label;
+    EXPECT_THAT(out[label]["failure"].value("error", ""), HasSubstr("is not a service name"))
+        << label;
+  }
+  EXPECT_EQ(out["null_run"], -1);
+  EXPECT_TRUE(calls.requests.empty());  // nothing reached the service
+}
+
+TEST_F(ExecutorTest, ThrowingCallServiceIsAFailedCall) {
+  Executor executor;
+  RunServices services = fake_.services(artifacts_.path());
+  services.call = [](std::string_view, const json&) -> Result<json> {
+    throw std::runtime_error("store is gone");
+  };
+  auto outcome = executor.run(step("call"), json::object(), json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  ASSERT_EQ(outcome->status, RF_STATUS_OK) << outcome->error;
+  EXPECT_EQ(outcome->outputs["first"], -1);
+  EXPECT_THAT(fake_.log_lines(), Contains("host service call failed: store is gone"));
+}
+
 TEST_F(ExecutorTest, ThrowingLogIsSwallowed) {
   Executor executor;
   RunServices services = fake_.services(artifacts_.path());

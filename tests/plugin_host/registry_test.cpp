@@ -261,6 +261,25 @@ TEST(RegistryAbi, TriggerFieldsOfAMinorZeroPluginAreIgnored) {
   EXPECT_NE(registry.find("abi_minor0_trigger_fields.step"), nullptr);
 }
 
+// A plugin built for the previous minor (1.2, before rf_host.call) loads and runs on this host:
+// the host's rf_host is its own table plus appended fields.
+TEST(RegistryAbi, PluginBuiltForThePreviousMinorLoadsAndRuns) {
+  Registry registry;
+  auto loaded = registry.load_file(test_plugin("abi_previous_minor"));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_EQ((*loaded)->abi_minor, RF_ABI_MINOR - 1);
+  const StepTypeInfo* step = registry.find("abi_previous_minor.step");
+  ASSERT_NE(step, nullptr);
+  TempDir artifacts;
+  Executor executor;
+  RunServices services;
+  services.artifact_dir = artifacts.path();
+  auto outcome = executor.run(*step, nlohmann::json::object(), nlohmann::json::object(), services);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  ASSERT_EQ(outcome->status, RF_STATUS_OK) << outcome->error;
+  EXPECT_EQ(outcome->outputs, (nlohmann::json{{"host_minor", RF_ABI_MINOR}, {"covers_1_2", true}}));
+}
+
 // ------------------------------------------------------------------------------------------------
 // Trigger types (ABI 1.1)
 

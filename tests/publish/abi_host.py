@@ -1,4 +1,4 @@
-"""A minimal reelflow host in Python, speaking the real C ABI (include/reelflow/plugin.h, ABI 1.2)
+"""A minimal reelflow host in Python, speaking the real C ABI (include/reelflow/plugin.h, ABI 1.3)
 through ctypes, for the publisher callbacks the host offers no path to yet: reconcile called
 directly (the driver reaches it only when a post resumes after a crash in start or finalize) and
 metrics (called by the scheduler of posts, never by a run). It can call any publisher callback,
@@ -8,7 +8,7 @@ Tests should prefer `reelflow run` (tests/publish/publish_support.py) wherever a
 exists: it goes through the real driver, worker processes and store. Use this module only for
 what that path cannot reach.
 
-    host = AbiHost(so_path)                     # loads it, calls reelflow_plugin_entry(1, 2)
+    host = AbiHost(so_path)                     # loads it, calls reelflow_plugin_entry(1, 3)
     pub = host.publisher("youtube.publish")     # create(host, "{}")
     result = pub.call("reconcile", post, session)
     result.status, result.status_name, result.output, result.error, result.logs,
@@ -21,7 +21,10 @@ does not cover read as NULL/0), the publisher types with the stride of the first
 struct_size. Services behave like the daemon's (daemon/plugin_host/executor.cpp): set_output and
 checkpoint take a JSON object or return -1, fail keeps the last message, secret and state_get
 copy a value only if it fits and return its length (-1: none), artifact_dir is a directory of the
-call's own, cancelled answers 1 once Publisher.cancel() was called during the call. Every call
+call's own, cancelled answers 1 once Publisher.cancel() was called during the call, call (the
+daemon's services) answers from the `services` given to the constructor (name -> function of the
+request dict returning the answer dict; an exception is the service's error) or -1 with
+{"error": ...}. Every call
 gets its own non-NULL rf_run handle; a log line with a NULL run (create, destroy) goes to
 AbiHost.logs. Nothing is durable: checkpoints are only recorded, secrets come from the
 constructor and state lives in AbiHost.state for the host's lifetime.
@@ -33,7 +36,7 @@ import tempfile
 import threading
 
 ABI_MAJOR = 1
-ABI_MINOR = 2
+ABI_MINOR = 3
 
 STATUS_NAMES = {0: "OK", 1: "ERROR", 2: "CANCELLED", 3: "RETRY", 4: "RECONNECT", 5: "LATER"}
 LOG_LEVELS = {0: "debug", 1: "info", 2: "warn", 3: "error"}
@@ -48,6 +51,8 @@ _LOOKUP = ctypes.CFUNCTYPE(ctypes.c_long, _run, ctypes.c_char_p, ctypes.c_void_p
 _STATE_SET = ctypes.CFUNCTYPE(ctypes.c_int, _run, ctypes.c_char_p, ctypes.c_char_p)
 _JSON_IN = ctypes.CFUNCTYPE(ctypes.c_int, _run, ctypes.c_char_p)
 _FAIL = ctypes.CFUNCTYPE(None, _run, ctypes.c_char_p)
+_CALL = ctypes.CFUNCTYPE(ctypes.c_long, _run, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p,
+                         ctypes.c_size_t)
 
 
 class RfHost(ctypes.Structure):
@@ -63,7 +68,8 @@ class RfHost(ctypes.Structure):
                 ("state_set", _STATE_SET),
                 ("set_output", _JSON_IN),
                 ("fail", _FAIL),
-                ("checkpoint", _JSON_IN)]  # ABI 1.2
+                ("checkpoint", _JSON_IN),  # ABI 1.2
+                ("call", _CALL)]           # ABI 1.3
 
 
 _CREATE = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.POINTER(RfHost), ctypes.c_char_p)
@@ -161,9 +167,10 @@ class Result:
 class AbiHost:
     """One loaded plugin and the rf_host table every instance made here receives."""
 
-    def __init__(self, so_path, secrets=None, host_minor=ABI_MINOR):
+    def __init__(self, so_path, secrets=None, host_minor=ABI_MINOR, services=None):
         self.path = so_path
         self.secrets = dict(secrets or {})  # name -> value, for rf_host.secret
+        self.services = dict(services or {})  # name -> function(request) -> answer, rf_host.call
         self.state = {}                     # rf_host.state_get/state_set
         self.logs = []                      # (level, message) logged with a NULL run
         self._lock = threading.Lock()
@@ -197,7 +204,7 @@ class AbiHost:
                             _CANCELLED(self._cancelled), _ARTIFACT_DIR(self._artifact_dir),
                             _LOOKUP(self._secret), _LOOKUP(self._state_get),
                             _STATE_SET(self._state_set), _JSON_IN(self._set_output),
-                            _FAIL(self._fail), _JSON_IN(self._checkpoint))
+                            _FAIL(self._fail), _JSON_IN(self._checkpoint), _CALL(self._call))
 
     def _read_publisher_types(self):
         """name -> RfPublisherType, each entry at the stride of the first one's struct_size."""
@@ -354,6 +361,29 @@ class AbiHost:
             call.checkpoints.append(value)
             return 0
         return self._guard(run, -1, store)
+
+    def _call(self, run, service, request, buf, cap):
+        def answer(call):
+            name = service.decode() if service is not None else ""
+            try:
+                value = json.loads(request.decode()) if request is not None else None
+            except ValueError:
+                value = None
+            if call is None:
+                text, ok = json.dumps({"error": "rf_host.call outside a call"}), False
+            elif not isinstance(value, dict):
+                text, ok = json.dumps({"error": f"{name}: the request is not a JSON object"}), False
+            elif name not in self.services:
+                text, ok = json.dumps({"error": f"{name} is not available: this host offers "
+                                                "no daemon services"}), False
+            else:
+                try:
+                    text, ok = json.dumps(self.services[name](value)), True
+                except Exception as error:  # noqa: BLE001 - the service's failure
+                    text, ok = json.dumps({"error": str(error)}), False
+            length = self._copy_out(text, buf, cap)
+            return length if ok else -1
+        return self._guard(run, -1, answer)
 
     def _fail(self, run, message):
         def store(call):

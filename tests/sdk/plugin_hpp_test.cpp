@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -601,6 +603,99 @@ TEST(Run, SecretThatGrowsBetweenCallsIsReadWhole) {
   const auto value = run.secret("grows");
   ASSERT_TRUE(value);
   EXPECT_EQ(value->size(), 30u);  // 10, then 20 and 30 did not fit, then 30 fits
+}
+
+// rf_host.call (ABI 1.3) as Run::call sees it: a service that answers `answer` (or fails with
+// `error_json` when answer is empty), recording each call's buffer size.
+struct FakeService {
+  std::string answer;
+  std::string error_json;
+  std::vector<std::string> services;
+  std::vector<std::string> requests;
+  std::vector<std::size_t> caps;
+
+  static long call(rf_run* run, const char* service, const char* request, char* buf, size_t cap) {
+    auto& self = *reinterpret_cast<FakeService*>(run);
+    self.services.emplace_back(service);
+    self.requests.emplace_back(request);
+    self.caps.push_back(cap);
+    const std::string& text = self.answer.empty() ? self.error_json : self.answer;
+    if (buf != nullptr && cap > text.size()) std::memcpy(buf, text.c_str(), text.size() + 1);
+    return self.answer.empty() ? -1 : static_cast<long>(text.size());
+  }
+  rf_host table() const {
+    rf_host host{};
+    host.struct_size = sizeof(rf_host);
+    host.abi_major = RF_ABI_MAJOR;
+    host.abi_minor = RF_ABI_MINOR;
+    host.call = &FakeService::call;
+    return host;
+  }
+  rf_run* handle() { return reinterpret_cast<rf_run*>(this); }
+};
+
+TEST(Run, CallReturnsTheServicesAnswer) {
+  FakeService service;
+  service.answer = R"({"code":"c1","short_url":"https://go.example/l/c1"})";
+  const rf_host host = service.table();
+  const reelflow::Run run(&host, service.handle());
+  std::string error = "untouched";
+  const auto answer = run.call("links.create", R"({"url":"https://a.example"})", &error);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(*answer, service.answer);
+  EXPECT_EQ(error, "untouched");
+  EXPECT_EQ(service.services, std::vector<std::string>{"links.create"});
+  EXPECT_EQ(service.requests, std::vector<std::string>{R"({"url":"https://a.example"})"});
+  EXPECT_EQ(service.caps.size(), 1u);  // it fit: one trip
+
+  // The builder overload sends the same text.
+  EXPECT_TRUE(run.call("links.create", json::ObjectBuilder().add("url", "https://a.example")));
+  EXPECT_EQ(service.requests.back(), R"({"url":"https://a.example"})");
+}
+
+TEST(Run, CallAnswerLargerThanTheFirstBufferIsAskedForAgain) {
+  FakeService service;
+  service.answer = R"({"padding":")" + std::string(10000, 'p') + R"("})";
+  const rf_host host = service.table();
+  const reelflow::Run run(&host, service.handle());
+  const auto answer = run.call("links.create", "{}");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(*answer, service.answer);
+  ASSERT_EQ(service.caps.size(), 2u);
+  EXPECT_LT(service.caps[0], service.answer.size());
+  EXPECT_EQ(service.caps[1], service.answer.size() + 1);
+}
+
+TEST(Run, CallFailureGivesTheServicesError) {
+  FakeService service;
+  service.error_json = R"({"error":"no such service: links.create"})";
+  const rf_host host = service.table();
+  const reelflow::Run run(&host, service.handle());
+  std::string error;
+  EXPECT_FALSE(run.call("links.create", "{}", &error));
+  EXPECT_EQ(error, "no such service: links.create");
+  EXPECT_FALSE(run.call("links.create", "{}"));  // the error is optional
+
+  service.error_json.clear();  // -1 and nothing in the buffer
+  EXPECT_FALSE(run.call("links.create", "{}", &error));
+  EXPECT_EQ(error, "links.create failed without saying why");
+}
+
+TEST(Run, CallOnAHostOlderThan13IsRefusedWithoutCallingIt) {
+  FakeService service;
+  service.answer = "{}";
+  rf_host host = service.table();
+  host.struct_size = static_cast<std::uint32_t>(offsetof(rf_host, call));  // 1.2: no `call`
+  host.abi_minor = 2;
+  std::string error;
+  EXPECT_FALSE(reelflow::Run(&host, service.handle()).call("links.create", "{}", &error));
+  EXPECT_EQ(error, "links.create: this host offers no daemon services (it is older than ABI 1.3)");
+  EXPECT_TRUE(service.caps.empty());
+
+  rf_host without = service.table();
+  without.call = nullptr;
+  EXPECT_FALSE(reelflow::Run(&without, service.handle()).call("links.create", "{}", &error));
+  EXPECT_TRUE(service.caps.empty());
 }
 
 }  // namespace

@@ -202,6 +202,28 @@ class FakeBackend : public ControlBackend {
     record("schedule move " + id + " " + body.value("at", ""));
     return json{{"id", 5}, {"due_at", body.value("at", "")}};
   }
+  ControlResult<json> links(const std::string& campaign, int limit) override {
+    record("links " + campaign + " " + std::to_string(limit));
+    return json{{"links", json::array()}};
+  }
+  ControlResult<json> link(const std::string& code) override {
+    record("link " + code);
+    if (code != "Ab3") return tl::unexpected(ControlError{404, "no link " + code});
+    return json{{"code", code}};
+  }
+  ControlResult<json> link_create(const json& body) override {
+    record("link create " + body.value("url", ""));
+    return json{{"code", "Ab3"}};
+  }
+  ControlResult<json> link_enable(const std::string& code, bool enabled) override {
+    record("link " + std::string(enabled ? "enable " : "disable ") + code);
+    return json{{"code", code}, {"enabled", enabled}};
+  }
+  ControlResult<json> report(const std::string& campaign, const std::string& since,
+                             const std::string& by) override {
+    record("report " + campaign + " " + since + " " + by);
+    return json{{"rows", json::array()}};
+  }
 
  private:
   void record(std::string call) {
@@ -533,6 +555,16 @@ TEST_F(ControlServerTest, EveryRouteOverTheUnixSocket) {
             "2026-12-01T10:00:00Z");
   EXPECT_EQ(post(endpoint, "/v1/schedule/4/move", "tomorrow").status, 400);
   EXPECT_EQ(get(endpoint, "/v1/schedule/4/move").status, 405);
+  EXPECT_EQ(get(endpoint, "/v1/links?campaign=launch&limit=3").status, 200);
+  EXPECT_EQ(get(endpoint, "/v1/links?limit=0").status, 400);
+  EXPECT_EQ(post(endpoint, "/v1/links", R"({"url": "https://shop.example/p"})")
+                .json_body()["code"], "Ab3");
+  EXPECT_EQ(post(endpoint, "/v1/links", "[1]").status, 400);
+  EXPECT_EQ(get(endpoint, "/v1/links/Ab3").status, 200);
+  EXPECT_EQ(get(endpoint, "/v1/links/Zz9").status, 404);
+  EXPECT_EQ(post(endpoint, "/v1/links/Ab3/disable").json_body()["enabled"], false);
+  EXPECT_EQ(get(endpoint, "/v1/links/Ab3/disable").status, 405);
+  EXPECT_EQ(get(endpoint, "/v1/report?campaign=launch&since=2026-11-01&by=video").status, 200);
 
   auto metrics = get(endpoint, "/metrics");
   EXPECT_EQ(metrics.status, 200);
@@ -550,7 +582,9 @@ TEST_F(ControlServerTest, EveryRouteOverTheUnixSocket) {
                 "pause promo summer", "resume promo", "posts brand 5", "accounts", "schedule 3",
                 "schedule 7",
                 "schedule cancel 4", "schedule cancel 9",
-                "schedule move 4 2026-12-01T10:00:00Z", "metrics"}));
+                "schedule move 4 2026-12-01T10:00:00Z", "links launch 3",
+                "link create https://shop.example/p", "link Ab3", "link Zz9", "link disable Ab3",
+                "report launch 2026-11-01 video", "metrics"}));
 }
 
 TEST_F(ControlServerTest, UnknownRoutesAre404AndWrongMethods405) {

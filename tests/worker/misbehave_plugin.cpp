@@ -1,7 +1,7 @@
 // misbehave: a test plugin whose step types do everything a plugin should not, one each, so the
 // worker pool's tests can check that each failure costs one step and the pool carries on.
 //
-// plugin.hpp steps: ok, throw_hpp, allocate_hpp, cooperative, services, noisy.
+// plugin.hpp steps: ok, throw_hpp, allocate_hpp, cooperative, services, noisy, call.
 // Raw C-ABI steps (no plugin.hpp safety net): segfault, abort, throw_raw (an exception escaping
 // the callback), throw_noexcept (escaping a noexcept callback: std::terminate), hang (ignores
 // cancel), allocate_raw (allocates until std::bad_alloc), allocate_malloc (uses malloc's NULL),
@@ -105,6 +105,27 @@ class Services {
                        .add("stored", stored)
                        .add("erased", erased && scratch_gone)
                        .add("artifact_dir", run.artifact_dir()));
+    return RF_STATUS_OK;
+  }
+};
+
+constexpr rf_option kCallOptions[] = {
+    option::string("service", reelflow::json_string<"test.echo">, "The daemon service to ask."),
+    option::object("request", "{}", "The request."),
+};
+
+// Asks the daemon for a service (rf_host.call) and reports the answer or the error.
+class Call {
+ public:
+  rf_status run(reelflow::Run& run) {
+    const auto options = json::Object::parse(run.options_json());
+    const std::string service = options ? options->get_string("service").value_or("") : "";
+    const json::Value* request = options ? options->find("request") : nullptr;
+    std::string error;
+    const auto answer = run.call(service, request != nullptr ? request->text() : "{}", &error);
+    run.set_output(json::ObjectBuilder()
+                       .add("answer", answer ? std::optional(json::Raw{*answer}) : std::nullopt)
+                       .add("error", answer ? std::nullopt : std::optional(error)));
     return RF_STATUS_OK;
   }
 };
@@ -231,6 +252,8 @@ constexpr rf_step_type kStepTypes[] = {
     reelflow::step_type<Cooperative>({.name = "misbehave.cooperative", .summary = "loops"}),
     reelflow::step_type<Services>({.name = "misbehave.services", .summary = "host services"}),
     reelflow::step_type<Noisy>({.name = "misbehave.noisy", .summary = "prints"}),
+    reelflow::step_type<Call>({.name = "misbehave.call", .summary = "asks the daemon"},
+                              kCallOptions),
     raw("misbehave.segfault", segfault_run),
     raw("misbehave.abort", abort_run),
     raw("misbehave.throw_raw", throw_raw_run),

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -52,10 +53,20 @@ struct Recorder {
   std::vector<double> progress;
   std::map<std::string, std::string> state;
   std::map<std::string, std::string> secrets;
+  // The daemon's services (rf_host.call): what was asked, and how to answer; unset: none.
+  std::vector<std::pair<std::string, json>> calls;
+  std::function<Result<json>(const json& request)> answer;
 
   RunServices services(const fs::path& artifact_dir) {
     RunServices services;
     services.artifact_dir = artifact_dir;
+    if (answer) {
+      services.call = [this](std::string_view service, const json& request) {
+        std::lock_guard lock(mutex);
+        calls.emplace_back(std::string(service), request);
+        return answer(request);
+      };
+    }
     services.log = [this](rf_log_level, std::string_view message) {
       std::lock_guard lock(mutex);
       logs.emplace_back(message);
@@ -373,6 +384,44 @@ TEST_F(WorkerPoolTest, SecretsAndStateRoundTripThroughTheDaemonSide) {
   EXPECT_EQ(recorder.logs, (std::vector<std::string>{"services: starting", "services: starting"}));
   ASSERT_FALSE(recorder.progress.empty());
   EXPECT_EQ(recorder.progress.back(), 1.0);
+}
+
+TEST_F(WorkerPoolTest, HostCallsRoundTripThroughTheDaemonSide) {
+  WorkerPool pool(config());
+  Recorder recorder;
+  // Larger than the SDK's first buffer: the plugin asks twice, the daemon side answers once (the
+  // worker's executor keeps the answer for the retry).
+  const json answer = {{"code", "c1"},
+                       {"short_url", "https://go.example/l/c1"},
+                       {"padding", std::string(10000, 'p')}};
+  recorder.answer = [&](const json&) { return Result<json>(answer); };
+  const json request = {{"url", "https://shop.example"}, {"key", "run-1/link"}};
+  json options = {{"service", "links.create"}, {"request", request}};
+  WorkerRunReport report = run(pool, "misbehave.call", options, std::nullopt, nullptr, &recorder);
+  ASSERT_EQ(report.outcome.status, RF_STATUS_OK) << report.outcome.error;
+  EXPECT_EQ(report.outcome.outputs["answer"], answer);
+  EXPECT_TRUE(report.outcome.outputs["error"].is_null());
+  {
+    std::lock_guard lock(recorder.mutex);
+    ASSERT_EQ(recorder.calls.size(), 1u);
+    EXPECT_EQ(recorder.calls[0].first, "links.create");
+    EXPECT_EQ(recorder.calls[0].second, request);
+  }
+
+  // A service that fails: the plugin gets its message.
+  recorder.answer = [](const json&) -> Result<json> { return fail("no link for that key"); };
+  report = run(pool, "misbehave.call", options, std::nullopt, nullptr, &recorder);
+  ASSERT_EQ(report.outcome.status, RF_STATUS_OK) << report.outcome.error;
+  EXPECT_TRUE(report.outcome.outputs["answer"].is_null());
+  EXPECT_EQ(report.outcome.outputs["error"], "no link for that key");
+
+  // No services on the daemon side.
+  Recorder without;
+  report = run(pool, "misbehave.call", options, std::nullopt, nullptr, &without);
+  ASSERT_EQ(report.outcome.status, RF_STATUS_OK) << report.outcome.error;
+  EXPECT_EQ(report.outcome.outputs["error"],
+            "links.create is not available: this host offers no daemon services");
+  EXPECT_EQ(pool.stats().workers_started, 1u);  // one worker served all three
 }
 
 TEST_F(WorkerPoolTest, SecretValuesNeverReachMessages) {

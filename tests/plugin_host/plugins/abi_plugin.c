@@ -13,8 +13,12 @@
  *                   garbage.
  * ABI_MINOR0_TRIGGER_FIELDS  the current rf_plugin layout, but declaring minor 0 while its
  *                   trigger fields hold garbage: trigger types came with minor 1, so the host
- *                   ignores them. */
+ *                   ignores them.
+ * ABI_PREVIOUS_MINOR  declares the minor before the host's (1.2 on a 1.3 host) and reads rf_host
+ *                   through a local copy of rf_host as ABI 1.2 defined it (no `call`): it must
+ *                   load and run unchanged, the host's larger table being a superset of its own. */
 #include <reelflow/plugin.h>
+#include <stdio.h>
 
 static void* create_instance(const rf_host* host, const char* config_json) {
   static int instance;
@@ -33,6 +37,51 @@ static rf_status run_step(void* instance, rf_run* run, const char* options_json,
 }
 
 static void destroy_instance(void* instance) { (void)instance; }
+
+#if defined(ABI_PREVIOUS_MINOR)
+
+/* rf_host as ABI 1.2 defined it. */
+typedef struct host_1_2 {
+  uint32_t struct_size;
+  uint16_t abi_major;
+  uint16_t abi_minor;
+  void (*log)(rf_run* run, rf_log_level level, const char* message);
+  void (*progress)(rf_run* run, double fraction, const char* message);
+  int (*cancelled)(rf_run* run);
+  const char* (*artifact_dir)(rf_run* run);
+  long (*secret)(rf_run* run, const char* name, char* buf, size_t cap);
+  long (*state_get)(rf_run* run, const char* key, char* buf, size_t cap);
+  int (*state_set)(rf_run* run, const char* key, const char* value);
+  int (*set_output)(rf_run* run, const char* json_object);
+  void (*fail)(rf_run* run, const char* message);
+  int (*checkpoint)(rf_run* run, const char* json_object);
+} host_1_2;
+
+static const host_1_2* previous_host;
+
+static void* create_with_previous_host(const rf_host* host, const char* config_json) {
+  static int instance;
+  (void)config_json;
+  previous_host = (const host_1_2*)(const void*)host;
+  return &instance;
+}
+
+static rf_status run_with_previous_host(void* instance, rf_run* run, const char* options_json,
+                                        const char* context_json) {
+  char output[128];
+  (void)instance;
+  (void)options_json;
+  (void)context_json;
+  snprintf(output, sizeof(output), "{\"host_minor\":%d,\"covers_1_2\":%s}",
+           previous_host->abi_minor,
+           previous_host->struct_size >= sizeof(host_1_2) ? "true" : "false");
+  return previous_host->set_output(run, output) == 0 ? RF_STATUS_OK : RF_STATUS_ERROR;
+}
+
+#define create_instance create_with_previous_host
+#define run_step run_with_previous_host
+
+#endif
 
 #if defined(ABI_OLDER_LAYOUT)
 
@@ -120,6 +169,9 @@ static const rf_step_type step_types[] = {
 #elif defined(ABI_MINOR0_TRIGGER_FIELDS)
 #define PLUGIN_MAJOR RF_ABI_MAJOR
 #define PLUGIN_MINOR 0
+#elif defined(ABI_PREVIOUS_MINOR)
+#define PLUGIN_MAJOR RF_ABI_MAJOR
+#define PLUGIN_MINOR (RF_ABI_MINOR - 1)
 #else
 #define PLUGIN_MAJOR RF_ABI_MAJOR
 #define PLUGIN_MINOR RF_ABI_MINOR

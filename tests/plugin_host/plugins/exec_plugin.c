@@ -247,6 +247,80 @@ static rf_status run_counters(void* self_, rf_run* run, const char* options_json
   return RF_STATUS_OK;
 }
 
+/* rf_host.call (ABI 1.3): asks "test.service" with the options as the request, into a buffer of
+   CALL_FIRST_BUFFER bytes, and again into one that fits when the answer did not. Reports both
+   results, the answer, and what the buffer held after a failure. */
+#define CALL_FIRST_BUFFER 128
+
+static rf_status run_call(void* self_, rf_run* run, const char* options_json,
+                          const char* context_json) {
+  instance* self = self_;
+  (void)context_json;
+  char first[CALL_FIRST_BUFFER] = "";
+  long first_length = self->host->call(run, "test.service", options_json, first, sizeof(first));
+  long second_length = -2; /* not called */
+  char* answer = first;
+  char* grown = NULL;
+  if (first_length >= (long)sizeof(first)) {
+    grown = calloc((size_t)first_length + 1, 1);
+    if (grown == NULL) return RF_STATUS_ERROR;
+    second_length =
+        self->host->call(run, "test.service", options_json, grown, (size_t)first_length + 1);
+    answer = grown;
+  }
+  size_t size = strlen(answer) + 256;
+  char* output = malloc(size);
+  if (output == NULL) {
+    free(grown);
+    return RF_STATUS_ERROR;
+  }
+  if (first_length < 0) {
+    snprintf(output, size, "{\"first\":%ld,\"failure\":%s}", first_length,
+             first[0] != '\0' ? first : "null");
+  } else {
+    snprintf(output, size, "{\"first\":%ld,\"second\":%ld,\"answer\":%s}", first_length,
+             second_length, answer);
+  }
+  int set = self->host->set_output(run, output);
+  free(output);
+  free(grown);
+  return set == 0 ? RF_STATUS_OK : RF_STATUS_ERROR;
+}
+
+/* Requests and service names the host must refuse before any service sees them. Each result and
+   the error the buffer then holds, as {"<case>": {"result": r, "failure": {...}}}. */
+static rf_status run_call_refused(void* self_, rf_run* run, const char* options_json,
+                                  const char* context_json) {
+  instance* self = self_;
+  (void)options_json;
+  (void)context_json;
+  static const struct {
+    const char* label;
+    const char* service;
+    const char* request;
+  } cases[] = {
+      {"array", "test.service", "[1,2]"},     {"broken", "test.service", "{\"url\":"},
+      {"null_request", "test.service", NULL}, {"text", "test.service", "\"links\""},
+      {"bad_name", "Links Create", "{}"},     {"null_name", NULL, "{}"},
+  };
+  char output[4096] = "{";
+  size_t used = 1;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+    char failure[512] = "";
+    long result =
+        self->host->call(run, cases[i].service, cases[i].request, failure, sizeof(failure));
+    int written =
+        snprintf(output + used, sizeof(output) - used, "%s\"%s\":{\"result\":%ld,\"failure\":%s}",
+                 i > 0 ? "," : "", cases[i].label, result, failure[0] != '\0' ? failure : "null");
+    if (written < 0 || (size_t)written >= sizeof(output) - used) return RF_STATUS_ERROR;
+    used += (size_t)written;
+  }
+  /* A NULL run: nothing to ask, and no crash. */
+  long no_run = self->host->call(NULL, "test.service", "{}", NULL, 0);
+  snprintf(output + used, sizeof(output) - used, ",\"null_run\":%ld}", no_run);
+  return self->host->set_output(run, output) == 0 ? RF_STATUS_OK : RF_STATUS_ERROR;
+}
+
 #define STEP(step, run_fn, cancel_fn, flags, reconcile_fn)                                    \
   {                                                                                           \
     sizeof(rf_step_type), "phtest_exec." step, step, flags, NULL, 0, create_instance, run_fn, \
@@ -264,6 +338,8 @@ static const rf_step_type step_types[] = {
     STEP("wait_for_host_cancel", run_wait_for_host_cancel, NULL, 0, NULL),
     STEP("from_thread", run_from_thread, NULL, 0, NULL),
     STEP("counters", run_counters, NULL, 0, NULL),
+    STEP("call", run_call, NULL, 0, NULL),
+    STEP("call_refused", run_call_refused, NULL, 0, NULL),
     STEP("publish", run_publish, NULL, RF_STEP_IRREVERSIBLE, reconcile_publish),
 };
 
