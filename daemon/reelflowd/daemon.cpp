@@ -151,6 +151,7 @@ struct Daemon::Parts {
   std::chrono::steady_clock::time_point drain_deadline;
   int exit_status = 0;
   std::map<std::string, std::uint64_t> restarts_reported;
+  std::map<std::string, std::uint64_t> track_reported;  // tracking totals already counted
   std::map<std::string, std::uint64_t> crashes_reported;
 };
 
@@ -862,6 +863,34 @@ std::string Daemon::metrics() {
     p.metrics.gauge("reelflow_workers_busy", "Worker processes running a step")
         .set(static_cast<double>(stats.busy));
   }
+  if (p.track) {
+    const auto counters = p.track->counters();
+    auto advance = [&p](const char* name, const char* help, std::uint64_t total) {
+      auto& seen = p.track_reported[name];
+      if (total > seen) {
+        p.metrics.counter(name, help).inc({}, static_cast<double>(total - seen));
+      } else {
+        p.metrics.counter(name, help);  // listed from the first scrape on, at 0
+      }
+      seen = total;
+    };
+    advance("reelflow_track_redirects_total", "Short-link redirects sent (their clicks stored)",
+            counters.redirects);
+    advance("reelflow_track_not_found_total", "Tracking requests for unknown links or paths",
+            counters.not_found);
+    advance("reelflow_track_unavailable_total",
+            "Redirects refused with 503 because the click could not be stored",
+            counters.unavailable);
+    advance("reelflow_track_conversions_total", "Conversion postbacks accepted",
+            counters.conversions);
+    advance("reelflow_track_rejected_total",
+            "Conversion postbacks refused (signature, timestamp, body, unknown click)",
+            counters.rejected);
+    p.metrics.gauge("reelflow_track_clicks_pending", "Clicks waiting for their batch commit")
+        .set(static_cast<double>(p.track_store->clicks_pending()));
+    p.metrics.gauge("reelflow_track_connections", "Open connections to the tracking listener")
+        .set(static_cast<double>(p.track->open_connections()));
+  }
   return p.metrics.render();
 }
 
@@ -955,7 +984,10 @@ Result<json> Daemon::host_call(std::string_view service, const json& request) {
     if (!link) return tl::unexpected(link.error());
     auto made = parts_->track_store->create_link(std::move(*link), engine::now_millis());
     if (!made) return tl::unexpected(made.error());
-    if (parts_->track) parts_->track->forget(made->code);
+    // Run threads call this too: the tracking server's cache belongs to the loop thread.
+    if (parts_->track) {
+      asio::post(parts_->io, [this, code = made->code] { parts_->track->forget(code); });
+    }
     return track::link_json(*made, short_url(made->code));
   }
   return fail("no daemon service '" + std::string(service) + "' (known: links.create)");

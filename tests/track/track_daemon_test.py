@@ -139,6 +139,12 @@ class TrackDaemonTest(unittest.TestCase):
         self.assertEqual(self.request("GET", "/l/" + link["code"])[0], 302)
         listed = self.cli("links").stdout
         self.assertIn(link["code"], listed)
+        connection = harness.UnixHTTPConnection(self.daemon.socket)
+        connection.request("GET", "/metrics")
+        metrics = connection.getresponse().read().decode()
+        connection.close()
+        self.assertIn("reelflow_track_redirects_total 6", metrics)  # the 410 is not one
+        self.assertIn("reelflow_track_not_found_total 2", metrics)
 
     def test_a_workflow_mints_a_link_per_variant_and_the_post_carries_it(self):
         published = os.path.join(self.root, "published")
