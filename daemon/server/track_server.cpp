@@ -275,11 +275,32 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
       }
     }
     if (address.empty()) {
-      error_code error;
-      auto remote = stream_.socket().remote_endpoint(error);
-      if (!error) address = remote.address().to_string();
+      if (peer_.empty()) {  // once per connection
+        error_code error;
+        auto remote = stream_.socket().remote_endpoint(error);
+        if (!error) peer_ = remote.address().to_string();
+      }
+      address = peer_;
     }
     return address;
+  }
+
+  // The visitor hash and stored address of (address, user agent), kept for the connection's next
+  // request, which almost always comes from the same client.
+  struct Visitor {
+    std::string address, user_agent, hash, ip;
+    track::Classification who;
+  };
+  const Visitor& visitor(const std::string& address, const std::string& user_agent) {
+    if (visitor_.hash.empty() || visitor_.address != address || visitor_.user_agent != user_agent) {
+      visitor_.address = address;
+      visitor_.user_agent = user_agent;
+      visitor_.hash =
+          sha256_hex(server_->config.visitor_salt + "\n" + address + "\n" + user_agent).substr(0, 32);
+      visitor_.ip = server_->config.raw_ip ? address : track::anonymize_ip(address);
+      visitor_.who = track::classify_user_agent(user_agent);
+    }
+    return visitor_;
   }
 
   void redirect(const std::string& code, bool head) {
@@ -305,14 +326,12 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
         agent_header == request.end() ? "" : to_text(agent_header->value()).substr(0, 512);
     const auto referer = request.find(http::field::referer);
     click.referer = referer == request.end() ? "" : to_text(referer->value()).substr(0, 512);
-    const auto who = track::classify_user_agent(click.user_agent);
+    const Visitor& visiting = visitor(client_address(), click.user_agent);
+    const auto& who = visiting.who;
     click.kind = head ? "head" : std::string(track::visitor_name(who.kind));
     click.agent = head ? (who.agent.empty() ? "HEAD request" : who.agent) : who.agent;
-    const std::string address = client_address();
-    click.visitor =
-        sha256_hex(server_->config.visitor_salt + "\n" + address + "\n" + click.user_agent)
-            .substr(0, 32);
-    click.ip = server_->config.raw_ip ? address : track::anonymize_ip(address);
+    click.visitor = visiting.hash;
+    click.ip = visiting.ip;
     const std::string location = with_click(link.target, click.id);
     auto self = shared_from_this();
     server_->store.record_click(
@@ -459,6 +478,8 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
   }
 
   std::shared_ptr<Impl> server_;
+  std::string peer_;    // the client's address, read once
+  Visitor visitor_;     // the last request's visitor
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

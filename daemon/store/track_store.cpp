@@ -299,11 +299,13 @@ class TrackStore::Impl {
   }
 
   void record_click(Click click, Millis window, std::function<void(const Result<void>&)> done) {
+    bool wake = false;
     {
       std::lock_guard lock(queue_mutex_);
       queue_.push_back({std::move(click), window, std::move(done)});
+      wake = writer_waiting_;  // busy writing: it takes the queue when the batch is done
     }
-    queue_ready_.notify_one();
+    if (wake) queue_ready_.notify_one();
   }
 
   std::size_t pending() const {
@@ -414,7 +416,9 @@ class TrackStore::Impl {
     while (true) {
       {
         std::unique_lock lock(queue_mutex_);
+        writer_waiting_ = true;
         queue_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        writer_waiting_ = false;
         if (queue_.empty()) return;  // stopping, and everything queued is written
         const std::size_t n = std::min(queue_.size(), kMaxBatch);
         batch.assign(std::make_move_iterator(queue_.begin()),
@@ -534,6 +538,7 @@ class TrackStore::Impl {
   std::condition_variable checkpoint_wake_;  // the checkpointer waits here (only to stop)
   std::deque<Pending> queue_;
   bool stopping_ = false;
+  bool writer_waiting_ = false;  // the writer sleeps on queue_ready_ (guarded by queue_mutex_)
   static constexpr std::size_t kPruneAbove = 1'000'000;
   std::unordered_map<std::string, Millis> last_human_;  // writer thread only
   std::thread thread_;
