@@ -30,7 +30,9 @@ NGINX_PORT=$(free_port)
 SECRET=bench-secret
 printf 'conversion.bench=%s\n' "$SECRET" >"$WORK/secrets"
 chmod 600 "$WORK/secrets"
-printf 'secrets_file: %s\nlog_level: warning\n' "$WORK/secrets" >"$WORK/reelflowd.yaml"
+# CLICK_SYNC=normal measures track.click_sync: normal (no fsync per batch; kill -9 safe).
+printf 'secrets_file: %s\nlog_level: warning\ntrack:\n  click_sync: %s\n' "$WORK/secrets" \
+  "${CLICK_SYNC:-full}" >"$WORK/reelflowd.yaml"
 mkdir -p "$WORK/workflows"
 bench_start_daemon --config "$WORK/reelflowd.yaml" --listen "127.0.0.1:$TRACK_PORT"
 LINK=$("$REELFLOW" links create "https://shop.example/p" --platform bench --json --control "unix:$SOCK")
@@ -115,7 +117,7 @@ CONVERSIONS=$("$REELFLOW" links show "$CODE" --json --control "unix:$SOCK" |
 STATUS=$(curl -sf --unix-socket "$SOCK" http://localhost/v1/status)
 
 python3 - "$WORK" "$CLICKS" "$CONVERSIONS" "$STATUS" "$CONNECTIONS" "$SECONDS_EACH" <<'PY'
-import json, re, statistics, sys
+import json, os, re, statistics, sys
 work, clicks, conversions, status, connections, seconds = sys.argv[1:7]
 clicks, conversions = int(clicks), int(conversions)
 tracking = json.loads(status)["tracking"]
@@ -144,7 +146,7 @@ def lat(r):
     return ", ".join(f"p{k} {r['pct'][k]:.2f} ms" for k in ("50", "90", "99") if k in r["pct"])
 print(f"redirect: wrk -t2 -c{connections} -d{seconds}s on loopback, median of 3 alternating rounds")
 print(f"  nginx return 302 (1 worker, no logging): {nginx['rps']:>10,.0f} req/s   {lat(nginx)}")
-print(f"  reelflowd /l/CODE (durable click log):   {ours['rps']:>10,.0f} req/s   {lat(ours)}")
+print(f"  reelflowd /l/CODE (click_sync {os.environ.get('CLICK_SYNC', 'full')}):     {ours['rps']:>10,.0f} req/s   {lat(ours)}")
 print(f"  ratio reelflowd/nginx: {ratio:.2f}x (target >= 0.50x); p99 {ours['pct'].get('99', float('nan')):.2f} ms (target <= 10 ms)")
 redirected = sum(r["total"] - r["bad"] for r in our_rounds)
 def rates(rounds):
