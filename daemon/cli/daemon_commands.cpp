@@ -482,7 +482,7 @@ int links_command(Args args) {
                       cell(link, "platform"), cell(link, "campaign"), cell(link, "variant"),
                       cell(link, "short_url"), shorten(cell(link, "target"), 60)});
     }
-    print_table({"CODE", "", "PLATFORM", "CAMPAIGN", "VARIANT", "SHORT URL", "TARGET"}, rows);
+    print_table({"CODE", "STATE", "PLATFORM", "CAMPAIGN", "VARIANT", "SHORT URL", "TARGET"}, rows);
     return kExitOk;
   }
   const json& link = *reply;
