@@ -461,6 +461,9 @@ int Daemon::run() {
   p.signals.add(SIGINT);
   p.signals.add(SIGHUP);
   std::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (RLIMIT_FSIZE) reached makes the write fail (EFBIG), as a full disk does,
+  // instead of killing the daemon: the store reports it and the tracking server answers 503.
+  std::signal(SIGXFSZ, SIG_IGN);
   wait_for_signal = [this, &p, &wait_for_signal, &load_workflows, &check_drained]() {
     p.signals.async_wait([this, &p, &wait_for_signal, &load_workflows, &check_drained](
                              const boost::system::error_code& error, int signal_number) {

@@ -47,6 +47,7 @@ class Daemon:
         self.log_path = os.path.join(root, "daemon.log")
         self.workers = workers
         self.listen = "127.0.0.1:0"  # the tracking listener: a free port
+        self.preexec = None  # run in the daemon's process before exec (e.g. set an rlimit)
         self.process = None
         os.makedirs(self.workflows, exist_ok=True)
 
@@ -62,7 +63,8 @@ class Daemon:
              "--workers", str(self.workers), "--listen", self.listen]
             + (["--config", self.config] if self.config else []),
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=self.root,
-            env=None if self.env is None else {**os.environ, **self.env})
+            env=None if self.env is None else {**os.environ, **self.env},
+            preexec_fn=self.preexec)
         log.close()
         wait_for(self._answers, 20, "the control socket")
 

@@ -11,6 +11,7 @@ import hmac
 import http.client
 import json
 import os
+import resource
 import shutil
 import socket
 import sqlite3
@@ -340,6 +341,39 @@ steps:
         self.assertTrue(closed, "the slow client is closed after the request timeout")
         self.assertLess(time.time() - started, 8)
         self.assertEqual(self.daemon.process.poll(), None)
+
+    def test_a_full_disk_answers_503_and_keeps_every_redirected_click(self):
+        code = self.create()["code"]
+        self.daemon.stop()
+        # A file-size limit stands in for a full disk: writes past it fail (EFBIG) like ENOSPC.
+        files = [os.path.join(self.daemon.state, name) for name in ("reelflow.db", "reelflow.db-wal")]
+        limit = max(os.path.getsize(f) for f in files if os.path.exists(f)) + 512 * 1024
+        self.daemon.preexec = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        self.start()
+        redirected, refused = [], 0
+        connection = http.client.HTTPConnection(self.host, int(self.port), timeout=15)
+        for n in range(20000):  # bounded: the limit is reached after a few thousand clicks
+            connection.request("GET", "/l/" + code, headers={"User-Agent": f"{CHROME} {n}"})
+            response = connection.getresponse()
+            response.read()
+            if response.status == 302:
+                redirected.append(urllib.parse.parse_qs(urllib.parse.urlsplit(
+                    response.getheader("Location")).query)["rf_click"][0])
+            else:
+                self.assertEqual(response.status, 503)
+                refused += 1
+                if refused >= 3:
+                    break
+        connection.close()
+        self.assertGreater(len(redirected), 20)
+        self.assertEqual(refused, 3, "the full disk is answered with 503")
+        self.assertIn("answering 503, a click could not be stored", self.daemon.log())
+        self.assertIsNone(self.daemon.process.poll(), "the daemon is still running")
+        self.daemon.kill9()
+        self.daemon.preexec = None
+        with self.database() as db:
+            stored = {row[0] for row in db.execute("SELECT id FROM clicks WHERE code = ?", (code,))}
+        self.assertEqual([c for c in redirected if c not in stored], [])
 
     def test_a_locked_database_answers_503_not_a_lost_redirect(self):
         code = self.create()["code"]
