@@ -23,6 +23,7 @@ plugin_host::Registry load_plugins(Args& args, bool quiet = false);
 int validate_command(Args args);
 int schema_command(Args args);
 int plugins_command(Args args);
+int optimize_command(Args args);  // optimize simulate --scenario NAME [--reps N] [--seed S] [--json]
 int run_command(Args args);
 
 // Daemon verbs (daemon_commands.cpp): they talk to reelflowd's control API, chosen by --control

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   if (command == "schema") return schema_command(offline());
   if (command == "plugins") return plugins_command(offline());
   if (command == "run") return run_command(offline());
+  if (command == "optimize") return optimize_command(offline());
   if (command == "status") return status_command(daemon_args());
   if (command == "workflows") return workflows_command(daemon_args());
   if (command == "runs") return runs_command(daemon_args());

@@ -78,7 +78,7 @@ TEST_F(CliTest, NoArgumentsShowsHelpAndFails) {
 TEST_F(CliTest, HelpListsEveryCommand) {
   auto result = reelflow({"--help"});
   EXPECT_EQ(result.status, 0);
-  for (const char* command : {"validate", "schema", "plugins", "run"}) {
+  for (const char* command : {"validate", "schema", "plugins", "run", "optimize"}) {
     EXPECT_NE(result.out.find(command), std::string::npos) << command;
     auto own = reelflow({command, "--help"});
     EXPECT_EQ(own.status, 0) << command;
@@ -183,6 +183,37 @@ TEST_F(CliTest, PluginsListsTheWatchTriggerType) {
     EXPECT_EQ(options, (std::vector<std::string>{"path", "patterns", "recursive", "settle"}));
   }
   EXPECT_TRUE(found) << result.out;
+}
+
+TEST_F(CliTest, OptimizeSimulateGivesTheTableBesideThePapersFigures) {
+  // One repetition: the shape and the order of magnitude. The ±10 % check over 100 repetitions
+  // is bench/optimize_table1.sh.
+  auto result = reelflow({"optimize", "simulate", "--scenario", "chapelle-li-table1", "--reps",
+                          "1", "--seed", "7", "--json"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  auto report = json::parse(result.out);
+  EXPECT_EQ(report["scenario"], "chapelle-li-table1");
+  EXPECT_EQ(report["reps"], 1);
+  ASSERT_EQ(report["rows"].size(), 7u);
+  EXPECT_EQ(report["rows"][0]["delay"], 1);
+  EXPECT_EQ(report["rows"][0]["paper"], 9105.0);
+  EXPECT_EQ(report["rows"][6]["paper"], 59256.0);
+  for (const auto& row : report["rows"]) {
+    EXPECT_GT(row["ratio"].get<double>(), 0.5) << row;
+    EXPECT_LT(row["ratio"].get<double>(), 1.6) << row;
+  }
+  EXPECT_EQ(reelflow({"optimize", "simulate", "--scenario", "chapelle-li-table1", "--reps", "1",
+                      "--seed", "7", "--json"})
+                .out,
+            result.out)
+      << "the same seed gives the same figures";
+  auto unknown = reelflow({"optimize", "simulate", "--scenario", "coin-flips"});
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.err.find("no scenario 'coin-flips' (known: chapelle-li-table1)"),
+            std::string::npos);
+  EXPECT_EQ(reelflow({"optimize", "simulate", "--scenario", "chapelle-li-table1", "--reps", "0"})
+                .status,
+            2);
 }
 
 TEST_F(CliTest, SchemaIsJsonWithEveryStepType) {
