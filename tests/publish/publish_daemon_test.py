@@ -269,20 +269,7 @@ steps:
                                       "credentials": {"access_token": "tok"},
                                       "limits": {"per_day": 3, "min_spacing": "2s",
                                                  "time_zone": zone}}})
-        self.daemon.write_workflow("post", """
-name: post
-on:
-  watch: {path: inbox, patterns: ["*.mp4"], settle: 200ms}
-steps:
-  - id: publish
-    uses: ptest.publish
-    for_each: [1, 2, 3, 4]
-    max_parallel: 4
-    with:
-      account: brand
-      video: ${{ trigger.file }}
-      title: "part ${{ item }}"
-""")
+        self.fan_out_workflow("ptest.publish", 4)
         self.daemon.start()
         self.drop("p.mp4")
         wait_for(lambda: len(self.posts()) >= 1, 20, "the first post")
@@ -306,20 +293,7 @@ steps:
 
     def test_a_platforms_quota_reschedules_a_post_instead_of_sending_it(self):
         # ptest.limited declares 2 uploads in any 6 s; the account raises nothing.
-        self.daemon.write_workflow("post", """
-name: post
-on:
-  watch: {path: inbox, patterns: ["*.mp4"], settle: 200ms}
-steps:
-  - id: publish
-    uses: ptest.limited
-    for_each: [1, 2, 3]
-    max_parallel: 3
-    with:
-      account: brand
-      video: ${{ trigger.file }}
-      title: "part ${{ item }}"
-""")
+        self.fan_out_workflow("ptest.limited", 3)
         self.daemon.start()
         self.drop("q.mp4")
         wait_for(lambda: len(self.posts()) >= 3, 30, "three posts")
@@ -405,6 +379,25 @@ steps:
         self.assertIn("publish_at: best needs posting windows, and ptest.publish declares none",
                       self.step_outputs(failed["id"])["error"])
         self.assertEqual(self.posts(), [])
+
+    def fan_out_workflow(self, uses, count):
+        """A workflow whose one step publishes `count` posts ("part 1", ...) through `uses`, all
+        items allowed at once: whatever spaces them out is the host's pacing."""
+        items = ", ".join(str(i) for i in range(1, count + 1))
+        self.daemon.write_workflow("post", f"""
+name: post
+on:
+  watch: {{path: inbox, patterns: ["*.mp4"], settle: 200ms}}
+steps:
+  - id: publish
+    uses: {uses}
+    for_each: [{items}]
+    max_parallel: {count}
+    with:
+      account: brand
+      video: ${{{{ trigger.file }}}}
+      title: "part ${{{{ item }}}}"
+""")
 
     def published_times(self):
         """The published_at of every post (sorted ISO texts) and the same as epoch seconds."""
