@@ -594,7 +594,8 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // CSV (RFC 4180): CRLF line ends; a field with a comma, quote or line break is quoted, its quotes
-// doubled. Text is written as it is: CSV is data, not display.
+// doubled. Text is written as it is (CSV is data, not display), except that a key a spreadsheet
+// would take for a formula is defused (csv_text).
 
 std::string csv_field(std::string_view value) {
   if (value.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(value);
@@ -615,6 +616,16 @@ std::string csv_line(const std::vector<std::string>& fields) {
   return line + "\r\n";
 }
 
+// A text cell a spreadsheet would run as a formula (=, +, -, @, or a tab or carriage return first:
+// OWASP's list for CSV injection) gets a leading apostrophe, which spreadsheets show as text.
+// Only text from users (a row's key: a title, a variant, a file name) goes through this.
+std::string csv_text(std::string_view value) {
+  if (!value.empty() && std::string_view("=+-@\t\r").find(value.front()) != std::string_view::npos) {
+    return "'" + std::string(value);
+  }
+  return std::string(value);
+}
+
 std::string optional_fraction(std::optional<double> value) {
   return value ? fraction_text(*value) : "";
 }
@@ -627,7 +638,7 @@ std::string render_report_csv(const json& input) {
                               "clicks_total", "clicks_human", "clicks_bot", "clicks_duplicate",
                               "conversions", "revenue", "ctr", "cvr", "rpm", "currency"});
   for (const auto& row : report.rows) {
-    out += csv_line({row.key, std::to_string(row.posts), std::to_string(row.views),
+    out += csv_line({csv_text(row.key), std::to_string(row.posts), std::to_string(row.views),
                      std::to_string(row.likes), std::to_string(row.comments),
                      std::to_string(row.shares), std::to_string(row.clicks_total),
                      std::to_string(row.clicks_human), std::to_string(row.clicks_bot),

@@ -330,6 +330,22 @@ TEST(ReportCsv, QuotesCommasQuotesAndLineBreaks) {
   }
 }
 
+TEST(ReportCsv, AKeyASpreadsheetWouldRunAsAFormulaIsDefused) {
+  const std::vector<std::string> keys = {"=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1",
+                                         "-2+3", "@SUM(A1)", "\tTab", "cover-a", "a=b"};
+  json rows = json::array();
+  for (const auto& key : keys) rows.push_back(funnel(key, 100, 10, 1, 5));
+  const auto records = parse_csv(render_report_csv(report_with(rows)));
+  ASSERT_EQ(records.size(), keys.size() + 1);
+  EXPECT_EQ(records[1][0], "'=HYPERLINK(\"http://evil.example\",\"x\")");
+  EXPECT_EQ(records[2][0], "'+1+1");
+  EXPECT_EQ(records[3][0], "'-2+3");
+  EXPECT_EQ(records[4][0], "'@SUM(A1)");
+  EXPECT_EQ(records[5][0], "'\tTab");
+  EXPECT_EQ(records[6][0], "cover-a") << "only a formula's first character counts";
+  EXPECT_EQ(records[7][0], "a=b");
+}
+
 TEST(ReportCsv, RatiosAsFractionsEmptyWhenNullDotDecimals) {
   json row = funnel("youtube", 1200, 50, 4, 1234.5);
   row["ctr"] = 0.0416666;
