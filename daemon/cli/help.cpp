@@ -23,7 +23,7 @@ Offline commands (no daemon needed):
   plugins              list plugins, their step types and options
   run WORKFLOW         run a workflow once in the foreground
   optimize simulate    the Thompson-sampling chooser against simulated audiences
-                       (--scenario chapelle-li-table1, --reps N, --seed S, --json)
+                       (--scenario chapelle-li-table1|drift, --reps N, --seed S, --json)
 
 Daemon commands (ask the running reelflowd; each takes --json):
   status               the daemon's state, runs by state, queue and workers
@@ -213,8 +213,14 @@ audiences, offline.
                        1000 steps late; the regret beside the paper's. 20 repetitions by default
                        (about 30 s on 2 cores); the paper used 100.
 
---json prints {"scenario", "reps", "seed", "horizon", "rows": [{"delay", "regret",
-"standard_error", "paper", "ratio"}]}.
+  drift                5 variants clicked 5 % to 1 %; halfway through, the best and the worst
+                       swap. How many steps the chooser needs to follow, with and without
+                       discounting old results (discount 1, 0.9995, 0.999, 0.995), and its
+                       regret after the change. About 2 s.
+
+--json prints {"scenario", "reps", "seed", "horizon", "rows": [...]}: for chapelle-li-table1
+{"delay", "regret", "standard_error", "paper", "ratio"}, for drift {"discount", "reconverged",
+"steps", "regret_after"}.
 )";
   }
   if (command == "links") {

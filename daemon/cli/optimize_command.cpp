@@ -45,9 +45,9 @@ int optimize_command(Args args) {
   optimize::Table1Options options;
   options.reps = 20;
   if (!scenario) {
-    problems.push_back("--scenario is required (chapelle-li-table1)");
-  } else if (*scenario != optimize::kChapelleLiTable1) {
-    problems.push_back("no scenario '" + *scenario + "' (known: chapelle-li-table1)");
+    problems.push_back("--scenario is required (chapelle-li-table1, drift)");
+  } else if (*scenario != optimize::kChapelleLiTable1 && *scenario != optimize::kDrift) {
+    problems.push_back("no scenario '" + *scenario + "' (known: chapelle-li-table1, drift)");
   }
   if (reps) {
     auto value = whole_number(*reps);
@@ -66,6 +66,39 @@ int optimize_command(Args args) {
     }
   }
   if (!problems.empty()) return usage_error("optimize", problems);
+  if (*scenario == optimize::kDrift) {
+    optimize::DriftOptions drift;
+    drift.reps = options.reps;
+    drift.seed = options.seed;
+    auto report = optimize::run_drift(drift);
+    if (!report) {
+      std::fprintf(stderr, "reelflow optimize: %s\n", report.error().message.c_str());
+      return kExitFailed;
+    }
+    if (as_json) {
+      print_json(optimize::to_json(*report));
+      return kExitOk;
+    }
+    std::printf("Drift: 5 variants clicked 5%%, 4%%, 3%%, 2%%, 1%%; at step %llu of %llu the best "
+                "and the worst swap.\nSteps until the chooser picks the new best in half of its last 1000 "
+                "choices; %llu repetitions, seed %llu.\n\n  discount   re-converged   mean steps   "
+                "regret after the change\n",
+                static_cast<unsigned long long>(report->change_at),
+                static_cast<unsigned long long>(report->horizon),
+                static_cast<unsigned long long>(report->reps),
+                static_cast<unsigned long long>(report->seed));
+    for (const auto& row : report->rows) {
+      const std::string steps = row.steps ? std::to_string(static_cast<long long>(*row.steps))
+                                          : std::string("never");
+      std::printf("  %8.4f   %5llu of %-4llu %11s   %9.0f\n", row.discount,
+                  static_cast<unsigned long long>(row.reconverged),
+                  static_cast<unsigned long long>(report->reps), steps.c_str(), row.regret_after);
+    }
+    std::printf("\ndiscount 1 keeps every old result; below 1 old results fade, so the chooser "
+                "follows a change sooner\nand pays for it with more exploring when nothing "
+                "changes.\n");
+    return kExitOk;
+  }
   if (!as_json) {
     std::fprintf(stderr, "simulating %llu repetitions of 10^6 steps at 7 delays ...\n",
                  static_cast<unsigned long long>(options.reps));

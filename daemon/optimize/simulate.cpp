@@ -165,4 +165,106 @@ nlohmann::json to_json(const SimulationReport& report) {
           {"rows", std::move(rows)}};
 }
 
+namespace {
+
+// One repetition of `drift` with one discount: {steps to re-converge (or nothing), regret after
+// the change}.
+std::pair<std::optional<std::uint64_t>, double> drift_run(const DriftOptions& options,
+                                                          double discount, std::uint64_t seed) {
+  std::array<double, 5> rates = {0.05, 0.04, 0.03, 0.02, 0.01};
+  auto bandit = ThompsonBandit::create(
+      BanditConfig{.arms = rates.size(), .floor = 0.0, .min_observations = 0, .discount = discount});
+  Rng rng(seed);
+  std::vector<std::uint8_t> picked_best(options.window, 0);  // a ring of the last choices
+  std::uint64_t best_in_window = 0;
+  std::optional<std::uint64_t> reconverged;
+  double regret_after = 0.0;
+  std::size_t best = 0;
+  for (std::uint64_t t = 0; t < options.horizon; ++t) {
+    if (t == options.change_at) {
+      std::swap(rates.front(), rates.back());
+      best = rates.size() - 1;
+      std::fill(picked_best.begin(), picked_best.end(), 0);
+      best_in_window = 0;
+    }
+    const std::size_t arm = bandit->choose(rng);
+    bandit->observe(arm, rng.uniform() < rates[arm]);
+    if (t < options.change_at) continue;
+    regret_after += rates[best] - rates[arm];
+    const std::uint64_t since = t - options.change_at;
+    std::uint8_t& slot = picked_best[since % options.window];
+    best_in_window -= slot;
+    slot = arm == best ? 1 : 0;
+    best_in_window += slot;
+    if (!reconverged && since + 1 >= options.window &&
+        static_cast<double>(best_in_window) >= options.share * static_cast<double>(options.window)) {
+      reconverged = since + 1;
+    }
+  }
+  return {reconverged, regret_after};
+}
+
+}  // namespace
+
+Result<DriftReport> run_drift(const DriftOptions& options) {
+  if (options.reps < 1) return fail("drift: reps must be at least 1 (got 0)");
+  if (options.change_at >= options.horizon) return fail("drift: change_at must be before the horizon");
+  if (options.window < 1 || options.window > options.horizon - options.change_at) {
+    return fail("drift: window must be from 1 to the steps after the change");
+  }
+  if (!(options.share > 0.0 && options.share <= 1.0)) return fail("drift: share must be in (0, 1]");
+  if (options.threads < 1) return fail("drift: threads must be at least 1 (got 0)");
+  for (double discount : options.discounts) {
+    if (!(discount > 0.0 && discount <= 1.0)) return fail("drift: a discount must be in (0, 1]");
+  }
+  const std::size_t tasks = options.discounts.size() * options.reps;
+  std::vector<std::pair<std::optional<std::uint64_t>, double>> results(tasks);
+  std::atomic<std::size_t> next_task{0};
+  const auto work = [&] {
+    for (std::size_t task = next_task++; task < tasks; task = next_task++) {
+      const std::size_t d = task / options.reps;
+      const std::uint64_t rep = task % options.reps;
+      results[task] = drift_run(options, options.discounts[d],
+                                derive_seed(derive_seed(options.seed, rep), 1 + d));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < std::min<std::size_t>(options.threads, tasks); ++i) {
+    threads.emplace_back(work);
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  DriftReport report{.reps = options.reps, .seed = options.seed, .horizon = options.horizon,
+                     .change_at = options.change_at, .rows = {}};
+  for (std::size_t d = 0; d < options.discounts.size(); ++d) {
+    DriftRow row;
+    row.discount = options.discounts[d];
+    double steps = 0.0, regret = 0.0;
+    for (std::uint64_t rep = 0; rep < options.reps; ++rep) {
+      const auto& [reconverged, regret_after] = results[d * options.reps + rep];
+      regret += regret_after;
+      if (reconverged) {
+        ++row.reconverged;
+        steps += static_cast<double>(*reconverged);
+      }
+    }
+    if (row.reconverged > 0) row.steps = steps / static_cast<double>(row.reconverged);
+    row.regret_after = regret / static_cast<double>(options.reps);
+    report.rows.push_back(row);
+  }
+  return report;
+}
+
+nlohmann::json to_json(const DriftReport& report) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const DriftRow& row : report.rows) {
+    rows.push_back({{"discount", row.discount},
+                    {"reconverged", row.reconverged},
+                    {"steps", row.steps ? nlohmann::json(*row.steps) : nlohmann::json()},
+                    {"regret_after", row.regret_after}});
+  }
+  return {{"scenario", kDrift},     {"reps", report.reps},           {"seed", report.seed},
+          {"horizon", report.horizon}, {"change_at", report.change_at}, {"rows", std::move(rows)}};
+}
+
 }  // namespace reelflow::optimize

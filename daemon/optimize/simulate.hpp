@@ -73,4 +73,44 @@ double chapelle_li_table1_run(std::uint64_t delay, std::uint64_t horizon,
 //  "ratio"}, ...]}; paper and ratio are null where the paper has no figure.
 nlohmann::json to_json(const SimulationReport& report);
 
+// Scenario `drift`: the best variant changes mid-run. Five arms with click rates 5 %, 4 %, 3 %,
+// 2 % and 1 %; at `change_at` the best and the worst swap. For each discount (1 = none), the
+// steps after the change until the chooser picks the new best arm in at least `share` of its last
+// `window` choices ("re-converged"), averaged over the repetitions that got there before the
+// horizon, and how many did. Results are revealed at once (delay 1); no floor, no minimum.
+inline constexpr std::string_view kDrift = "drift";
+
+struct DriftOptions {
+  std::uint64_t reps = 20;
+  std::uint64_t seed = 1;
+  std::uint64_t horizon = 200'000;
+  std::uint64_t change_at = 100'000;
+  std::uint64_t window = 1000;
+  double share = 0.5;
+  std::vector<double> discounts = {1.0, 0.9995, 0.999, 0.995};
+  unsigned threads = 2;
+};
+
+struct DriftRow {
+  double discount = 1.0;
+  std::uint64_t reconverged = 0;         // repetitions that got there before the horizon
+  std::optional<double> steps;           // mean steps to re-converge over those
+  double regret_after = 0.0;             // mean regret from the change to the horizon
+};
+
+struct DriftReport {
+  std::uint64_t reps = 0;
+  std::uint64_t seed = 0;
+  std::uint64_t horizon = 0;
+  std::uint64_t change_at = 0;
+  std::vector<DriftRow> rows;
+};
+
+// The error names the option that is out of range.
+Result<DriftReport> run_drift(const DriftOptions& options);
+
+// {"scenario": "drift", "reps", "seed", "horizon", "change_at", "rows": [{"discount",
+//  "reconverged", "steps", "regret_after"}]}; steps is null when no repetition re-converged.
+nlohmann::json to_json(const DriftReport& report);
+
 }  // namespace reelflow::optimize

@@ -209,8 +209,14 @@ TEST_F(CliTest, OptimizeSimulateGivesTheTableBesideThePapersFigures) {
       << "the same seed gives the same figures";
   auto unknown = reelflow({"optimize", "simulate", "--scenario", "coin-flips"});
   EXPECT_EQ(unknown.status, 2);
-  EXPECT_NE(unknown.err.find("no scenario 'coin-flips' (known: chapelle-li-table1)"),
+  EXPECT_NE(unknown.err.find("no scenario 'coin-flips' (known: chapelle-li-table1, drift)"),
             std::string::npos);
+  auto drift = reelflow({"optimize", "simulate", "--scenario", "drift", "--reps", "2", "--json"});
+  ASSERT_EQ(drift.status, 0) << drift.err;
+  auto drift_report = json::parse(drift.out);
+  EXPECT_EQ(drift_report["scenario"], "drift");
+  ASSERT_EQ(drift_report["rows"].size(), 4u);
+  EXPECT_EQ(drift_report["rows"][0]["discount"], 1.0);
   EXPECT_EQ(reelflow({"optimize", "simulate", "--scenario", "chapelle-li-table1", "--reps", "0"})
                 .status,
             2);

@@ -289,5 +289,30 @@ TEST(ChapelleLiTable1, PaperFigures) {
   EXPECT_FALSE(chapelle_li_table1_regret(2).has_value());
 }
 
+TEST(Drift, DiscountingFollowsASwapOfTheBestArmSoonerAndWithLessRegret) {
+  DriftOptions options;
+  options.reps = 6;
+  options.seed = 3;
+  options.horizon = 60'000;
+  options.change_at = 30'000;
+  options.discounts = {1.0, 0.9995};
+  auto report = run_drift(options);
+  ASSERT_TRUE(report.has_value()) << report.error().message;
+  ASSERT_EQ(report->rows.size(), 2u);
+  const DriftRow& kept = report->rows[0];
+  const DriftRow& faded = report->rows[1];
+  EXPECT_EQ(faded.reconverged, 6u);
+  ASSERT_TRUE(faded.steps.has_value());
+  if (kept.steps) {
+    EXPECT_LT(*faded.steps * 2, *kept.steps);
+  }
+  EXPECT_LT(faded.regret_after, kept.regret_after);
+  auto again = run_drift(options);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(to_json(*again), to_json(*report)) << "the same seed gives the same figures";
+  options.change_at = options.horizon;
+  EXPECT_FALSE(run_drift(options).has_value());
+}
+
 }  // namespace
 }  // namespace reelflow::optimize
