@@ -368,15 +368,16 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
     send(std::move(response));
   }
 
+  // A postback gets JSON; a pixel always gets its GIF (the status still tells what happened).
+  void conversion_reply(bool pixel, http::status status, const json& body) {
+    if (!pixel) return send(json_response(request_, status, body));
+    send(make_response(request_, status,
+                       std::string(reinterpret_cast<const char*>(kPixel), sizeof kPixel),
+                       "image/gif"));
+  }
+
   void conversion(bool pixel, const std::string& query) {
     const Request& request = request_;
-    auto reply = [this, pixel](http::status status, const json& body) {
-      if (!pixel) return send(json_response(request_, status, body));
-      Response response = make_response(
-          request_, status, std::string(reinterpret_cast<const char*>(kPixel), sizeof kPixel),
-          "image/gif");
-      send(std::move(response));
-    };
     std::string source;
     if (pixel) {
       source = track::pixel_source(query);
@@ -387,7 +388,7 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
     auto secret = server_->secrets(source);
     if (!secret) {
       ++server_->counts.rejected;
-      return reply(http::status::unauthorized,
+      return conversion_reply(pixel, http::status::unauthorized,
                    json{{"error", "unknown source '" + source.substr(0, 64) +
                                       "': no secret conversion." + source.substr(0, 64)}});
     }
@@ -399,14 +400,14 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
       const auto signature = request.find("X-Reelflow-Signature");
       if (signature == request.end()) {
         ++server_->counts.rejected;
-        return reply(http::status::unauthorized,
+        return conversion_reply(pixel, http::status::unauthorized,
                      json{{"error", "no X-Reelflow-Signature header"}});
       }
       if (auto verified = track::verify_signature(to_text(signature->value()), request.body(),
                                                   *secret, now_s, server_->config.replay_window_s);
           !verified) {
         ++server_->counts.rejected;
-        return reply(http::status::unauthorized, json{{"error", verified.error().message}});
+        return conversion_reply(pixel, http::status::unauthorized, json{{"error", verified.error().message}});
       }
       const auto type = request.find(http::field::content_type);
       parsed = track::parse_conversion(type == request.end() ? "" : to_text(type->value()),
@@ -415,7 +416,7 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
     if (!parsed) {
       ++server_->counts.rejected;
       const bool signature_problem = pixel && parsed.error().message.find("sig") != std::string::npos;
-      return reply(signature_problem ? http::status::unauthorized : http::status::bad_request,
+      return conversion_reply(pixel, signature_problem ? http::status::unauthorized : http::status::bad_request,
                    json{{"error", parsed.error().message}});
     }
     store::NewConversion conversion;
@@ -439,20 +440,14 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
   }
 
   void converted(const Result<store::ConversionOutcome>& outcome, bool pixel) {
-    auto reply = [this, pixel](http::status status, const json& body) {
-      if (!pixel) return send(json_response(request_, status, body));
-      send(make_response(request_, status,
-                         std::string(reinterpret_cast<const char*>(kPixel), sizeof kPixel),
-                         "image/gif"));
-    };
     if (!outcome) {
       const std::string& message = outcome.error().message;
       if (message.starts_with("no click ") || message.starts_with("no link ")) {
         ++server_->counts.rejected;
-        return reply(http::status::not_found, json{{"error", message}});
+        return conversion_reply(pixel, http::status::not_found, json{{"error", message}});
       }
       server_->logger.error("tracking: a conversion could not be stored: " + message);
-      return reply(http::status::service_unavailable,
+      return conversion_reply(pixel, http::status::service_unavailable,
                    json{{"error", "the conversion could not be recorded; send it again"}});
     }
     ++server_->counts.conversions;
@@ -464,7 +459,7 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
                  {"link", record.code.empty() ? json(nullptr) : json(record.code)},
                  {"click", record.click_id.empty() ? json(nullptr) : json(record.click_id)}};
     if (!record.attributed) body["why_unattributed"] = outcome->why_unattributed;
-    reply(http::status::ok, body);
+    conversion_reply(pixel, http::status::ok, body);
   }
 
   void send(Response response) {

@@ -1,12 +1,13 @@
 #include "store/track_store.hpp"
 
+#include "common/iso_time.hpp"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <atomic>
 #include <cctype>
-#include <cstdio>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -128,22 +129,8 @@ struct Funnel {
   }
 };
 
-std::string day_text(Millis ms) {
-  const std::int64_t days = ms >= 0 ? ms / kDayMs : (ms - kDayMs + 1) / kDayMs;
-  // Civil date from days since 1970-01-01 (Howard Hinnant's civil_from_days).
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
-  char text[40];
-  std::snprintf(text, sizeof text, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
-  return text;
-}
+// "2026-11-30": the UTC day of an instant.
+std::string day_text(Millis ms) { return format_iso_time(ms).substr(0, 10); }
 
 }  // namespace
 
