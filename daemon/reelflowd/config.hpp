@@ -44,7 +44,9 @@ struct DaemonConfig {
     double attribution_window = 7 * 86400.0;
     double replay_window = 300;
     double request_timeout = 10;  // to receive one whole request (slow clients are closed)
-    bool click_sync_full = true;  // click_sync: full (survives power loss) | normal (kill -9)
+    // click_sync: normal (default: survives kill -9; the click log is synced about every second)
+    // | full (each round of 302s waits for a sync of the click log: survives power loss)
+    bool click_sync_full = false;
   } track;
 };
 

@@ -218,8 +218,9 @@ int Daemon::run() {
   auto secrets = load_secrets(config_);
   if (!secrets) return fatal(secrets.error().message);
   p.secrets = *secrets;
-  auto track_store = store::TrackStore::open(store::database_path(config_.state_dir), 5000,
-                                             config_.track.click_sync_full);
+  auto track_store = store::TrackStore::open(
+      store::database_path(config_.state_dir), 5000, config_.track.click_sync_full,
+      [this](const std::string& problem) { logger_.error(problem); });
   if (!track_store) return fatal(track_store.error().message);
   p.track_store = std::move(*track_store);
 
@@ -889,7 +890,7 @@ std::string Daemon::metrics() {
     advance("reelflow_track_rejected_total",
             "Conversion postbacks refused (signature, timestamp, body, unknown click)",
             counters.rejected);
-    p.metrics.gauge("reelflow_track_clicks_pending", "Clicks waiting for their batch commit")
+    p.metrics.gauge("reelflow_track_clicks_pending", "Clicks in the click log not yet in the database")
         .set(static_cast<double>(p.track_store->clicks_pending()));
     p.metrics.gauge("reelflow_track_connections", "Open connections to the tracking listener")
         .set(static_cast<double>(p.track->open_connections()));

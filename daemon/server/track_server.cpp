@@ -172,6 +172,17 @@ struct TrackServer::Impl : std::enable_shared_from_this<TrackServer::Impl> {
 
   void accept();
 
+  // Redirects of one round of the loop: their clicks go to the click log with one write (at the
+  // end of the round, posted behind the other handlers ready in it), then each gets its answer.
+  struct PendingRedirect {
+    std::shared_ptr<Session> session;
+    std::string location;
+    bool head = false;
+  };
+  std::vector<store::Click> round_clicks;
+  std::vector<PendingRedirect> round;
+  void queue_redirect(store::Click click, PendingRedirect redirect);
+  void log_round();
 };
 
 class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> {
@@ -332,19 +343,11 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
     click.agent = head ? (who.agent.empty() ? "HEAD request" : who.agent) : who.agent;
     click.visitor = visiting.hash;
     click.ip = visiting.ip;
-    const std::string location = with_click(link.target, click.id);
-    auto self = shared_from_this();
-    server_->store.record_click(
-        std::move(click), server_->config.duplicate_window_ms,
-        [self, location, head](const Result<void>& written) {
-          // On the store's writer thread: hand the answer back to the loop.
-          Result<void> copy = written;
-          net::post(self->stream_.get_executor(), [self, location, head, copy] {
-            self->clicked(copy, location, head);
-          });
-        });
+    std::string location = with_click(link.target, click.id);
+    server_->queue_redirect(std::move(click), {shared_from_this(), std::move(location), head});
   }
 
+ public:
   void clicked(const Result<void>& written, const std::string& location, bool head) {
     const Request& request = request_;
     if (!written) {
@@ -368,6 +371,7 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
     send(std::move(response));
   }
 
+ private:
   // A postback gets JSON; a pixel always gets its GIF (the status still tells what happened).
   void conversion_reply(bool pixel, http::status status, const json& body) {
     if (!pixel) return send(json_response(request_, status, body));
@@ -481,6 +485,38 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
   Request request_;
   std::shared_ptr<Response> response_;
 };
+
+void TrackServer::Impl::queue_redirect(store::Click click, PendingRedirect redirect) {
+  if (round.empty()) {
+    net::post(io, [self = shared_from_this()] { self->log_round(); });
+  }
+  round_clicks.push_back(std::move(click));
+  round.push_back(std::move(redirect));
+}
+
+void TrackServer::Impl::log_round() {
+  std::vector<PendingRedirect> answering;
+  answering.swap(round);
+  auto logged = store.log_clicks(round_clicks, config.duplicate_window_ms);
+  round_clicks.clear();
+  if (!logged || !store.full_sync()) {
+    Result<void> written;
+    if (!logged) written = tl::unexpected(logged.error());
+    for (auto& redirect : answering) {
+      redirect.session->clicked(written, redirect.location, redirect.head);
+    }
+    return;
+  }
+  // Full sync: the answers wait for the sync thread's fdatasync, then come back to the loop.
+  store.when_synced(*logged, [self = shared_from_this(), answering = std::move(answering)](
+                                 const Result<void>& synced) mutable {
+    net::post(self->io, [self, answering = std::move(answering), synced]() mutable {
+      for (auto& redirect : answering) {
+        redirect.session->clicked(synced, redirect.location, redirect.head);
+      }
+    });
+  });
+}
 
 void TrackServer::Impl::accept() {
   acceptor.async_accept([self = shared_from_this()](error_code error, tcp::socket socket) {

@@ -917,7 +917,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& pa
     }
     // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss, and a run's
     // transitions must be durable when the call returns (a publish recorded as not yet done would
-    // be done twice). Clicks will keep FULL affordable by group commit: many per transaction.
+    // be done twice). Clicks do not pay for it per click: they reach the database from the click
+    // log in large transactions (track_store.hpp).
     db.exec("PRAGMA synchronous = FULL");
     db.exec("PRAGMA foreign_keys = ON");
     if (auto migrated = migrate(db, name, version); !migrated) {

@@ -1,6 +1,7 @@
 #include "store/track_store.hpp"
 
 #include "common/iso_time.hpp"
+#include "store/click_log.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -24,7 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxBatch = 4096;
 constexpr Millis kDayMs = 86400000;
 
 std::string random_code(std::size_t length) {
@@ -160,26 +160,51 @@ std::string link_code_of_url(std::string_view url) {
 
 class TrackStore::Impl {
  public:
-  Impl(std::string path, SQLite::Database reader, SQLite::Database writer,
-       SQLite::Database checkpointer)
+  Impl(std::string path, SQLite::Database reader, SQLite::Database importer,
+       std::unique_ptr<ClickLog> log, bool full_sync,
+       std::function<void(const std::string&)> warn)
       : path_(std::move(path)),
         db_(std::move(reader)),
-        writer_db_(std::move(writer)),
-        checkpoint_db_(std::move(checkpointer)) {
+        import_db_(std::move(importer)),
+        log_(std::move(log)),
+        full_sync_(full_sync),
+        warn_(std::move(warn)) {}
+
+  // What a crash left in the log goes into the database before anything new is logged; then the
+  // importer (and with full sync, the syncer) start.
+  Result<void> recover() {
+    while (true) {
+      auto step = import_available();
+      if (!step) return tl::unexpected(step.error());
+      if (*step == 0) break;
+    }
+    if (log_->damaged_at_open() > 0) {
+      warn("tracking: " + log_->path().string() + ": skipped a damaged record of " +
+           std::to_string(log_->damaged_at_open()) + " bytes at its end (a write interrupted "
+           "by a power loss); every click before it is in the database");
+    }
+    if (auto lap = log_->start_lap_if_consumed(imported_, 0); !lap) {
+      return tl::unexpected(lap.error());
+    }
     remember_recent_clicks();
-    thread_ = std::thread([this] { write_loop(); });
-    checkpoint_thread_ = std::thread([this] { checkpoint_loop(); });
+    import_thread_ = std::thread([this] { import_loop(); });
+    if (full_sync_) sync_thread_ = std::thread([this] { sync_loop(); });
+    return {};
   }
 
   ~Impl() {
     {
-      std::lock_guard lock(queue_mutex_);
+      std::lock_guard lock(import_mutex_);
       stopping_ = true;
     }
-    queue_ready_.notify_all();
-    checkpoint_wake_.notify_all();
-    thread_.join();
-    checkpoint_thread_.join();
+    import_wake_.notify_all();
+    {
+      std::lock_guard lock(sync_mutex_);
+      sync_stopping_ = true;
+    }
+    sync_wake_.notify_all();
+    if (import_thread_.joinable()) import_thread_.join();
+    if (sync_thread_.joinable()) sync_thread_.join();
   }
 
   template <typename Body>
@@ -285,19 +310,49 @@ class TrackStore::Impl {
     });
   }
 
-  void record_click(Click click, Millis window, std::function<void(const Result<void>&)> done) {
-    bool wake = false;
-    {
-      std::lock_guard lock(queue_mutex_);
-      queue_.push_back({std::move(click), window, std::move(done)});
-      wake = writer_waiting_;  // busy writing: it takes the queue when the batch is done
+  Result<std::uint64_t> log_clicks(std::span<Click> clicks, Millis window) {
+    const std::uint64_t end = log_->end(), imported = imported_.load();
+    if (end - imported > kMaxClickBacklog) {
+      return fail(log_->path().string() + ": " + std::to_string((end - imported) >> 20) +
+                  " MiB of clicks wait for the database, which does not take them (" +
+                  last_import_error() + ")");
     }
-    if (wake) queue_ready_.notify_one();
+    for (Click& click : clicks) {
+      click.duplicate = click.kind == "human" && window > 0 && is_duplicate(click, window);
+    }
+    auto position = log_->append(clicks);
+    if (!position) return position;
+    logged_ += clicks.size();
+    if (!clicks.empty()) prune(window);
+    return position;
   }
 
+  void when_synced(std::uint64_t position, std::function<void(const Result<void>&)> done) {
+    {
+      std::lock_guard lock(sync_mutex_);
+      sync_requests_.push_back({position, std::move(done)});
+    }
+    sync_wake_.notify_one();
+  }
+
+  Result<void> import_clicks(std::chrono::milliseconds timeout) {
+    const std::uint64_t target = log_->end();
+    std::unique_lock lock(import_mutex_);
+    if (imported_.load() >= target) return {};
+    import_requested_ = true;
+    import_wake_.notify_all();
+    if (import_done_.wait_for(lock, timeout, [&] { return imported_.load() >= target; })) {
+      return {};
+    }
+    return fail(path_ + ": clicks are still being copied from the click log (" +
+                last_import_error() + ")");
+  }
+
+  bool full_sync() const { return full_sync_; }
+
   std::size_t pending() const {
-    std::lock_guard lock(queue_mutex_);
-    return queue_.size();
+    const std::uint64_t logged = logged_.load(), done = committed.load();
+    return logged > done ? static_cast<std::size_t>(logged - done) : 0;
   }
 
   Result<ConversionOutcome> record_conversion(const NewConversion& input, Millis window,
@@ -392,53 +447,137 @@ class TrackStore::Impl {
   std::atomic<std::uint64_t> batches{0};
 
  private:
-  struct Pending {
-    Click click;
-    Millis window;
-    std::function<void(const Result<void>&)> done;
-  };
-
-  void write_loop() {
-    std::vector<Pending> batch;
+  // Copies the click log into the database: when asked (import_clicks) or every 100 ms, all that
+  // is there, in transactions of up to 4 MiB of log; empties the log when it is all imported.
+  void import_loop() {
+    std::unique_lock lock(import_mutex_);
     while (true) {
-      {
-        std::unique_lock lock(queue_mutex_);
-        writer_waiting_ = true;
-        queue_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        writer_waiting_ = false;
-        if (queue_.empty()) return;  // stopping, and everything queued is written
-        const std::size_t n = std::min(queue_.size(), kMaxBatch);
-        batch.assign(std::make_move_iterator(queue_.begin()),
-                     std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
-        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      import_wake_.wait_for(lock, std::chrono::milliseconds(100),
+                            [&] { return stopping_ || import_requested_; });
+      const bool stop = stopping_;
+      import_requested_ = false;
+      lock.unlock();
+      while (true) {
+        auto step = import_available();
+        if (!step) {
+          remember_import_error(step.error().message);
+          break;
+        }
+        if (*step == 0) break;
       }
-      Result<void> written = write_batch(batch);
-      if (written) {
-        committed += batch.size();
-        ++batches;
+      if (auto lap = log_->start_lap_if_consumed(imported_.load(), 1 << 20); !lap) {
+        remember_import_error(lap.error().message);
       }
-      for (auto& pending : batch) {
-        if (pending.done) pending.done(written);
+      // Normal sync: the log reaches the disk within about a second (power loss loses at most
+      // that); full sync syncs it before every round's answers.
+      if (!full_sync_ && std::chrono::steady_clock::now() - last_sync_ > std::chrono::seconds(1)) {
+        last_sync_ = std::chrono::steady_clock::now();
+        if (log_->end() != synced_end_) {
+          if (auto synced = log_->sync(); synced) {
+            synced_end_ = *synced;
+          } else {
+            remember_import_error(synced.error().message);
+          }
+        }
       }
-      batch.clear();
+      lock.lock();
+      import_done_.notify_all();
+      if (stop) return;
     }
   }
 
-  // Copies the WAL into the database every half second, without blocking the click writer
-  // (PASSIVE), so that no click batch pays for a checkpoint.
-  void checkpoint_loop() {
-    std::unique_lock lock(queue_mutex_);
-    while (!stopping_) {
-      checkpoint_wake_.wait_for(lock, std::chrono::milliseconds(500));
-      if (stopping_) break;
-      lock.unlock();
-      try {
-        checkpoint_db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
-      } catch (const std::exception&) {
-        // Busy or failed: the next round tries again; the WAL only grows meanwhile.
+  // One transaction's worth of the log into the database; the number of clicks imported (0: the
+  // log is imported up to its end, or up to a damaged record).
+  Result<std::size_t> import_available() {
+    const std::uint64_t from = imported_.load();
+    auto read = log_->read(from, 4 << 20);
+    if (!read) return tl::unexpected(read.error());
+    const DecodedClicks& decoded = *read;
+    if (decoded.clicks.empty()) return std::size_t{0};
+    try {
+      SQLite::Transaction transaction(import_db_, SQLite::TransactionBehavior::IMMEDIATE);
+      // OR IGNORE: after a crash between the commit and emptying the log, the same clicks come
+      // again.
+      SQLite::Statement insert(
+          import_db_,
+          "INSERT OR IGNORE INTO clicks (id, code, at, kind, duplicate, agent, visitor, ip, "
+          "user_agent, referer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      for (const Click& click : decoded.clicks) {
+        insert.bind(1, click.id);
+        insert.bind(2, click.code);
+        insert.bind(3, click.at);
+        insert.bind(4, click.kind);
+        insert.bind(5, click.duplicate ? 1 : 0);
+        insert.bind(6, click.agent);
+        insert.bind(7, click.visitor);
+        insert.bind(8, click.ip);
+        insert.bind(9, click.user_agent);
+        insert.bind(10, click.referer);
+        insert.exec();
+        insert.reset();
       }
-      lock.lock();
+      transaction.commit();
+    } catch (const std::exception& e) {
+      return fail(path_ + ": cannot copy " + std::to_string(decoded.clicks.size()) +
+                  " click(s) from the click log into the database: " + e.what());
     }
+    imported_ = from + decoded.consumed;
+    committed += decoded.clicks.size();
+    ++batches;
+    {
+      std::lock_guard lock(error_mutex_);
+      import_error_.clear();
+    }
+    return decoded.clicks.size();
+  }
+
+  // Full sync: syncs the log once for every round waiting (group commit over fdatasync).
+  void sync_loop() {
+    std::vector<SyncRequest> requests;
+    while (true) {
+      {
+        std::unique_lock lock(sync_mutex_);
+        sync_wake_.wait(lock, [&] { return sync_stopping_ || !sync_requests_.empty(); });
+        if (sync_requests_.empty()) return;
+        requests.swap(sync_requests_);
+      }
+      auto synced = log_->sync();
+      Result<void> outcome;
+      if (!synced) outcome = tl::unexpected(synced.error());
+      for (auto& request : requests) {
+        if (request.done) request.done(outcome);
+      }
+      requests.clear();
+    }
+  }
+
+  void remember_import_error(const std::string& message) {
+    {
+      std::lock_guard lock(error_mutex_);
+      import_error_ = message;
+    }
+    warn("tracking: " + message + "; the clicks stay in the click log and are copied when the "
+         "database takes them");
+  }
+
+  std::string last_import_error() {
+    std::lock_guard lock(error_mutex_);
+    return import_error_.empty() ? "the import is behind" : import_error_;
+  }
+
+  // At most once every 10 s.
+  void warn(const std::string& message) {
+    if (!warn_) return;
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(error_mutex_);
+      if (last_warning_.time_since_epoch().count() != 0 &&
+          now - last_warning_ < std::chrono::seconds(10)) {
+        return;
+      }
+      last_warning_ = now;
+    }
+    warn_(message);
   }
 
   // A person's last click on a link, by visitor and code: the duplicate check, in memory (no
@@ -446,7 +585,7 @@ class TrackStore::Impl {
   void remember_recent_clicks() {
     try {
       const Millis since = now_millis_() - kDayMs;
-      SQLite::Statement recent(writer_db_,
+      SQLite::Statement recent(import_db_,
                                "SELECT visitor, code, at FROM clicks WHERE id >= ? AND "
                                "kind = 'human'");
       recent.bind(1, new_click_id(since).substr(0, 8));
@@ -481,54 +620,41 @@ class TrackStore::Impl {
     if (last_human_.size() >= kPruneAbove) last_human_.clear();  // a flood: forget rather than grow
   }
 
-  Result<void> write_batch(std::vector<Pending>& batch) {
-    try {
-      SQLite::Transaction transaction(writer_db_, SQLite::TransactionBehavior::IMMEDIATE);
-      SQLite::Statement insert(
-          writer_db_,
-          "INSERT INTO clicks (id, code, at, kind, duplicate, agent, visitor, ip, user_agent, "
-          "referer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      for (auto& pending : batch) {
-        const Click& click = pending.click;
-        const bool duplicate =
-            click.kind == "human" && pending.window > 0 && is_duplicate(click, pending.window);
-        insert.bind(1, click.id);
-        insert.bind(2, click.code);
-        insert.bind(3, click.at);
-        insert.bind(4, click.kind);
-        insert.bind(5, duplicate ? 1 : 0);
-        insert.bind(6, click.agent);
-        insert.bind(7, click.visitor);
-        insert.bind(8, click.ip);
-        insert.bind(9, click.user_agent);
-        insert.bind(10, click.referer);
-        insert.exec();
-        insert.reset();
-      }
-      transaction.commit();
-      if (!batch.empty()) prune(batch.front().window);
-      return {};
-    } catch (const std::exception& e) {
-      return fail(path_ + ": cannot record " + std::to_string(batch.size()) + " click(s): " +
-                  e.what());
-    }
-  }
+  struct SyncRequest {
+    std::uint64_t position;
+    std::function<void(const Result<void>&)> done;
+  };
 
   std::string path_;
   std::mutex db_mutex_;
   SQLite::Database db_;
-  SQLite::Database writer_db_;
-  SQLite::Database checkpoint_db_;
-  std::thread checkpoint_thread_;
-  mutable std::mutex queue_mutex_;
-  std::condition_variable queue_ready_;      // the writer waits here
-  std::condition_variable checkpoint_wake_;  // the checkpointer waits here (only to stop)
-  std::deque<Pending> queue_;
-  bool stopping_ = false;
-  bool writer_waiting_ = false;  // the writer sleeps on queue_ready_ (guarded by queue_mutex_)
+  SQLite::Database import_db_;
+  std::unique_ptr<ClickLog> log_;
+  bool full_sync_;
+  std::function<void(const std::string&)> warn_;
+  // The appender's (log_clicks) own state.
   static constexpr std::size_t kPruneAbove = 1'000'000;
-  std::unordered_map<std::string, Millis> last_human_;  // writer thread only
-  std::thread thread_;
+  std::unordered_map<std::string, Millis> last_human_;
+  // The importer.
+  std::atomic<std::uint64_t> imported_{0};  // log position up to which the database has it all
+  std::atomic<std::uint64_t> logged_{0};
+  std::mutex import_mutex_;
+  std::condition_variable import_wake_;  // the importer waits here
+  std::condition_variable import_done_;  // import_clicks() waits here
+  bool stopping_ = false;
+  bool import_requested_ = false;
+  std::thread import_thread_;
+  std::chrono::steady_clock::time_point last_sync_{};  // the importer's periodic sync
+  std::uint64_t synced_end_ = 0;
+  std::mutex error_mutex_;
+  std::string import_error_;
+  std::chrono::steady_clock::time_point last_warning_{};
+  // The syncer (full sync only).
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wake_;
+  std::vector<SyncRequest> sync_requests_;
+  bool sync_stopping_ = false;
+  std::thread sync_thread_;
 };
 
 Result<json> TrackStore::Impl::report(const ReportQuery& query, Millis now) {
@@ -734,29 +860,33 @@ Result<json> TrackStore::Impl::report(const ReportQuery& query, Millis now) {
   });
 }
 
-Result<std::unique_ptr<TrackStore>> TrackStore::open(const std::filesystem::path& path,
-                                                     int busy_timeout_ms, bool full_sync) {
+Result<std::unique_ptr<TrackStore>> TrackStore::open(
+    const std::filesystem::path& path, int busy_timeout_ms, bool full_sync,
+    std::function<void(const std::string&)> warn) {
   const std::string name = path.string();
+  std::unique_ptr<Impl> impl;
   try {
     SQLite::Database reader(path, SQLite::OPEN_READWRITE, busy_timeout_ms);
-    SQLite::Database writer(path, SQLite::OPEN_READWRITE, busy_timeout_ms);
-    for (SQLite::Database* db : {&reader, &writer}) {
-      // FULL: a committed click survives power loss; NORMAL: it survives kill -9 and crashes of
-      // the daemon (the WAL is not synced per commit).
+    SQLite::Database importer(path, SQLite::OPEN_READWRITE, busy_timeout_ms);
+    for (SQLite::Database* db : {&reader, &importer}) {
+      // FULL: a commit survives power loss (the click log is emptied only after it); NORMAL: it
+      // survives kill -9 and crashes of the daemon (the WAL is not synced per commit).
       db->exec(full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-      // Checkpoints run on a thread of their own (checkpoint_loop), not inside a click batch.
-      db->exec("PRAGMA wal_autocheckpoint = 0");
       if (db->execAndGet("PRAGMA user_version").getInt() < 5) {
         return fail(name + ": the database has no tracking tables yet (schema version below 5)");
       }
     }
-    SQLite::Database checkpointer(path, SQLite::OPEN_READWRITE, busy_timeout_ms);
-    auto impl = std::make_unique<Impl>(name, std::move(reader), std::move(writer),
-                                       std::move(checkpointer));
-    return std::unique_ptr<TrackStore>(new TrackStore(std::move(impl)));
+    auto log = ClickLog::open(name + "-clicks");
+    if (!log) return tl::unexpected(log.error());
+    impl = std::make_unique<Impl>(name, std::move(reader), std::move(importer), std::move(*log),
+                                  full_sync, std::move(warn));
   } catch (const std::exception& e) {
     return fail(name + ": cannot open the tracking tables: " + e.what());
   }
+  if (auto recovered = impl->recover(); !recovered) {
+    return fail(name + ": cannot import the click log: " + recovered.error().message);
+  }
+  return std::unique_ptr<TrackStore>(new TrackStore(std::move(impl)));
 }
 
 TrackStore::TrackStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -774,24 +904,41 @@ Result<std::vector<Link>> TrackStore::list_links(std::string_view campaign, int 
 Result<bool> TrackStore::set_link_enabled(std::string_view code, bool enabled) {
   return impl_->set_link_enabled(code, enabled);
 }
+// Reads of clicks (counts, attribution, the report) first wait for the clicks logged before them.
 Result<ClickCounts> TrackStore::click_counts(std::string_view code) {
+  if (auto imported = impl_->import_clicks(std::chrono::seconds(5)); !imported) {
+    return tl::unexpected(imported.error());
+  }
   return impl_->click_counts(code);
 }
-void TrackStore::record_click(Click click, Millis duplicate_window_ms,
-                              std::function<void(const Result<void>&)> done) {
-  impl_->record_click(std::move(click), duplicate_window_ms, std::move(done));
+Result<std::uint64_t> TrackStore::log_clicks(std::span<Click> clicks, Millis duplicate_window_ms) {
+  return impl_->log_clicks(clicks, duplicate_window_ms);
+}
+bool TrackStore::full_sync() const { return impl_->full_sync(); }
+void TrackStore::when_synced(std::uint64_t position,
+                             std::function<void(const Result<void>&)> done) {
+  impl_->when_synced(position, std::move(done));
+}
+Result<void> TrackStore::import_clicks(std::chrono::milliseconds timeout) {
+  return impl_->import_clicks(timeout);
 }
 std::size_t TrackStore::clicks_pending() const { return impl_->pending(); }
 std::uint64_t TrackStore::clicks_committed() const { return impl_->committed.load(); }
 std::uint64_t TrackStore::batches_committed() const { return impl_->batches.load(); }
 Result<ConversionOutcome> TrackStore::record_conversion(const NewConversion& conversion,
                                                         Millis attribution_window_ms, Millis now) {
+  if (auto imported = impl_->import_clicks(std::chrono::seconds(5)); !imported) {
+    return tl::unexpected(imported.error());
+  }
   return impl_->record_conversion(conversion, attribution_window_ms, now);
 }
 Result<std::vector<ConversionRecord>> TrackStore::conversions_of_link(std::string_view code) {
   return impl_->conversions_of_link(code);
 }
 Result<json> TrackStore::report(const ReportQuery& query, Millis now) {
+  if (auto imported = impl_->import_clicks(std::chrono::seconds(5)); !imported) {
+    return tl::unexpected(imported.error());
+  }
   return impl_->report(query, now);
 }
 

@@ -1,26 +1,33 @@
-// Tracked links, clicks and conversions in the daemon's database, on a connection of their own so
+// Tracked links, clicks and conversions in the daemon's database, on connections of their own so
 // that the redirect server's writes never wait behind the engine's (and the other way round).
 //
-// Clicks are written by group commit: record_click() queues a click and returns; one writer thread
-// takes everything queued, writes it in one transaction (WAL) and only then
-// calls each click's `done`. The redirect server sends its 302 from `done`, so every click a
-// client saw redirected is in the database, even after kill -9; a failed batch (full disk, a
-// database locked beyond the busy timeout) reaches `done` as an error and the server answers 503.
-// No counter row is updated per click: counts are read from the clicks themselves. Checkpoints
-// (copying the WAL into the database) run on a thread of their own, never inside a batch.
+// Clicks go through a write-ahead click log (click_log.hpp): log_clicks() appends a round of
+// clicks to it with one write and returns; the redirect server sends the round's 302s right after
+// (with full sync, once the log is synced). A click that got its 302 is therefore in the log, and
+// survives kill -9 (and with full sync, power loss; with normal sync the importer syncs the log
+// about every second). An importer thread copies the log into the clicks table in large
+// transactions and starts the log's next lap when all of it is in the database; at open, what a
+// crash left in the log is imported first. A locked or failing database only delays
+// the import (the log keeps every click); the log refuses clicks (and the server answers 503) when
+// it cannot be written (full disk) or holds more than kMaxClickBacklog bytes that could not be
+// imported. No counter row is updated per click: counts are read from the clicks themselves;
+// reads of clicks first wait for the import of everything logged before them.
 //
 // The database must have been opened (and migrated) by open_sqlite_store first.
 //
-// Thread-safety: every call may come from any thread. Reads and link/conversion writes share one
-// mutex-guarded connection; the click writer has its own.
+// Thread-safety: log_clicks() from one thread at a time (the server's loop); every other call
+// from any thread. Reads and link/conversion writes share one mutex-guarded connection; the
+// importer has its own.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +57,7 @@ std::string new_click_id(Millis at);
 
 struct Click {
   std::string id;    // the rf_click parameter the redirect appends (new_click_id)
+  bool duplicate = false;  // set by log_clicks: a person clicking again within the window
   std::string code;
   Millis at = 0;
   std::string kind;  // "human", "bot", "preview" or "head" (a HEAD request)
@@ -103,14 +111,20 @@ struct ReportQuery {
   std::string by = "platform";  // platform | video | variant | day
 };
 
+// Clicks the log may hold beyond what the database took before it refuses new ones.
+inline constexpr std::uint64_t kMaxClickBacklog = 256ull << 20;
+
 class TrackStore {
  public:
-  // Opens connections of its own to the daemon's database (already migrated to schema 5).
-  // full_sync: every click batch is synced to disk (survives power loss); otherwise it survives
-  // kill -9 and daemon crashes, and the last batches may be lost on power loss.
-  static Result<std::unique_ptr<TrackStore>> open(const std::filesystem::path& path,
-                                                  int busy_timeout_ms = 5000,
-                                                  bool full_sync = true);
+  // Opens connections of its own to the daemon's database (already migrated to schema 5) and its
+  // click log (`<database>-clicks`), importing what the log holds.
+  // full_sync: the click log is synced before a round's 302s go out (survives power loss);
+  // otherwise clicks survive kill -9 and daemon crashes, and the last ones may be lost on power
+  // loss. `warn` hears of import problems (a damaged log tail, a failing database), at most once
+  // every 10 seconds per kind.
+  static Result<std::unique_ptr<TrackStore>> open(
+      const std::filesystem::path& path, int busy_timeout_ms = 5000, bool full_sync = true,
+      std::function<void(const std::string&)> warn = nullptr);
   ~TrackStore();  // commits what is queued, then stops the writer
   TrackStore(const TrackStore&) = delete;
   TrackStore& operator=(const TrackStore&) = delete;
@@ -126,15 +140,22 @@ class TrackStore {
   Result<bool> set_link_enabled(std::string_view code, bool enabled);
   Result<ClickCounts> click_counts(std::string_view code);
 
-  // --- clicks (group commit) ---
-  // Queues a click. A "human" click whose visitor clicked the same code within
-  // duplicate_window_ms before is stored as a duplicate. `done` runs on the writer thread after
-  // the batch committed (or failed); keep it short (post to an io_context).
-  void record_click(Click click, Millis duplicate_window_ms,
-                    std::function<void(const Result<void>&)> done);
-  // Clicks queued and not yet committed (for metrics).
+  // --- clicks (write-ahead click log) ---
+  // Sets each click's `duplicate` (a "human" click whose visitor clicked the same code within
+  // duplicate_window_ms before) and appends them to the click log in one write. On success they
+  // survive kill -9 (with full sync: once when_synced() says so); returns the log position after
+  // them. On error none of them is kept (full disk, or a backlog the database cannot take): the
+  // server answers 503. One thread at a time.
+  Result<std::uint64_t> log_clicks(std::span<Click> clicks, Millis duplicate_window_ms);
+  bool full_sync() const;
+  // Runs `done` on the sync thread once the click log is on disk up to `position`.
+  void when_synced(std::uint64_t position, std::function<void(const Result<void>&)> done);
+  // Waits until every click logged before the call is in the database, or fails after `timeout`
+  // naming why the import is behind (e.g. the database is locked).
+  Result<void> import_clicks(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Clicks logged and not yet in the database (for metrics).
   std::size_t clicks_pending() const;
-  // Total clicks committed and batches written since open (for metrics and the benchmark).
+  // Clicks imported into the database, and import transactions, since open.
   std::uint64_t clicks_committed() const;
   std::uint64_t batches_committed() const;
 
