@@ -69,13 +69,29 @@ for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/l/x" &
 # wrk_run URL OUT: one round; OUT gets wrk's output.
 # A browser's User-Agent: the clicks count as people's (classified, duplicate-checked).
 AGENT="Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"
-wrk_run() {
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -H "User-Agent: $AGENT" "$1" >"$2"
+# cpu_ticks PID...: CPU time (user + system, clock ticks, every thread) the processes used so far.
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
 }
+# wrk_run URL OUT PID...: OUT gets wrk's output, OUT.cpu the CPU seconds the server PIDs used.
+wrk_run() {
+  local url=$1 out=$2
+  shift 2
+  local before after
+  before=$(cpu_ticks "$@")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -H "User-Agent: $AGENT" "$url" >"$out"
+  after=$(cpu_ticks "$@")
+  echo "$(( after - before )) $(getconf CLK_TCK)" >"$out.cpu"
+}
+NGINX_PIDS="$DRIVER $(pgrep -P "$DRIVER" | tr '\n' ' ')"
 echo "$BENCH: wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_EACH}s, 3 alternating rounds each ..." >&2
 for round in 1 2 3; do
-  wrk_run "http://127.0.0.1:$NGINX_PORT/l/$CODE" "$WORK/nginx.$round"
-  wrk_run "http://127.0.0.1:$TRACK_PORT/l/$CODE" "$WORK/reelflow.$round"
+  wrk_run "http://127.0.0.1:$NGINX_PORT/l/$CODE" "$WORK/nginx.$round" $NGINX_PIDS
+  wrk_run "http://127.0.0.1:$TRACK_PORT/l/$CODE" "$WORK/reelflow.$round" "$PID"
 done
 
 # Conversions: wrk replays pre-signed postbacks with unique order ids (script made here).
@@ -135,7 +151,14 @@ def parse(path):
     for label, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
         pct[label] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     return {"rps": rps, "total": total, "bad": int(bad.group(1)) if bad else 0,
-            "errors": errors.group(1) if errors else "", "pct": pct}
+            "errors": errors.group(1) if errors else "", "pct": pct, "cpu_us": cpu_us(path, total)}
+
+def cpu_us(path, requests):
+    """The server's CPU time per request (µs), every thread; None without a .cpu file."""
+    if not os.path.exists(path + ".cpu"):
+        return None
+    ticks, hz = (int(x) for x in open(path + ".cpu").read().split())
+    return ticks / hz * 1e6 / max(1, requests)
 
 def median_round(name):
     rounds = [parse(f"{work}/{name}.{i}") for i in (1, 2, 3)]
@@ -155,6 +178,11 @@ redirected = sum(r["total"] - r["bad"] for r in our_rounds)
 def rates(rounds):
     return ", ".join(format(r["rps"], ",.0f") for r in rounds)
 print(f"  rounds (req/s): nginx {rates(nginx_rounds)}; reelflowd {rates(our_rounds)}")
+# CPU per request is steadier than requests/s on a shared machine: what each server costs.
+nginx_cpu = statistics.median(r["cpu_us"] for r in nginx_rounds)
+our_cpu = statistics.median(r["cpu_us"] for r in our_rounds)
+print(f"  server CPU per request (median of rounds): nginx {nginx_cpu:.1f} µs, reelflowd "
+      f"{our_cpu:.1f} µs (event loop + importer): nginx/reelflowd {nginx_cpu / our_cpu:.2f}x")
 print(f"  clicks stored {clicks:,} for {redirected:,} redirects wrk completed "
       f"({tracking['click_batches']:,} import transactions, {tracking['clicks_committed'] / max(1, tracking['click_batches']):.0f} clicks each); "
       f"non-3xx answers: {sum(r['bad'] for r in our_rounds)}")

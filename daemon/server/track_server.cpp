@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -177,7 +178,6 @@ struct TrackServer::Impl : std::enable_shared_from_this<TrackServer::Impl> {
   struct PendingRedirect {
     std::shared_ptr<Session> session;
     std::string location;
-    bool head = false;
   };
   std::vector<store::Click> round_clicks;
   std::vector<PendingRedirect> round;
@@ -344,11 +344,11 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
     click.visitor = visiting.hash;
     click.ip = visiting.ip;
     std::string location = with_click(link.target, click.id);
-    server_->queue_redirect(std::move(click), {shared_from_this(), std::move(location), head});
+    server_->queue_redirect(std::move(click), {shared_from_this(), std::move(location)});
   }
 
  public:
-  void clicked(const Result<void>& written, const std::string& location, bool head) {
+  void clicked(const Result<void>& written, const std::string& location) {
     const Request& request = request_;
     if (!written) {
       ++server_->counts.unavailable;
@@ -364,11 +364,26 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
       return send(std::move(response));
     }
     ++server_->counts.redirects;
-    Response response = make_response(request, http::status::found, "", nullptr);
-    response.set(http::field::location, location);
-    if (head) response.body().clear();
-    response.prepare_payload();
-    send(std::move(response));
+    // The hot path: the 302 written as text, not through Beast's serializer (a third of the
+    // loop's CPU per redirect). Targets are checked for control characters when links are made.
+    // A HEAD request gets the same answer: it has no body either.
+    const bool keep = request.keep_alive() && !server_->stopped;
+    raw_response_.clear();
+    raw_response_ += request.version() == 10 ? "HTTP/1.0 302 Found\r\n" : "HTTP/1.1 302 Found\r\n";
+    raw_response_ += "Server: reelflowd\r\nCache-Control: no-store\r\nLocation: ";
+    raw_response_ += location;
+    raw_response_ += "\r\nContent-Length: 0\r\n";
+    if (!keep) {
+      raw_response_ += "Connection: close\r\n";
+    } else if (request.version() == 10) {
+      raw_response_ += "Connection: keep-alive\r\n";
+    }
+    raw_response_ += "\r\n";
+    net::async_write(stream_, net::buffer(raw_response_),
+                     [self = shared_from_this(), keep](error_code error, std::size_t) {
+                       if (error || !keep) return self->close();
+                       self->read(self->server_->config.idle_timeout);
+                     });
   }
 
  private:
@@ -484,6 +499,7 @@ class TrackServer::Impl::Session : public std::enable_shared_from_this<Session> 
   std::optional<http::request_parser<http::string_body>> parser_;
   Request request_;
   std::shared_ptr<Response> response_;
+  std::string raw_response_;  // a redirect's answer, kept until written
 };
 
 void TrackServer::Impl::queue_redirect(store::Click click, PendingRedirect redirect) {
@@ -503,7 +519,7 @@ void TrackServer::Impl::log_round() {
     Result<void> written;
     if (!logged) written = tl::unexpected(logged.error());
     for (auto& redirect : answering) {
-      redirect.session->clicked(written, redirect.location, redirect.head);
+      redirect.session->clicked(written, redirect.location);
     }
     return;
   }
@@ -512,7 +528,7 @@ void TrackServer::Impl::log_round() {
                                  const Result<void>& synced) mutable {
     net::post(self->io, [self, answering = std::move(answering), synced]() mutable {
       for (auto& redirect : answering) {
-        redirect.session->clicked(synced, redirect.location, redirect.head);
+        redirect.session->clicked(synced, redirect.location);
       }
     });
   });

@@ -10,7 +10,7 @@
 // settles at the size of one import's worth of clicks. At open, whatever a crash left in the
 // file is imported first.
 //
-// A record is [u32 payload length][u32 lap][u32 FNV-1a checksum of the lap and payload][payload],
+// A record is [u32 payload length][u32 lap][u32 checksum of the lap and payload][payload],
 // little-endian; the payload is the click's time (i64), flags (u8, bit 0: duplicate) and eight
 // strings, each a u16 length and its bytes (id, code, kind, agent, visitor, ip, user_agent,
 // referer). Each lap numbers its records with a lap number one above the previous lap's, so the
