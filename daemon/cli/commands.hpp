@@ -40,6 +40,7 @@ int pause_command(Args args);
 int resume_command(Args args);
 int schedule_command(Args args);
 int accounts_command(Args args);  // accounts [--json]
+int models_command(Args args);    // models [list|rollback [V]] [--name N] [--json]
 int links_command(Args args);     // links [list|show|create|disable|enable] [--json]
 int report_command(Args args);    // report [--campaign C] [--since D] [--by B] [--csv|--json|--html F]
 int posts_command(Args args);     // posts [--account A] [--json]  // schedule [--days N] [--tz ZONE], schedule cancel|move

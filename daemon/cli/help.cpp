@@ -23,7 +23,8 @@ Offline commands (no daemon needed):
   plugins              list plugins, their step types and options
   run WORKFLOW         run a workflow once in the foreground
   optimize simulate    the Thompson-sampling chooser against simulated audiences
-                       (--scenario chapelle-li-table1|drift, --reps N, --seed S, --json)
+                       (--scenario chapelle-li-table1|chapelle-li-fig1|drift, --reps N,
+                       --seed S, --horizon T, --json)
 
 Daemon commands (ask the running reelflowd; each takes --json):
   status               the daemon's state, runs by state, queue and workers
@@ -38,9 +39,15 @@ Daemon commands (ask the running reelflowd; each takes --json):
   schedule             the posts to be published, as a calendar (--days N, --tz ZONE);
                        'schedule cancel ID', 'schedule move ID TIME'
   accounts             publishing accounts: platform, status, token expiry
+  optimize times       the hours publish_at: best learned for an account (--account A)
+  optimize list        experiments of optimize.choose: arms, decisions, the leading arm
+  optimize show NAME   one experiment's arms: pulls, results, posterior mean, 95% interval,
+                       chance of being best (--plot FILE.png: the posteriors over time)
   posts                published posts with their latest metrics (--account A)
   links                tracked links: 'links [list]', 'links show CODE', 'links create URL',
                        'links disable CODE', 'links enable CODE'
+  models               engagement model versions and their holdout figures;
+                       'models rollback [V]' makes an earlier version active again
   report               the funnel from views to revenue (--campaign C, --since DATE,
                        --by platform|video|variant|day; --csv, --json, --html FILE)
 
@@ -202,7 +209,8 @@ every pull.
 )" DAEMON_OPTIONS;
   }
   if (command == "optimize") {
-    return R"(Usage: reelflow optimize simulate --scenario NAME [--reps N] [--seed S] [--json]
+    return R"(Usage: reelflow optimize simulate --scenario NAME [--reps N] [--seed S] [--horizon T]
+                                  [--json]
 
 Runs the Thompson-sampling chooser that picks between a workflow's variants against simulated
 audiences, offline.
@@ -213,14 +221,47 @@ audiences, offline.
                        1000 steps late; the regret beside the paper's. 20 repetitions by default
                        (about 30 s on 2 cores); the paper used 100.
 
+  chapelle-li-fig1     the same paper, Figure 1: the best variant succeeds half the time, the
+                       others 0.02 or 0.1 less, 10 or 100 variants; regret / ln T at growing
+                       T beside the Lai-Robbins bound, sum (p* - p) / KL(p, p*), that no
+                       chooser beats in the long run. 20 repetitions of 10^5 steps by default
+                       (about 15 s); --horizon up to 10^8 (bench/optimize_fig1.sh runs 10^7).
+
   drift                5 variants clicked 5 % to 1 %; halfway through, the best and the worst
                        swap. How many steps the chooser needs to follow, with and without
                        discounting old results (discount 1, 0.9995, 0.999, 0.995), and its
                        regret after the change. About 2 s.
 
+--horizon T sets the steps of the two Chapelle & Li scenarios (table1: the paper's figures are
+for 10^6 only).
+
 --json prints {"scenario", "reps", "seed", "horizon", "rows": [...]}: for chapelle-li-table1
-{"delay", "regret", "standard_error", "paper", "ratio"}, for drift {"discount", "reconverged",
-"steps", "regret_after"}.
+{"delay", "regret", "standard_error", "paper", "ratio"}, for chapelle-li-fig1 {"arms",
+"epsilon", "bound", "regret_per_log", "checkpoints": [{"steps", "regret", "standard_error",
+"regret_per_log"}]}, for drift {"discount", "arm_window", "reconverged", "steps",
+"regret_after", "regret_before"}.
+
+Usage: reelflow optimize times --account A [--time-zone ZONE] [--top N] [--json]
+
+Asks the daemon which hours of the week `publish_at: best` learned for account A: an engagement
+score (likes + comments + shares per view, from the pull closest to 24h) for each local hour,
+from the account's posts of the last 16 weeks, shrunk towards its posting windows while the
+posts are few. Prints the N best hours (default 5), whether the learned hours or the windows
+decide (10 posts with metrics are needed) with the next time publish_at: best would choose, and
+a 7 x 24 table of the scores. The zone is the account's limits.time_zone, else --time-zone,
+else UTC. --json prints GET /v1/best-times?account=A (docs/publishing.md).
+
+Usage: reelflow optimize list [--json]
+       reelflow optimize show NAME [--json] [--plot FILE.png]
+
+Asks the daemon about the experiments of optimize.choose steps (docs/optimize.md). `list` shows
+each experiment's workflow, reward, arms, decisions, how many still wait for their outcome, and
+the arm most likely best. `show NAME` shows its arms: decisions (pulls), results and pending
+decisions, successes out of trials (rates) or the total reward, the posterior mean with its 95%
+credible interval, the chance each arm is the best, and the chance the next decision picks it.
+--plot FILE.png draws each arm's posterior mean and 95% band over time (by day, or by decision
+while all fall within two days) with a legend, for a report or a chat. --json prints
+GET /v1/experiments or GET /v1/experiments/NAME.
 )";
   }
   if (command == "links") {
@@ -241,6 +282,26 @@ a track.link step; 'create' makes one by hand. URL gets utm_source (platform), u
   create URL        a new link; --json prints it with its code and short_url
   disable CODE      the link answers 410 Gone from now on (its clicks and conversions stay)
   enable CODE       it redirects again
+)" DAEMON_OPTIONS;
+  }
+  if (command == "models") {
+    return R"(Usage: reelflow models [list] [--name N] [--json]
+       reelflow models rollback [V] [--name N] [--json]
+
+The versions of the engagement model that video.score uses, newest first. A retraining workflow
+(models.examples, models.train, models.register; workflows/retrain.yaml) adds one each time it
+runs: the candidate is scored against the active version on the most recent posts, and becomes
+active only if it is better by min_improvement; otherwise it is kept as "rejected", with the
+reason. The active version is installed at <state>/models/<name>.pt.
+
+  list              every version: status (active, retired, rejected), when, the version it
+                    was trained from, the holdout metric of the candidate against the version
+                    active then, how many posts it learned from, and why it was (not) promoted
+  rollback [V]      make version V (3 or v3) active again, or without V the version active
+                    before the current one; refused for a rejected version and for a version
+                    whose file is missing or no longer matches its recorded SHA-256 (the
+                    active model then stays)
+  --name N          the model (default: every model for list, engagement for rollback)
 )" DAEMON_OPTIONS;
   }
   if (command == "report") {

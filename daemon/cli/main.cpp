@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
   if (command == "accounts") return accounts_command(daemon_args());
   if (command == "posts") return posts_command(daemon_args());
   if (command == "links") return links_command(daemon_args());
+  if (command == "models") return models_command(daemon_args());
   if (command == "report") return report_command(daemon_args());
   std::fprintf(stderr, "reelflow: no command '%s'. Try 'reelflow --help'.\n", command.c_str());
   return kExitUsage;

@@ -224,6 +224,22 @@ class Journal : public RunObserver {
 
   bool knows_own_posts() const override { return true; }
 
+  std::vector<optimize::PostOutcome> account_post_outcomes(const std::string& account,
+                                                           std::int64_t since) override {
+    std::vector<optimize::PostOutcome> outcomes;
+    if (account.empty()) return outcomes;
+    auto posts = store_.list_posts(account, since, 10000);
+    if (!posts) return outcomes;
+    for (const auto& post : *posts) {
+      optimize::PostOutcome outcome{post.published_at, json::object()};
+      if (auto pulls = store_.post_metrics(post.idempotency_key)) {
+        for (const auto& pull : *pulls) outcome.metrics[pull.label] = pull.metrics;
+      }
+      outcomes.push_back(std::move(outcome));
+    }
+    return outcomes;
+  }
+
   void wait_over(const workflow::Step& step) override {
     store::StepKey key{run_id_, step.id, store::kNoItem, 0};
     auto moved = store_.transition_step(key, store::StepState::waiting, store::StepState::succeeded,

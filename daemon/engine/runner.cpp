@@ -6,7 +6,9 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -257,10 +259,11 @@ class Run {
     return std::nullopt;
   }
 
-  // publish_at: best: the next moment inside the posting windows of the step's account (its
-  // limits.windows) or platform (its publisher's scheduling_json), in the account's time zone.
-  // The account is read without `item`: a step whose account depends on the item uses the
-  // platform's windows.
+  // publish_at: best: the best hour of the coming week learned from the account's own results
+  // (optimize/best_time.hpp) once it has enough posts with metrics; until then the next moment
+  // inside the posting windows of the account (its limits.windows) or platform (its publisher's
+  // scheduling_json), in the account's time zone. The account is read without `item`: a step
+  // whose account depends on the item learns nothing and uses the platform's windows.
   Result<std::int64_t> best_publish_time(const workflow::Step& step, std::int64_t now) {
     const auto* type = registry_.find(step.uses);
     const auto* publisher = type != nullptr ? type->publisher : nullptr;
@@ -268,21 +271,109 @@ class Run {
     auto [account, limits] = account_limits(step, json(), std::nullopt);
     auto rules = plugin_host::apply_account_limits(publisher->rules, limits);
     if (!rules) return fail("account." + account + ": " + rules.error().message);
+    const std::string zone = account_zone(step, limits);
+    const optimize::BestTimeConfig config;
+    std::string why_not_learned =
+        "the account is not known before for_each, so no results are learned from";
+    if (!account.empty()) {
+      auto learned = learned_hours(step, account, zone, rules->windows);
+      if (!learned->zone) return fail("publish_at: best: " + learned->error);
+      const optimize::BestTimes& times = learned->times;
+      if (times.decides) {
+        const auto slot = optimize::best_upcoming_slot(times.scores, *learned->zone, now);
+        observer_.log(step, RF_LOG_INFO,
+                      "publish_at: best: learned from " + std::to_string(times.posts) +
+                          " posts of account " + account + " (" + zone + "): " +
+                          optimize::describe_hour(slot.hour_of_week) + " (score " +
+                          rate_text(slot.score) + " vs prior " +
+                          rate_text(times.prior[static_cast<std::size_t>(slot.hour_of_week)]) +
+                          "), publishing at " + format_iso_time(slot.at_ms));
+        return slot.at_ms;
+      }
+      why_not_learned = "only " + std::to_string(times.posts) + " post" +
+                        (times.posts == 1 ? "" : "s") + " of account " + account +
+                        " with metrics in the last " +
+                        std::to_string(config.history_ms / (7LL * 86400000)) + " weeks (" +
+                        std::to_string(config.min_posts) + " needed to learn its best hours)";
+    }
     if (rules->windows.empty()) {
       return fail("publish_at: best needs posting windows, and " + publisher->name +
                   " declares none: give the account some in its secret, e.g. \"limits\": "
-                  "{\"windows\": [\"Mon-Fri 12:00-14:00\", \"daily 19:00-22:00\"]}");
+                  "{\"windows\": [\"Mon-Fri 12:00-14:00\", \"daily 19:00-22:00\"]} (" +
+                  why_not_learned + ")");
     }
-    const std::string zone = account_zone(step, limits);
     auto at = next_window_time(rules->windows, zone, now);
     if (!at) return fail("publish_at: best: " + at.error().message);
     observer_.log(step, RF_LOG_INFO,
                   "publish_at: best: the next posting window (" +
                       (rules->windows_note.empty() ? publisher->platform + "'s defaults"
                                                    : rules->windows_note) +
-                      ", " + zone + ") starts at " + format_iso_time(*at));
+                      ", " + zone + ") starts at " + format_iso_time(*at) + "; " +
+                      why_not_learned);
     return *at;
   }
+
+  // What publish_at: best learned about an account's hours, once per step type, account and
+  // zone in a run (the store is read once). zone unset: `error` says why it cannot be loaded.
+  struct LearnedHours {
+    optimize::BestTimes times;
+    std::optional<triggers::TimeZone> zone;
+    std::string error;
+  };
+  std::shared_ptr<const LearnedHours> learned_hours(
+      const workflow::Step& step, const std::string& account, const std::string& zone,
+      const std::vector<plugin_host::PostingWindow>& windows) {
+    const std::string key = step.uses + '\n' + account + '\n' + zone;
+    {
+      std::lock_guard lock(learned_mutex_);
+      if (auto found = learned_.find(key); found != learned_.end()) return found->second;
+    }
+    auto learned = std::make_shared<LearnedHours>();
+    if (auto loaded = triggers::TimeZone::load(zone); !loaded) {
+      learned->error = loaded.error().message;
+    } else {
+      learned->zone = std::move(*loaded);
+      const optimize::BestTimeConfig config;
+      const std::int64_t now = now_ms();
+      learned->times = optimize::learn_best_times(
+          observer_.account_post_outcomes(account, now - config.history_ms), *learned->zone,
+          windows, now, config);
+    }
+    std::lock_guard lock(learned_mutex_);
+    return learned_.emplace(key, std::move(learned)).first->second;
+  }
+
+  // The windows that pace the items of a publish_at: best step: once the account's results
+  // decide, its best kLearnedHours hours of the week and the hour its publish time was chosen
+  // in; otherwise `windows` (the account's or the platform's).
+  static constexpr std::size_t kLearnedHours = 21;  // three an average day
+  std::vector<plugin_host::PostingWindow> best_windows(
+      const workflow::Step& step, const std::string& account, const std::string& zone,
+      std::vector<plugin_host::PostingWindow> windows) {
+    if (account.empty()) return windows;
+    auto learned = learned_hours(step, account, zone, windows);
+    if (!learned->zone || !learned->times.decides) return windows;
+    auto hours = optimize::top_hours(learned->times.scores, kLearnedHours);
+    std::optional<std::int64_t> due;
+    {
+      std::lock_guard lock(state_mutex_);
+      if (auto found = publish_due_.find(step.id); found != publish_due_.end()) due = found->second;
+    }
+    if (due) {
+      const int hour = optimize::hour_of_week(*learned->zone, *due);
+      hours.push_back({hour * 60, hour * 60 + 60});
+    }
+    return hours;
+  }
+
+  static std::string rate_text(double rate) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g", rate);
+    return text;
+  }
+
+  std::mutex learned_mutex_;
+  std::map<std::string, std::shared_ptr<const LearnedHours>> learned_;
 
   // What a scheduled post is, for the calendar: the step's with values as far as they resolve
   // before for_each (a value that needs `item` shows as written).
@@ -382,7 +473,7 @@ class Run {
     }
     out.pacing.quotas = std::move(rules->quotas);
     if (publishes_at_best(step)) {
-      out.pacing.windows = std::move(rules->windows);
+      out.pacing.windows = best_windows(step, account, zone, std::move(rules->windows));
       out.pacing.windows_zone = zone;
     }
     if (limits.is_object()) {
@@ -749,6 +840,7 @@ class Run {
         if (step_type.publisher != nullptr && result.state == StepState::succeeded &&
             result.outputs.value("state", "") == "published") {
           observer_.post_published(step, item_index, context, *options, result.outputs);
+          record_clip_example(step, context);
           std::lock_guard lock(state_mutex_);
           own_posts_[options->value("account", "")].push_back(now_ms());
         }
@@ -833,8 +925,28 @@ class Run {
     if (step_type.publisher != nullptr && result.state == StepState::succeeded &&
         result.outputs.value("state", "") == "published") {
       observer_.post_published(step, item_index, context, options, result.outputs);
+      record_clip_example(step, context);
     }
     return result;
+  }
+
+  // A published for_each item that carries a scored clip (an item of video.score's `clips`, or an
+  // object holding one as `clip`) becomes a training example of the engagement model: the
+  // daemon's models.record_example (plugins/models/README.md). Offline runs have no daemon.
+  void record_clip_example(const workflow::Step& step, const json& context) {
+    const json item = context.value("item", json());
+    if (!options_.host_call || !item.is_object() ||
+        !(item.contains("features") || item.contains("clip"))) {
+      return;
+    }
+    auto answer = options_.host_call(
+        "models.record_example",
+        json{{"post", context.value("idempotency_key", "")}, {"item", item}});
+    if (!answer) {
+      observer_.log(step, RF_LOG_WARN,
+                    "the post's clip was not recorded for model training: " +
+                        answer.error().message);
+    }
   }
 
   // idempotency_key: the execution's, for irreversible steps (its checkpoints are kept under it).

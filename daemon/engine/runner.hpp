@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "optimize/best_time.hpp"
 #include "plugin_host/dispatcher.hpp"
 #include "plugin_host/registry.hpp"
 #include "workflow/workflow.hpp"
@@ -104,6 +105,13 @@ class RunObserver {
   // True when account_post_times includes this run's own published posts (the daemon's store);
   // otherwise the runner adds those it made itself.
   virtual bool knows_own_posts() const { return false; }
+  // The account's posts published from `since` on, each with the metrics pulled for it, for
+  // `publish_at: best` to learn the account's best hours (optimize/best_time.hpp). The daemon
+  // answers from its store; offline, nothing is known and the posting windows decide.
+  virtual std::vector<optimize::PostOutcome> account_post_outcomes(const std::string& /*account*/,
+                                                                   std::int64_t /*since*/) {
+    return {};
+  }
   // A wait kept by step_waiting is over and the step goes on.
   virtual void wait_over(const workflow::Step& /*step*/) {}
   virtual void execution_finished(const workflow::Step& /*step*/,

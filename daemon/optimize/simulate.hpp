@@ -1,6 +1,5 @@
 // Simulated audiences for the Thompson-sampling chooser (issue 8, deliverable 5): the proof that
-// the bandit in bandit.hpp behaves as the literature says, and (later) `reelflow optimize
-// simulate`.
+// the bandit in bandit.hpp behaves as the literature says, and `reelflow optimize simulate`.
 //
 // Scenario `chapelle-li-table1` reproduces Table 1 of O. Chapelle and L. Li, "An Empirical
 // Evaluation of Thompson Sampling", NIPS 2011: 10 arms whose success probabilities are drawn from
@@ -25,6 +24,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,10 +74,12 @@ double chapelle_li_table1_run(std::uint64_t delay, std::uint64_t horizon,
 nlohmann::json to_json(const SimulationReport& report);
 
 // Scenario `drift`: the best variant changes mid-run. Five arms with click rates 5 %, 4 %, 3 %,
-// 2 % and 1 %; at `change_at` the best and the worst swap. For each discount (1 = none), the
-// steps after the change until the chooser picks the new best arm in at least `share` of its last
-// `window` choices ("re-converged"), averaged over the repetitions that got there before the
-// horizon, and how many did. Results are revealed at once (delay 1); no floor, no minimum.
+// 2 % and 1 %; at `change_at` the best and the worst swap. For each discount (1 = none), and then
+// for each per-arm window of `arm_windows` (no discount), the steps after the change until the
+// chooser picks the new best arm in at least `share` of its last `window` choices
+// ("re-converged"), averaged over the repetitions that got there before the horizon, and how many
+// did; and the regret before and after the change (forgetting costs before, pays after). Results
+// are revealed at once (delay 1); no floor, no minimum.
 inline constexpr std::string_view kDrift = "drift";
 
 struct DriftOptions {
@@ -88,14 +90,17 @@ struct DriftOptions {
   std::uint64_t window = 1000;
   double share = 0.5;
   std::vector<double> discounts = {1.0, 0.9995, 0.999, 0.995};
+  std::vector<std::uint64_t> arm_windows = {};  // BanditConfig::window values; none by default
   unsigned threads = 2;
 };
 
 struct DriftRow {
   double discount = 1.0;
-  std::uint64_t reconverged = 0;         // repetitions that got there before the horizon
-  std::optional<double> steps;           // mean steps to re-converge over those
-  double regret_after = 0.0;             // mean regret from the change to the horizon
+  std::uint64_t arm_window = 0;   // BanditConfig::window (0 = none)
+  std::uint64_t reconverged = 0;  // repetitions that got there before the horizon
+  std::optional<double> steps;    // mean steps to re-converge over those
+  double regret_after = 0.0;      // mean regret from the change to the horizon
+  double regret_before = 0.0;     // mean regret before the change
 };
 
 struct DriftReport {
@@ -110,7 +115,69 @@ struct DriftReport {
 Result<DriftReport> run_drift(const DriftOptions& options);
 
 // {"scenario": "drift", "reps", "seed", "horizon", "change_at", "rows": [{"discount",
-//  "reconverged", "steps", "regret_after"}]}; steps is null when no repetition re-converged.
+//  "arm_window", "reconverged", "steps", "regret_after", "regret_before"}]}; steps is null when
+//  no repetition re-converged.
 nlohmann::json to_json(const DriftReport& report);
+
+// Scenario `chapelle-li-fig1`: Figure 1 of Chapelle & Li (2011). K arms, the best with success
+// probability 0.5 and the other K - 1 with 0.5 - epsilon, for K in {10, 100} and epsilon in
+// {0.02, 0.1}; results revealed at once; plain Thompson sampling. At each checkpoint T the mean
+// regret over the repetitions divided by ln T, beside the Lai & Robbins (1985) asymptotic lower
+// bound on that ratio, sum over the worse arms of (p* - p_i) / KL(p_i || p*). The bound holds as
+// T grows without end; at finite T a chooser may be above it (still learning) or even below it.
+// Repetition r of a setting is seeded from (seed, r, setting) alone: results depend only on the
+// seed and the options, never on the threads.
+inline constexpr std::string_view kChapelleLiFig1 = "chapelle-li-fig1";
+
+struct Fig1Options {
+  std::uint64_t reps = 20;
+  std::uint64_t seed = 1;
+  std::uint64_t horizon = 100'000;  // the paper's is 10^7 (bench/optimize_fig1.sh)
+  std::vector<std::size_t> arms = {10, 100};
+  std::vector<double> epsilons = {0.02, 0.1};
+  // Steps at which to report; empty = 10^3, 10^4, ... up to the horizon, and the horizon.
+  std::vector<std::uint64_t> checkpoints = {};
+  unsigned threads = 2;
+};
+
+struct Fig1Checkpoint {
+  std::uint64_t steps = 0;      // T
+  double regret = 0.0;          // mean over repetitions
+  double standard_error = 0.0;  // of that mean
+  double regret_per_log = 0.0;  // regret / ln T
+};
+
+struct Fig1Row {
+  std::size_t arms = 0;
+  double epsilon = 0.0;
+  double bound = 0.0;  // Lai-Robbins: lim inf regret / ln T >= bound
+  std::vector<Fig1Checkpoint> checkpoints;
+};
+
+struct Fig1Report {
+  std::uint64_t reps = 0;
+  std::uint64_t seed = 0;
+  std::uint64_t horizon = 0;
+  std::vector<Fig1Row> rows;  // arms-major: (10, 0.02), (10, 0.1), (100, 0.02), (100, 0.1)
+};
+
+// KL(Bernoulli(p) || Bernoulli(q)) in nats; p in [0, 1], q in (0, 1).
+double bernoulli_kl(double p, double q);
+// sum over i of (best - p_i) / KL(p_i || best), over the arms with p_i < best.
+double lai_robbins_bound(double best, std::span<const double> probabilities);
+
+// The error names the option that is out of range.
+Result<Fig1Report> run_chapelle_li_fig1(const Fig1Options& options);
+
+// One repetition (exposed for tests): the cumulative regret at each checkpoint (ascending, the
+// last is the horizon).
+std::vector<double> chapelle_li_fig1_run(std::size_t arms, double epsilon,
+                                         std::span<const std::uint64_t> checkpoints,
+                                         std::uint64_t seed);
+
+// {"scenario": "chapelle-li-fig1", "reps", "seed", "horizon", "rows": [{"arms", "epsilon",
+//  "bound", "regret_per_log", "checkpoints": [{"steps", "regret", "standard_error",
+//  "regret_per_log"}, ...]}, ...]}; the row's regret_per_log is the one at the horizon.
+nlohmann::json to_json(const Fig1Report& report);
 
 }  // namespace reelflow::optimize

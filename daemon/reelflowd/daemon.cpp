@@ -21,7 +21,9 @@
 #include "common/duration.hpp"
 #include "common/iso_time.hpp"
 #include "engine/engine.hpp"
+#include "engine/post_slots.hpp"
 #include "engine/runner.hpp"
+#include "optimize/best_time.hpp"
 #include "plugin_host/options.hpp"
 #include "plugin_host/worker_pool.hpp"
 #include "reelflowd/workflow_set.hpp"
@@ -30,7 +32,11 @@
 #include "server/metrics.hpp"
 #include "server/track_server.hpp"
 #include "store/store.hpp"
+#include "store/model_registry.hpp"
+#include "store/model_store.hpp"
 #include "store/track_store.hpp"
+#include "optimize/experiments.hpp"
+#include "store/optimize_store.hpp"
 #include "track/links.hpp"
 #include "triggers/plugin_trigger.hpp"
 #include "triggers/schedule_trigger.hpp"
@@ -136,6 +142,9 @@ struct Daemon::Parts {
   std::vector<triggers::ScheduleTrigger> schedules;
   std::unique_ptr<server::ControlServer> control;
   std::unique_ptr<store::TrackStore> track_store;
+  std::unique_ptr<store::ModelStore> model_store;    // engagement model versions and examples
+  std::unique_ptr<store::ModelRegistry> models;      // the models.* services, /v1/models
+  std::unique_ptr<store::OptimizeStore> optimize_store;  // optimize.choose's experiments
   std::unique_ptr<server::TrackServer> track;  // null when `listen` is empty
   json secrets = json::object();               // conversion.<source> for the tracking server
   server::MetricsRegistry metrics;
@@ -223,6 +232,29 @@ int Daemon::run() {
       [this](const std::string& problem) { logger_.error(problem); });
   if (!track_store) return fatal(track_store.error().message);
   p.track_store = std::move(*track_store);
+  // The engagement model's registry (models.* services, /v1/models); reinstalls the active
+  // version's file if a crash left it missing or stale.
+  auto model_store = store::ModelStore::open(store::database_path(config_.state_dir));
+  if (!model_store) return fatal(model_store.error().message);
+  p.model_store = std::move(*model_store);
+  p.models = std::make_unique<store::ModelRegistry>(
+      *p.model_store, *p.store,
+      store::ModelRegistryConfig{
+          config_.state_dir / "models", config_.state_dir / "artifacts",
+          [](store::Millis at, const std::string& zone) -> std::optional<int> {
+            auto loaded = triggers::TimeZone::load(zone);
+            if (!loaded) return std::nullopt;
+            const std::int64_t local = loaded->to_local(at / 1000);
+            return static_cast<int>(((local % 86400) + 86400) % 86400 / 3600);
+          }});
+  if (auto repaired = p.models->repair(); !repaired) {
+    logger_.error("models: " + repaired.error().message);
+  } else {
+    for (const auto& line : *repaired) logger_.warn("models: " + line);
+  }
+  auto optimize_store = store::OptimizeStore::open(store::database_path(config_.state_dir));
+  if (!optimize_store) return fatal(optimize_store.error().message);
+  p.optimize_store = std::move(*optimize_store);
 
   std::vector<fs::path> plugin_dirs = config_.plugin_dirs;
   for (const auto& dir : plugin_dirs) {
@@ -799,6 +831,75 @@ server::ControlResult<nlohmann::json> Daemon::accounts() {
   return json{{"accounts", parts_->engine->accounts()}};
 }
 
+// The hours publish_at: best learns for an account (optimize/best_time.hpp), from the same
+// posts, windows and zone the runner uses; the zone is the account's limits.time_zone (a step's
+// time_zone option is not known here), else `time_zone`, else UTC.
+server::ControlResult<nlohmann::json> Daemon::best_times(const std::string& account,
+                                                         const std::string& time_zone) {
+  auto bad = [](int status, std::string message) {
+    return tl::unexpected(server::ControlError{status, std::move(message)});
+  };
+  auto secret = parts_->secrets.find("account." + account);
+  if (secret == parts_->secrets.end() || !secret->is_string()) {
+    return bad(404, "no account '" + account + "' (no secret account." + account + ")");
+  }
+  const json record = json::parse(secret->get<std::string>(), nullptr, false);
+  if (!record.is_object() || !record.contains("platform") || !record["platform"].is_string()) {
+    return bad(400, "account." + account + ": the secret is not a JSON object with a \"platform\"");
+  }
+  const std::string platform = record["platform"].get<std::string>();
+  const json limits = record.contains("limits") ? record["limits"] : json();
+  // The platform's windows: those of its first publisher (by name) that declares some.
+  plugin_host::PostingRules rules;
+  for (const auto& name : parts_->registry.publisher_type_names()) {
+    const auto* publisher = parts_->registry.find_publisher(name);
+    if (publisher == nullptr || publisher->platform != platform) continue;
+    rules = publisher->rules;
+    if (!rules.windows.empty()) break;
+  }
+  auto applied = plugin_host::apply_account_limits(rules, limits);
+  if (!applied) return bad(400, "account." + account + ": " + applied.error().message);
+  // As the runner: the account's zone wins over a step's (here the query's).
+  std::string zone = time_zone.empty() ? "UTC" : time_zone;
+  if (limits.is_object() && limits.contains("time_zone") && limits["time_zone"].is_string()) {
+    zone = limits["time_zone"].get<std::string>();
+  }
+  auto loaded = triggers::TimeZone::load(zone);
+  if (!loaded) return bad(400, "time_zone: " + loaded.error().message);
+  const optimize::BestTimeConfig config;
+  const store::Millis now = engine::now_millis();
+  auto posts = parts_->store->list_posts(account, now - config.history_ms, 10000);
+  if (!posts) return bad(500, posts.error().message);
+  std::vector<optimize::PostOutcome> outcomes;
+  for (const auto& post : *posts) {
+    optimize::PostOutcome outcome{post.published_at, json::object()};
+    if (auto pulls = parts_->store->post_metrics(post.idempotency_key)) {
+      for (const auto& pull : *pulls) outcome.metrics[pull.label] = pull.metrics;
+    }
+    outcomes.push_back(std::move(outcome));
+  }
+  const auto times = optimize::learn_best_times(outcomes, *loaded, applied->windows, now, config);
+  const auto next = optimize::best_upcoming_slot(times.scores, *loaded, now);
+  json out = optimize::to_json(times, config, next);
+  // When publish_at: best would post from now, and what decides it.
+  json decided = {{"by", times.decides ? "learned" : "windows"}, {"at", nullptr}};
+  if (times.decides) {
+    decided["at"] = format_iso_time(next.at_ms);
+  } else if (!applied->windows.empty()) {
+    if (auto at = engine::next_window_time(applied->windows, zone, now)) {
+      decided["at"] = format_iso_time(*at);
+    }
+  }
+  out["publish_at_best"] = std::move(decided);
+  out["account"] = account;
+  out["platform"] = platform;
+  out["time_zone"] = zone;
+  out["windows"] = applied->window_texts;
+  out["windows_note"] = applied->windows_note;
+  out["generated_at"] = format_iso_time(now);
+  return out;
+}
+
 server::ControlResult<nlohmann::json> Daemon::schedule_cancel(const std::string& id) {
   auto timer = parse_post_id(id);
   if (!timer) return tl::unexpected(server::ControlError{400, "post id must be a number"});
@@ -982,7 +1083,65 @@ server::ControlResult<json> Daemon::report(const std::string& campaign, const st
   return *built;
 }
 
+server::ControlResult<json> Daemon::experiments() {
+  auto list = optimize::experiments_json(*parts_->optimize_store, engine::now_millis());
+  if (!list) return control_error(500, list.error().message);
+  return *list;
+}
+
+server::ControlResult<json> Daemon::experiment(const std::string& name) {
+  auto shown = optimize::experiment_json(*parts_->optimize_store, name, engine::now_millis());
+  if (!shown) return control_error(500, shown.error().message);
+  if (!*shown) return control_error(404, "no experiment " + name);
+  return **shown;
+}
+
+namespace {
+
+server::ControlResult<json> model_answer(store::RegistryResult<json> answer) {
+  if (answer) return std::move(*answer);
+  using Kind = store::RegistryError::Kind;
+  const Kind kind = answer.error().kind;
+  const int status = kind == Kind::invalid     ? 400
+                     : kind == Kind::not_found ? 404
+                     : kind == Kind::refused   ? 409
+                                               : 500;
+  return control_error(status, answer.error().message);
+}
+
+}  // namespace
+
+server::ControlResult<json> Daemon::models(const std::string& name) {
+  return model_answer(parts_->models->list(name));
+}
+
+server::ControlResult<json> Daemon::model_rollback(const std::string& version,
+                                                   const std::string& name) {
+  std::optional<std::int64_t> number;
+  if (version != "previous") {
+    std::int64_t parsed = 0;
+    auto [end, ec] = std::from_chars(version.data(), version.data() + version.size(), parsed);
+    if (ec != std::errc{} || end != version.data() + version.size() || parsed <= 0) {
+      return control_error(400, "a model version is a number such as 3 (or 'previous'), got '" +
+                                    version + "'");
+    }
+    number = parsed;
+  }
+  auto answer = parts_->models->rollback(number, name, engine::now_millis());
+  if (answer) {
+    logger_.info("models: version " + answer->value("active", json()).dump() + " of '" +
+                 answer->value("name", "") + "' is active (was " +
+                 answer->value("previous", json()).dump() + ")");
+  }
+  return model_answer(std::move(answer));
+}
+
 Result<json> Daemon::host_call(std::string_view service, const json& request) {
+  if (service.starts_with("models.")) {
+    auto answer = parts_->models->call(service, request, engine::now_millis());
+    if (!answer) return fail(answer.error().message);
+    return *answer;
+  }
   if (service == "links.create") {
     auto link = track::link_from_request(request);
     if (!link) return tl::unexpected(link.error());
@@ -994,7 +1153,12 @@ Result<json> Daemon::host_call(std::string_view service, const json& request) {
     }
     return track::link_json(*made, short_url(made->code));
   }
-  return fail("no daemon service '" + std::string(service) + "' (known: links.create)");
+  if (service == "optimize.choose") {
+    return optimize::choose_service(*parts_->optimize_store, request, engine::now_millis());
+  }
+  return fail("no daemon service '" + std::string(service) +
+              "' (known: links.create, optimize.choose, models.record_example, "
+              "models.examples, models.register)");
 }
 
 }  // namespace reelflow::daemon

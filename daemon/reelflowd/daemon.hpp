@@ -45,6 +45,8 @@ class Daemon : public server::ControlBackend {
   server::ControlResult<nlohmann::json> cancel(const std::string& id) override;
   server::ControlResult<nlohmann::json> schedule(double days) override;
   server::ControlResult<nlohmann::json> accounts() override;
+  server::ControlResult<nlohmann::json> best_times(const std::string& account,
+                                                   const std::string& time_zone) override;
   server::ControlResult<nlohmann::json> posts(const std::string& account, int limit) override;
   server::ControlResult<nlohmann::json> schedule_cancel(const std::string& id) override;
   server::ControlResult<nlohmann::json> schedule_move(const std::string& id,
@@ -59,8 +61,14 @@ class Daemon : public server::ControlBackend {
   server::ControlResult<nlohmann::json> report(const std::string& campaign,
                                                const std::string& since,
                                                const std::string& by) override;
+  server::ControlResult<nlohmann::json> experiments() override;
+  server::ControlResult<nlohmann::json> experiment(const std::string& name) override;
+  server::ControlResult<nlohmann::json> models(const std::string& name) override;
+  server::ControlResult<nlohmann::json> model_rollback(const std::string& version,
+                                                       const std::string& name) override;
 
-  // The daemon services steps call through rf_host.call (docs/plugins.md): "links.create".
+  // The daemon services steps call through rf_host.call (docs/plugins.md): "links.create",
+  // "optimize.choose".
   // Called from worker-coordination threads.
   Result<nlohmann::json> host_call(std::string_view service, const nlohmann::json& request);
 

@@ -71,6 +71,14 @@ class ControlBackend {
   virtual ControlResult<nlohmann::json> posts(const std::string& account, int limit) = 0;
   // {"accounts": [...]} as Engine::accounts(), never credentials.
   virtual ControlResult<nlohmann::json> accounts() = 0;
+  // GET /v1/best-times?account=A[&time_zone=Z]: the account's hours of the week as
+  // `publish_at: best` learns them (optimize::to_json of optimize/best_time.hpp, plus "account",
+  // "platform", "time_zone", "windows"); 400 without an account or with a bad zone or limits,
+  // 404 an unknown account.
+  virtual ControlResult<nlohmann::json> best_times(const std::string& /*account*/,
+                                                   const std::string& /*time_zone*/) {
+    return tl::unexpected(ControlError{404, "best times are not available here"});
+  }
   // Tracked links (track/links.hpp): GET /v1/links?campaign=C&limit=N -> {"links": [...]};
   // POST /v1/links {"url", "platform", ...} -> the link (400 bad request);
   // GET /v1/links/<code> -> the link with "clicks_total", "clicks_human", "clicks_bot",
@@ -83,6 +91,27 @@ class ControlBackend {
   // (track/report_render.hpp describes the JSON).
   virtual ControlResult<nlohmann::json> report(const std::string& campaign,
                                                const std::string& since, const std::string& by) = 0;
+  // optimize.choose's experiments (optimize/experiments.hpp describes the JSON):
+  // GET /v1/experiments -> {"experiments": [...]}; GET /v1/experiments/<name> -> one with its arms
+  // and their posteriors over time (404 unknown name). A backend without experiments answers 404.
+  virtual ControlResult<nlohmann::json> experiments() {
+    return tl::unexpected(ControlError{404, "this daemon keeps no experiments"});
+  }
+  virtual ControlResult<nlohmann::json> experiment(const std::string& name) {
+    return tl::unexpected(ControlError{404, "no experiment " + name});
+  }
+  // Engagement model versions (store/model_registry.hpp): GET /v1/models?name=N -> {"models":
+  // [...], "active": {name: version}, "installed": {name: path}}; POST /v1/models/<V>/rollback
+  // (V a version, or "previous" with ?name=N, default engagement) -> {"name", "active",
+  // "previous", "installed", "changed"}: 404 unknown version, 409 refused (a rejected version, a
+  // missing or corrupt file: the active model stays). A backend without models answers 404.
+  virtual ControlResult<nlohmann::json> models(const std::string& name) {
+    return tl::unexpected(ControlError{404, "this daemon keeps no models (" + name + ")"});
+  }
+  virtual ControlResult<nlohmann::json> model_rollback(const std::string& version,
+                                                       const std::string& name) {
+    return tl::unexpected(ControlError{404, "no model version " + version + " (" + name + ")"});
+  }
   // body: {"at": ISO 8601 with an offset}
   virtual ControlResult<nlohmann::json> schedule_move(const std::string& id,
                                                       const nlohmann::json& body) = 0;

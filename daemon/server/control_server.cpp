@@ -12,7 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
@@ -189,6 +191,9 @@ struct ControlServer::Impl {
   std::vector<ControlEndpoint> bound;
   // Socket files this server created, with their identity, removed on stop() if still ours.
   std::vector<std::pair<std::string, std::pair<dev_t, ino_t>>> socket_files;
+  // Answers that read a lot (reports, experiments) are built here, off the event loop, which
+  // also serves the tracking server's redirects.
+  std::unique_ptr<net::thread_pool> slow_pool;
 
   Response handle(const Request& request, bool over_tcp);
   Response route(const Request& request, const Target& target);
@@ -271,8 +276,28 @@ class Session : public Closable, public std::enable_shared_from_this<Session<Pro
     }
     if (ec) return close();  // end of stream, reset, timeout: nothing to answer
 
-    Request request = parser_->release();
-    Response response = impl_->handle(request, over_tcp_);
+    auto request = std::make_shared<Request>(parser_->release());
+    if (impl_->slow_pool && builds_a_long_answer(*request)) {
+      // The backend's report and experiment views are safe on any thread (their stores are).
+      net::post(*impl_->slow_pool, [self = this->shared_from_this(), request] {
+        auto response = std::make_shared<Response>(self->impl_->handle(*request, self->over_tcp_));
+        net::post(self->socket_.get_executor(), [self, request, response] {
+          if (self->closed_) return;
+          self->answer(*request, std::move(*response));
+        });
+      });
+      return;
+    }
+    answer(*request, impl_->handle(*request, over_tcp_));
+  }
+
+  static bool builds_a_long_answer(const Request& request) {
+    const std::string_view target(request.target().data(), request.target().size());
+    return request.method() == http::verb::get &&
+           (target.starts_with("/v1/report") || target.starts_with("/v1/experiments"));
+  }
+
+  void answer(const Request& request, Response response) {
     bool keep_alive = request.keep_alive() && !impl_->stopped;
     response.keep_alive(keep_alive);
     respond(std::move(response), !keep_alive);
@@ -553,9 +578,42 @@ Response ControlServer::Impl::route(const Request& request, const Target& target
     }
     return call(version, "report", [&] { return backend.report(campaign, since, by); });
   }
+  if (collection == "models" && (path.size() == 2 || (path.size() == 4 && !path[2].empty()))) {
+    std::string name;
+    for (const auto& [key, value] : target.query) {
+      if (key == "name") name = value;
+    }
+    if (path.size() == 2) {
+      if (!is_get) return wrong_method("GET");
+      return call(version, "models", [&] { return backend.models(name); });
+    }
+    if (path[3] == "rollback") {
+      if (!is_post) return wrong_method("POST");
+      return call(version, "model rollback", [&] {
+        return backend.model_rollback(path[2], name.empty() ? "engagement" : name);
+      });
+    }
+  }
+  if (collection == "experiments" && (path.size() == 2 || (path.size() == 3 && !path[2].empty()))) {
+    if (!is_get) return wrong_method("GET");
+    if (path.size() == 2) return call(version, "experiments", [&] { return backend.experiments(); });
+    return call(version, "experiment", [&] { return backend.experiment(path[2]); });
+  }
   if (path.size() == 2 && collection == "accounts") {
     if (!is_get) return wrong_method("GET");
     return call(version, "accounts", [&] { return backend.accounts(); });
+  }
+  if (path.size() == 2 && collection == "best-times") {
+    if (!is_get) return wrong_method("GET");
+    std::string account, time_zone;
+    for (const auto& [name, value] : target.query) {
+      if (name == "account") account = value;
+      if (name == "time_zone") time_zone = value;
+    }
+    if (account.empty()) {
+      return error_response(version, 400, "say which account: /v1/best-times?account=NAME");
+    }
+    return call(version, "best times", [&] { return backend.best_times(account, time_zone); });
   }
   if (path.size() == 2 && collection == "schedule") {
     if (!is_get) return wrong_method("GET");
@@ -738,6 +796,7 @@ Result<void> ControlServer::start() {
   if (impl_->started) return fail("control server already started");
   if (impl_->config.endpoints.empty()) return fail("control server: no endpoint configured");
   impl_->started = true;
+  impl_->slow_pool = std::make_unique<net::thread_pool>(1);
   for (const auto& endpoint : impl_->config.endpoints) {
     auto opened =
         endpoint.is_tcp() ? open_tcp(*impl_, impl_, endpoint) : open_unix(*impl_, impl_, endpoint);
@@ -757,6 +816,7 @@ void ControlServer::stop() {
   impl_->listeners.clear();
   std::vector<Closable*> sessions(impl_->sessions.begin(), impl_->sessions.end());
   for (auto* session : sessions) session->close();
+  if (impl_->slow_pool) impl_->slow_pool->join();  // no answer is built after the backend goes
   for (const auto& [path, identity] : impl_->socket_files) {
     struct stat info {};
     if (::lstat(path.c_str(), &info) == 0 && info.st_dev == identity.first &&

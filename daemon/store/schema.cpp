@@ -190,12 +190,75 @@ CREATE TABLE conversions (
 CREATE INDEX conversions_by_code ON conversions (code, at);
 )sql";
 
+// Version 6: optimize.choose's experiments (their latest declaration by a workflow) and the
+// decisions it made, each with the propensity of the chosen arm (context_json keeps the arm's
+// value and every arm's probability at that moment). Rewards are not stored: they are joined at
+// read time from the posts, metrics, clicks and conversions of the decision's run, which
+// posts_by_run serves (links are found by their link_key, "<run id>/<step id>[/<item>]"), and
+// clicks_by_person counts a link's people without reading the click rows (it costs the click
+// importer, not the redirects).
+constexpr std::string_view kVersion6 = R"sql(
+CREATE TABLE experiments (
+  name         TEXT PRIMARY KEY,
+  workflow     TEXT NOT NULL,
+  config_json  TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE decisions (
+  decision_key TEXT PRIMARY KEY,
+  experiment   TEXT NOT NULL,
+  arm          TEXT NOT NULL,
+  propensity   REAL NOT NULL,
+  run_id       TEXT NOT NULL,
+  step_id      TEXT NOT NULL,
+  item         INTEGER NOT NULL,
+  decided_at   INTEGER NOT NULL,
+  context_json TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX decisions_by_experiment ON decisions (experiment, decided_at);
+CREATE INDEX decisions_by_run ON decisions (run_id);
+CREATE INDEX posts_by_run ON posts (run_id, item);
+CREATE INDEX clicks_by_person ON clicks (code, kind, duplicate);
+)sql";
+
+// Version 7: engagement model versions (the score stage's LibTorch model; each version's file
+// lives under <state>/models, its SHA-256 recorded here) with the metrics they were judged by,
+// and the training examples recorded for published clips (their inputs; the outcome is joined
+// at export time from post_metrics). At most one active version per model name.
+constexpr std::string_view kVersion7 = R"sql(
+CREATE TABLE models (
+  version      INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL,
+  file         TEXT NOT NULL,
+  sha256       TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('active', 'retired', 'rejected')),
+  parent       INTEGER,
+  register_key TEXT UNIQUE,
+  created_at   INTEGER NOT NULL,
+  activated_at INTEGER,
+  reason       TEXT NOT NULL DEFAULT '',
+  metrics_json TEXT NOT NULL
+);
+CREATE INDEX models_by_name ON models (name, version);
+CREATE UNIQUE INDEX models_one_active ON models (name) WHERE status = 'active';
+
+CREATE TABLE model_examples (
+  post_key      TEXT PRIMARY KEY,
+  features_json TEXT NOT NULL,
+  recorded_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "runs, steps, timers, plugin state", kVersion1},
     Migration{2, "intents, seen files, artifact retention", kVersion2},
     Migration{3, "checkpoints of irreversible executions", kVersion3},
     Migration{4, "published posts and their metrics", kVersion4},
     Migration{5, "tracked links, clicks and conversions", kVersion5},
+    Migration{6, "experiments and decisions of optimize.choose", kVersion6},
+    Migration{7, "engagement model versions and training examples", kVersion7},
 };
 
 static_assert(kApplicationId == 1380338775, "kVersion1 spells the application id in decimal");

@@ -209,7 +209,7 @@ TEST_F(CliTest, OptimizeSimulateGivesTheTableBesideThePapersFigures) {
       << "the same seed gives the same figures";
   auto unknown = reelflow({"optimize", "simulate", "--scenario", "coin-flips"});
   EXPECT_EQ(unknown.status, 2);
-  EXPECT_NE(unknown.err.find("no scenario 'coin-flips' (known: chapelle-li-table1, drift)"),
+  EXPECT_NE(unknown.err.find("no scenario 'coin-flips' (known: chapelle-li-table1, chapelle-li-fig1, drift)"),
             std::string::npos);
   auto drift = reelflow({"optimize", "simulate", "--scenario", "drift", "--reps", "2", "--json"});
   ASSERT_EQ(drift.status, 0) << drift.err;

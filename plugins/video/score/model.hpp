@@ -119,7 +119,7 @@ struct Example {
 
 struct EpochStats {
   int epoch = 0;  // 1-based
-  double train_loss = 0;
+  double train_loss = 0;  // the weighted mean of the epoch's batch losses (each before its update)
   std::optional<double> validation_loss;
 };
 

@@ -12,6 +12,8 @@ inline constexpr const char* kScorePlatforms[] = {"douyin",          "kuaishou",
                                                   "youtube_shorts",  "tiktok",   "bilibili",
                                                   "instagram_reels", "other",    nullptr};
 
+inline constexpr const char* kMissingModel[] = {"fail", "prior", nullptr};
+
 inline constexpr rf_option kScoreOptions[] = {
     reelflow::option::list("clips", RF_OPT_OBJECT, reelflow::no_default,
                            "Clips to score: the `clips` output of video.extract, each with a "
@@ -27,6 +29,10 @@ inline constexpr rf_option kScoreOptions[] = {
     reelflow::option::path("model", reelflow::no_default,
                            "Trained model file (EngagementModel::save, see "
                            "plugins/video/score/README.md). Unset: the built-in heuristic prior."),
+    reelflow::option::enumeration("missing_model", kMissingModel, reelflow::json_string<"fail">,
+                                  "When the `model` file does not exist (yet): fail the step, or "
+                                  "score with the built-in prior (e.g. before retraining has "
+                                  "installed a first version). A corrupt file always fails."),
     reelflow::option::path("embedding_model", reelflow::no_default,
                            "TorchScript image model (e.g. an exported ResNet18) run on each "
                            "clip's cover; its pooled output feeds the score as 16 extra inputs. "

@@ -188,7 +188,15 @@ class ScoreStep {
     }
 
     // Models.
-    const std::optional<std::string> model_path = options->get_string("model");
+    std::optional<std::string> model_path = options->get_string("model");
+    if (model_path && options->get_string("missing_model").value_or("fail") == "prior") {
+      std::error_code missing;
+      if (!fs::exists(*model_path, missing) && !missing) {
+        run.info("model file '" + *model_path +
+                 "' does not exist (yet): scoring with the built-in prior (missing_model: prior)");
+        model_path.reset();
+      }
+    }
     auto model = model_for(model_path);
     if (!model) return fail(run, model.error());
     const std::string model_name = model_path ? *model_path : "prior";

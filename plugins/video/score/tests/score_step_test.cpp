@@ -280,6 +280,31 @@ TEST_F(VideoScoreTest, AMissingModelFileFailsNamingIt) {
   EXPECT_NE(outcome.error.find("does not exist"), std::string::npos) << outcome.error;
 }
 
+TEST_F(VideoScoreTest, AMissingModelFileCanFallBackToThePrior) {
+  // Before retraining has installed a first version (plugins/models): missing_model: prior.
+  const fs::path path = root_ / "models" / "engagement.pt";
+  StepOutcome outcome = run({{"clips", {clip("a", good_features())}},
+                             {"model", path.string()},
+                             {"missing_model", "prior"}});
+  ASSERT_EQ(outcome.status, RF_STATUS_OK) << outcome.error;
+  EXPECT_EQ(outcome.outputs["model"], "prior");
+  EXPECT_EQ(outcome.outputs["clips"][0]["score_details"]["model"], "prior");
+  // Once the file is there, it is used; a corrupt one still fails.
+  fs::create_directories(path.parent_path());
+  ASSERT_TRUE(score::EngagementModel::prior().save(path));
+  outcome = run({{"clips", {clip("a", good_features())}},
+                 {"model", path.string()},
+                 {"missing_model", "prior"}});
+  ASSERT_EQ(outcome.status, RF_STATUS_OK) << outcome.error;
+  EXPECT_EQ(outcome.outputs["model"], path.string());
+  write_file("models/engagement.pt", "not a model");
+  outcome = run({{"clips", {clip("a", good_features())}},
+                 {"model", path.string()},
+                 {"missing_model", "prior"}});
+  EXPECT_EQ(outcome.status, RF_STATUS_ERROR);
+  EXPECT_NE(outcome.error.find(path.string()), std::string::npos) << outcome.error;
+}
+
 TEST_F(VideoScoreTest, ACorruptModelFileFailsNamingIt) {
   const fs::path path = write_file("corrupt.pt", std::string("PK\x03\x04 garbage", 14));
   const StepOutcome outcome =
