@@ -73,7 +73,10 @@ int main(int argc, char** argv) {
   if (command == "schema") return schema_command(offline());
   if (command == "plugins") return plugins_command(offline());
   if (command == "run") return run_command(offline());
-  if (command == "optimize") return optimize_command(offline());
+  if (command == "optimize") {  // simulate is offline; times, list and show ask the daemon
+    words.insert(words.end(), control_globals.begin(), control_globals.end());
+    return optimize_command(offline());
+  }
   if (command == "status") return status_command(daemon_args());
   if (command == "workflows") return workflows_command(daemon_args());
   if (command == "runs") return runs_command(daemon_args());

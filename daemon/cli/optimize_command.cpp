@@ -375,7 +375,8 @@ int optimize_command(Args args) {
   auto reps = args.option("--reps");
   auto seed = args.option("--seed");
   auto horizon = args.option("--horizon");
-  args.options("--plugin-dir");  // a global option with no use here
+  // Global options with no use here.
+  for (const char* global : {"--plugin-dir", "--control", "--token-file"}) args.options(global);
   auto words = args.positional();
   auto problems = args.errors();
   if (words.empty() || words[0] != "simulate") {

@@ -185,6 +185,18 @@ TEST_F(CliTest, PluginsListsTheWatchTriggerType) {
   EXPECT_TRUE(found) << result.out;
 }
 
+// `optimize list/show/times` ask the daemon: a --control before the command reaches them, and
+// `simulate` (offline) takes it without complaint.
+TEST_F(CliTest, OptimizeTakesTheGlobalControlOption) {
+  const std::string socket = (dir_ / "no-daemon.sock").string();
+  auto listed = reelflow({"--control", "unix:" + socket, "optimize", "list"});
+  EXPECT_NE(listed.status, 0);
+  EXPECT_NE(listed.err.find(socket), std::string::npos) << listed.err;
+  auto simulated = reelflow({"--control", "unix:" + socket, "optimize", "simulate", "--scenario",
+                             "drift", "--reps", "1", "--json"});
+  EXPECT_EQ(simulated.status, 0) << simulated.err;
+}
+
 TEST_F(CliTest, OptimizeSimulateGivesTheTableBesideThePapersFigures) {
   // One repetition: the shape and the order of magnitude. The ±10 % check over 100 repetitions
   // is bench/optimize_table1.sh.
