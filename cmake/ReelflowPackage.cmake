@@ -13,7 +13,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # runtime library dependencies from dpkg
 set(CPACK_DEB_COMPONENT_INSTALL OFF)
 # What dpkg-shlibdeps cannot see: the unit, sysusers.d and tmpfiles.d need systemd, but the
 # binaries work without it (containers), and the postinst falls back to useradd there.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS systemd)
+# fonts-noto-cjk: Chinese captions in video.render and the text of `reelflow optimize --plot`.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd, fonts-noto-cjk")
 # CPack 3.25 marks no file as a conffile by itself (debhelper does that for /etc, CPack does not):
 # the conffiles list is explicit. Scripts get 0755 and data 0644 whatever the checkout's modes.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

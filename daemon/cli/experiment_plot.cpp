@@ -8,9 +8,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "cli/plot_text.hpp"
 
 namespace reelflow::cli {
 
@@ -39,116 +42,17 @@ constexpr std::array<Color, 10> kPalette = {{{78, 121, 167},
                                              {156, 117, 95},
                                              {186, 176, 172}}};
 
-// A 5x7 pixel font for ASCII 32..126, two more rows for descenders; '#' is ink. Drawn for this
-// chart (the rows are separated by '|'; rows left out are blank).
-constexpr std::array<const char*, 95> kFont = {{
-    ".....",                                                  // ' '
-    "..#..|..#..|..#..|..#..|..#..|.....|..#..",              // !
-    ".#.#.|.#.#.",                                            // "
-    ".#.#.|.#.#.|#####|.#.#.|#####|.#.#.|.#.#.",              // #
-    "..#..|.####|#.#..|.###.|..#.#|####.|..#..",              // $
-    "##...|##..#|...#.|..#..|.#...|#..##|...##",              // %
-    ".##..|#..#.|#.#..|.#...|#.#.#|#..#.|.##.#",              // &
-    "..#..|..#..",                                            // '
-    "...#.|..#..|.#...|.#...|.#...|..#..|...#.",              // (
-    ".#...|..#..|...#.|...#.|...#.|..#..|.#...",              // )
-    ".....|..#..|#.#.#|.###.|#.#.#|..#..",                    // *
-    ".....|..#..|..#..|#####|..#..|..#..",                    // +
-    ".....|.....|.....|.....|.....|..#..|..#..|.#...",        // ,
-    ".....|.....|.....|#####",                                // -
-    ".....|.....|.....|.....|.....|.....|..#..",              // .
-    ".....|....#|...#.|..#..|.#...|#....",                    // /
-    ".###.|#...#|#..##|#.#.#|##..#|#...#|.###.",              // 0
-    "..#..|.##..|..#..|..#..|..#..|..#..|.###.",              // 1
-    ".###.|#...#|....#|...#.|..#..|.#...|#####",              // 2
-    "#####|...#.|..#..|...#.|....#|#...#|.###.",              // 3
-    "...#.|..##.|.#.#.|#..#.|#####|...#.|...#.",              // 4
-    "#####|#....|####.|....#|....#|#...#|.###.",              // 5
-    "..##.|.#...|#....|####.|#...#|#...#|.###.",              // 6
-    "#####|....#|...#.|..#..|.#...|.#...|.#...",              // 7
-    ".###.|#...#|#...#|.###.|#...#|#...#|.###.",              // 8
-    ".###.|#...#|#...#|.####|....#|...#.|.##..",              // 9
-    ".....|..#..|.....|.....|.....|..#..",                    // :
-    ".....|..#..|.....|.....|.....|..#..|..#..|.#...",        // ;
-    "...#.|..#..|.#...|#....|.#...|..#..|...#.",              // <
-    ".....|.....|#####|.....|#####",                          // =
-    ".#...|..#..|...#.|....#|...#.|..#..|.#...",              // >
-    ".###.|#...#|....#|...#.|..#..|.....|..#..",              // ?
-    ".###.|#...#|....#|.##.#|#.#.#|#.#.#|.###.",              // @
-    ".###.|#...#|#...#|#####|#...#|#...#|#...#",              // A
-    "####.|#...#|#...#|####.|#...#|#...#|####.",              // B
-    ".###.|#...#|#....|#....|#....|#...#|.###.",              // C
-    "###..|#..#.|#...#|#...#|#...#|#..#.|###..",              // D
-    "#####|#....|#....|####.|#....|#....|#####",              // E
-    "#####|#....|#....|####.|#....|#....|#....",              // F
-    ".###.|#...#|#....|#.###|#...#|#...#|.####",              // G
-    "#...#|#...#|#...#|#####|#...#|#...#|#...#",              // H
-    ".###.|..#..|..#..|..#..|..#..|..#..|.###.",              // I
-    "..###|...#.|...#.|...#.|...#.|#..#.|.##..",              // J
-    "#...#|#..#.|#.#..|##...|#.#..|#..#.|#...#",              // K
-    "#....|#....|#....|#....|#....|#....|#####",              // L
-    "#...#|##.##|#.#.#|#.#.#|#...#|#...#|#...#",              // M
-    "#...#|#...#|##..#|#.#.#|#..##|#...#|#...#",              // N
-    ".###.|#...#|#...#|#...#|#...#|#...#|.###.",              // O
-    "####.|#...#|#...#|####.|#....|#....|#....",              // P
-    ".###.|#...#|#...#|#...#|#.#.#|#..#.|.##.#",              // Q
-    "####.|#...#|#...#|####.|#.#..|#..#.|#...#",              // R
-    ".####|#....|#....|.###.|....#|....#|####.",              // S
-    "#####|..#..|..#..|..#..|..#..|..#..|..#..",              // T
-    "#...#|#...#|#...#|#...#|#...#|#...#|.###.",              // U
-    "#...#|#...#|#...#|#...#|#...#|.#.#.|..#..",              // V
-    "#...#|#...#|#...#|#.#.#|#.#.#|#.#.#|.#.#.",              // W
-    "#...#|#...#|.#.#.|..#..|.#.#.|#...#|#...#",              // X
-    "#...#|#...#|.#.#.|..#..|..#..|..#..|..#..",              // Y
-    "#####|....#|...#.|..#..|.#...|#....|#####",              // Z
-    ".###.|.#...|.#...|.#...|.#...|.#...|.###.",              // [
-    ".....|#....|.#...|..#..|...#.|....#",                    // backslash
-    ".###.|...#.|...#.|...#.|...#.|...#.|.###.",              // ]
-    "..#..|.#.#.|#...#",                                      // ^
-    ".....|.....|.....|.....|.....|.....|.....|#####",        // _
-    ".#...|..#..",                                            // `
-    ".....|.....|.###.|....#|.####|#...#|.####",              // a
-    "#....|#....|#.##.|##..#|#...#|#...#|####.",              // b
-    ".....|.....|.###.|#....|#....|#...#|.###.",              // c
-    "....#|....#|.##.#|#..##|#...#|#...#|.####",              // d
-    ".....|.....|.###.|#...#|#####|#....|.###.",              // e
-    "..##.|.#..#|.#...|###..|.#...|.#...|.#...",              // f
-    ".....|.....|.####|#...#|#...#|#...#|.####|....#|.###.",  // g
-    "#....|#....|#.##.|##..#|#...#|#...#|#...#",              // h
-    "..#..|.....|.##..|..#..|..#..|..#..|.###.",              // i
-    "...#.|.....|..##.|...#.|...#.|...#.|...#.|#..#.|.##..",  // j
-    "#....|#....|#..#.|#.#..|##...|#.#..|#..#.",              // k
-    ".##..|..#..|..#..|..#..|..#..|..#..|.###.",              // l
-    ".....|.....|##.#.|#.#.#|#.#.#|#.#.#|#.#.#",              // m
-    ".....|.....|#.##.|##..#|#...#|#...#|#...#",              // n
-    ".....|.....|.###.|#...#|#...#|#...#|.###.",              // o
-    ".....|.....|####.|#...#|#...#|#...#|####.|#....|#....",  // p
-    ".....|.....|.####|#...#|#...#|#...#|.####|....#|....#",  // q
-    ".....|.....|#.##.|##..#|#....|#....|#....",              // r
-    ".....|.....|.####|#....|.###.|....#|####.",              // s
-    ".#...|.#...|###..|.#...|.#...|.#..#|..##.",              // t
-    ".....|.....|#...#|#...#|#...#|#..##|.##.#",              // u
-    ".....|.....|#...#|#...#|#...#|.#.#.|..#..",              // v
-    ".....|.....|#...#|#...#|#.#.#|#.#.#|.#.#.",              // w
-    ".....|.....|#...#|.#.#.|..#..|.#.#.|#...#",              // x
-    ".....|.....|#...#|#...#|#...#|#...#|.####|....#|.###.",  // y
-    ".....|.....|#####|...#.|..#..|.#...|#####",              // z
-    "...#.|..#..|..#..|.#...|..#..|..#..|...#.",              // {
-    "..#..|..#..|..#..|..#..|..#..|..#..|..#..",              // |
-    ".#...|..#..|..#..|...#.|..#..|..#..|.#...",              // }
-    ".....|.....|.#...|#.#.#|...#.",                          // ~
-}};
-
-constexpr int kGlyphWidth = 5;
-constexpr int kGlyphAdvance = 6;  // a column of space between letters
-constexpr int kGlyphRows = 9;
+// Font sizes in pixels (the em): body text, and the title.
+constexpr int kBody = 17;
+constexpr int kTitle = 26;
 
 class Canvas {
  public:
-  Canvas(int width, int height)
+  Canvas(int width, int height, PlotText& text)
       : width_(width),
         height_(height),
-        pixels_(static_cast<std::size_t>(width * height * 3), 255) {}
+        pixels_(static_cast<std::size_t>(width * height * 3), 255),
+        text_(text) {}
 
   int width() const { return width_; }
   int height() const { return height_; }
@@ -244,44 +148,15 @@ class Canvas {
     }
   }
 
-  // Text with its top-left corner at (x, y); each font pixel is a scale x scale block.
-  void text(int x, int y, std::string_view text, int scale, Color c) {
-    for (char ch : printable(text)) {
-      const char* glyph = kFont[static_cast<std::size_t>(ch - 32)];
-      int row = 0, column = 0;
-      for (const char* p = glyph; *p != '\0'; ++p) {
-        if (*p == '|') {
-          ++row;
-          column = 0;
-          continue;
-        }
-        if (*p == '#') {
-          fill_rect(x + column * scale, y + row * scale, x + (column + 1) * scale,
-                    y + (row + 1) * scale, c);
-        }
-        ++column;
-      }
-      x += kGlyphAdvance * scale;
-    }
+  // Text with its line box's top-left corner at (x, y); `size` in pixels (kBody, kTitle).
+  void text(int x, int y, std::string_view text, int size, Color c) {
+    text_.draw(text, x, y, size,
+               [&](int px, int py, double coverage) { blend(px, py, c, coverage); });
   }
-
-  static int text_width(std::string_view text, int scale) {
-    const auto shown = printable(text);
-    if (shown.empty()) return 0;
-    return static_cast<int>(shown.size() - 1) * kGlyphAdvance * scale + kGlyphWidth * scale;
-  }
-
-  // ASCII as is; every other character (a UTF-8 sequence) as one '?'.
-  static std::string printable(std::string_view text) {
-    std::string out;
-    for (unsigned char ch : text) {
-      if (ch >= 32 && ch < 127) {
-        out += static_cast<char>(ch);
-      } else if (ch < 0x80 || ch >= 0xC0) {
-        out += '?';  // a control character, or the first byte of a multi-byte character
-      }
-    }
-    return out;
+  int text_width(std::string_view text, int size) const { return text_.width(text, size); }
+  // `text`, cut with an ellipsis to at most `max_width` pixels.
+  std::string fit(std::string_view text, int size, int max_width) const {
+    return text_.fit(text, size, max_width);
   }
 
   Result<void> write_png(const std::filesystem::path& file) const {
@@ -343,6 +218,7 @@ class Canvas {
  private:
   int width_, height_;
   std::vector<std::uint8_t> pixels_;
+  PlotText& text_;
   std::array<int, 4> clip_{0, 0, width_, height_};
 };
 
@@ -390,19 +266,14 @@ std::string percent_text(double fraction) {
   return text;
 }
 
-std::string shortened(std::string text, std::size_t length) {
-  text = Canvas::printable(text);
-  if (text.size() > length) text = text.substr(0, length - 2) + "..";
-  return text;
-}
-
 double number_or(const json& value, double fallback) {
   return value.is_number() ? value.get<double>() : fallback;
 }
 
 }  // namespace
 
-Result<void> plot_experiment(const json& experiment, const std::filesystem::path& file) {
+Result<void> plot_experiment(const json& experiment, const std::filesystem::path& file,
+                             const PlotOptions& options) {
   if (!experiment.is_object() || !experiment.contains("arms") || !experiment.contains("history")) {
     return fail("the daemon's answer has no arms or history to plot");
   }
@@ -426,11 +297,27 @@ Result<void> plot_experiment(const json& experiment, const std::filesystem::path
 
   constexpr int kWidth = 1280, kHeight = 720;
   constexpr int kLeft = 100, kTop = 130, kRight = kWidth - 310, kBottom = kHeight - 84;
-  Canvas canvas(kWidth, kHeight);
+  PlotText text(options.font);
+  if (text.fallback()) {
+    const std::string warning =
+        "the plot's text uses the built-in ASCII font (other characters show as '?'): " +
+        text.fallback_reason();
+    if (options.warn) {
+      options.warn(warning);
+    } else {
+      std::fprintf(stderr, "reelflow optimize: warning: %s\n", warning.c_str());
+    }
+  }
+  Canvas canvas(kWidth, kHeight, text);
+  constexpr int kTextWidth = kWidth - 2 * (kLeft - 70);
 
+  const std::string title_start = "Experiment ", title_end = ": which variant wins?";
   const std::string title =
-      "Experiment " + shortened(experiment.value("name", ""), 40) + ": which variant wins?";
-  canvas.text(kLeft - 70, 20, title, 3, kInk);
+      title_start +
+      canvas.fit(experiment.value("name", ""), kTitle,
+                 kTextWidth - canvas.text_width(title_start + title_end, kTitle)) +
+      title_end;
+  canvas.text(kLeft - 70, 18, title, kTitle, kInk);
   const std::string reward_text = reward == "ctr"              ? "Clicks per view"
                                   : reward == "cvr"            ? "Conversions per click"
                                   : reward == "revenue"        ? "Revenue per post"
@@ -440,12 +327,13 @@ Result<void> plot_experiment(const json& experiment, const std::filesystem::path
                                std::to_string(experiment.value("decisions", 0)) + " decisions, " +
                                std::to_string(experiment.value("observations", 0)) +
                                " with results.";
-  canvas.text(kLeft - 70, 58, shortened(subtitle, 100), 2, kMuted);
-  canvas.text(kLeft - 70, 80,
-              shortened("Narrow band: sure. Band above the others: the best arm. Updated " +
-                            experiment.value("generated_at", std::string()).substr(0, 16) + " UTC.",
-                        100),
-              2, kMuted);
+  canvas.text(kLeft - 70, 55, canvas.fit(subtitle, kBody, kTextWidth), kBody, kMuted);
+  canvas.text(
+      kLeft - 70, 77,
+      canvas.fit("Narrow band: sure. Band above the others: the best arm. Updated " +
+                     experiment.value("generated_at", std::string()).substr(0, 16) + " UTC.",
+                 kBody, kTextWidth),
+      kBody, kMuted);
 
   // The value range across every band.
   double low = std::numeric_limits<double>::infinity(), high = -low;
@@ -493,7 +381,7 @@ Result<void> plot_experiment(const json& experiment, const std::filesystem::path
     const int y = static_cast<int>(std::lround(to_y(value)));
     canvas.fill_rect(kLeft, y, kRight, y + 1, kGrid);
     const std::string label = number_text(value, y_ticks.decimals) + (rates ? "%" : "");
-    canvas.text(kLeft - 10 - Canvas::text_width(label, 2), y - 7, label, 2, kMuted);
+    canvas.text(kLeft - 10 - canvas.text_width(label, kBody), y - 8, label, kBody, kMuted);
   }
   canvas.fill_rect(kLeft, kTop, kLeft + 1, kBottom + 1, kAxis);
   canvas.fill_rect(kLeft, kBottom, kRight, kBottom + 1, kAxis);
@@ -502,11 +390,11 @@ Result<void> plot_experiment(const json& experiment, const std::filesystem::path
                               : reward == "revenue"        ? "revenue per post"
                               : reward == "views_per_hour" ? "views per hour"
                                                            : "reward per post";
-  canvas.text(kLeft - 70, kTop - 26, y_title, 2, kInk);
+  canvas.text(kLeft - 70, kTop - 26, y_title, kBody, kInk);
 
   // X labels: as many of the points' labels as fit, evenly spaced.
   if (!points.empty()) {
-    const int label_width = Canvas::text_width(by_day ? "2026-12-31" : "00000", 2) + 24;
+    const int label_width = canvas.text_width(by_day ? "2026-12-31" : "00000", kBody) + 24;
     const std::size_t fit =
         std::max<std::size_t>(1, static_cast<std::size_t>((kRight - kLeft) / label_width));
     const std::size_t every = (points.size() + fit - 1) / fit;
@@ -514,15 +402,15 @@ Result<void> plot_experiment(const json& experiment, const std::filesystem::path
       const double x = to_x(number_or(points[i].value("x", json()), 0));
       const std::string label = points[i].value("label", "");
       canvas.fill_rect(static_cast<int>(x), kBottom, static_cast<int>(x) + 1, kBottom + 6, kAxis);
-      canvas.text(static_cast<int>(x) - Canvas::text_width(label, 2) / 2, kBottom + 12, label, 2,
-                  kMuted);
+      canvas.text(static_cast<int>(x) - canvas.text_width(label, kBody) / 2, kBottom + 12, label,
+                  kBody, kMuted);
     }
   }
   const std::string x_title =
       by_day ? "day (UTC): decisions made up to that day, with every result known now"
              : "decisions made: the posterior after the first N, with every result known now";
-  canvas.text((kLeft + kRight) / 2 - Canvas::text_width(x_title, 2) / 2, kBottom + 44, x_title, 2,
-              kInk);
+  canvas.text((kLeft + kRight) / 2 - canvas.text_width(x_title, kBody) / 2, kBottom + 44, x_title,
+              kBody, kInk);
 
   // Bands first (all arms), then the lines over them, inside the plot area.
   canvas.clip(kLeft + 1, kTop - 4, kRight + 4, kBottom);
@@ -571,7 +459,8 @@ Result<void> plot_experiment(const json& experiment, const std::filesystem::path
                    [&](std::size_t a, std::size_t b) { return best[a] > best[b]; });
   const int legend_x = kRight + 30;
   int legend_y = kTop;
-  canvas.text(legend_x, legend_y - 30, "Arms, best first", 2, kInk);
+  canvas.text(legend_x, legend_y - 30, "Arms, best first", kBody, kInk);
+  const int legend_text_x = legend_x + 36, legend_text_width = kWidth - 12 - legend_text_x;
   constexpr int kEntry = 74;
   std::size_t shown = 0;
   for (; shown < order.size() && legend_y + kEntry <= kBottom + 20; ++shown) {
@@ -579,20 +468,23 @@ Result<void> plot_experiment(const json& experiment, const std::filesystem::path
     const Color color = kPalette[arm % kPalette.size()];
     canvas.fill_rect(legend_x, legend_y + 2, legend_x + 26, legend_y + 14, color, 0.25);
     canvas.fill_rect(legend_x, legend_y + 7, legend_x + 26, legend_y + 10, color);
-    canvas.text(legend_x + 36, legend_y, shortened(names[arm], 18), 2, kInk);
+    canvas.text(legend_text_x, legend_y, canvas.fit(names[arm], kBody, legend_text_width), kBody,
+                kInk);
     const std::string unit = rates ? "%" : "";
     const int decimals = rates ? (upper[arm] < 10 ? 2 : 1) : (std::abs(upper[arm]) < 100 ? 2 : 0);
     const std::string now = results[arm] == 0 ? "no results yet"
                                               : number_text(mean[arm], decimals) + unit + "  (" +
                                                     number_text(lower[arm], decimals) + "-" +
                                                     number_text(upper[arm], decimals) + unit + ")";
-    canvas.text(legend_x + 36, legend_y + 22, shortened(now, 20), 2, kMuted);
-    canvas.text(legend_x + 36, legend_y + 44, "chance best: " + percent_text(best[arm]), 2, kMuted);
+    canvas.text(legend_text_x, legend_y + 22, canvas.fit(now, kBody, legend_text_width), kBody,
+                kMuted);
+    canvas.text(legend_text_x, legend_y + 44, "chance best: " + percent_text(best[arm]), kBody,
+                kMuted);
     legend_y += kEntry;
   }
   if (shown < order.size()) {
-    canvas.text(legend_x, legend_y, std::to_string(order.size() - shown) + " more: see --json", 2,
-                kMuted);
+    canvas.text(legend_x, legend_y, std::to_string(order.size() - shown) + " more: see --json",
+                kBody, kMuted);
   }
   return canvas.write_png(file);
 }
