@@ -31,7 +31,9 @@ set(REELFLOW_DOC_INSTALL_DIR ${CMAKE_INSTALL_DATAROOTDIR}/doc/reelflow)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md
         DESTINATION ${REELFLOW_DOC_INSTALL_DIR}
         COMPONENT service)
-install(FILES ${PROJECT_SOURCE_DIR}/workflows/demo.yaml
+# Every example workflow (each is validated by the tests).
+file(GLOB REELFLOW_EXAMPLE_WORKFLOWS ${PROJECT_SOURCE_DIR}/workflows/*.yaml)
+install(FILES ${REELFLOW_EXAMPLE_WORKFLOWS}
               ${REELFLOW_PACKAGING_DIR}/secrets.example
         DESTINATION ${REELFLOW_DOC_INSTALL_DIR}/examples
         COMPONENT service)

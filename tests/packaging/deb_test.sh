@@ -88,6 +88,9 @@ for file in /usr/include/reelflow/plugin.h /usr/include/reelflow/plugin.hpp \
             /usr/lib/sysusers.d/reelflow.conf /usr/lib/tmpfiles.d/reelflow.conf \
             /etc/reelflow/reelflowd.yaml /etc/reelflow/workflows \
             /usr/share/doc/reelflow/examples/demo.yaml \
+            /usr/share/doc/reelflow/examples/product_launch.yaml \
+            /usr/share/doc/reelflow/examples/livestream_highlights.yaml \
+            /usr/share/doc/reelflow/examples/retrain.yaml \
             /usr/share/doc/reelflow/examples/secrets.example; do
   expect_file "$file"
 done
