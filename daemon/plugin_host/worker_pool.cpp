@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -337,6 +338,13 @@ void WorkerPool::spawner_loop() {
         if (output_fd >= 0) {
           ::dup2(output_fd, STDOUT_FILENO);
           ::dup2(output_fd, STDERR_FILENO);
+        }
+        // Nothing else of the daemon's crosses the exec: its listening sockets (control API,
+        // tracking), client connections and files are opened without close-on-exec by Asio and
+        // others, and a worker that outlives a killed daemon by a few milliseconds would
+        // otherwise keep the control socket answering and block the next start.
+        if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+          for (int fd = 3; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
         }
         ::fcntl(child_end, F_SETFD, 0);  // the one descriptor the worker inherits on purpose
         ::execv(argv[0], argv.data());
