@@ -249,7 +249,8 @@ def summary(step):
     outputs = step.get("outputs") or {}
     sid = step["id"]
     if sid == "extract":
-        return f"{len(outputs.get('clips', []))} clips, contact sheet {outputs.get('contact_sheet', '')}"
+        n = len(outputs.get("clips", []))
+        return f"{n} clip{'s' if n != 1 else ''}, contact sheet {outputs.get('contact_sheet', '')}"
     if sid == "score":
         clips = outputs.get("clips", [])
         scores = ", ".join(f"{c.get('score', 0):.2f}" for c in clips)
@@ -283,12 +284,16 @@ def follow_run(daemon, timeout):
             run = daemon.api("GET", f"/v1/runs/{run_id}")
             for step in run["steps"]:
                 key = (step["id"], step.get("item"), step["attempt"], step["state"])
+                item = f"[{step['item']}]" if "item" in step else ""
+                if step["state"] == "running" and key not in shown and step["id"] == "render":
+                    shown.add(key)   # the one slow step: say it started
+                    detail(f"{'...':7} {step['id'] + item:12} {'':>8}  rendering")
+                    continue
                 if key in shown or step["state"] not in ("succeeded", "failed", "skipped"):
                     continue
                 if step["state"] == "succeeded" and "seconds" not in step:
                     continue   # a publish_at wait that ended; the attempt after it follows
                 shown.add(key)
-                item = f"[{step['item']}]" if "item" in step else ""
                 took = f"{step.get('seconds', 0):5.1f} s" if "seconds" in step else ""
                 mark = {"succeeded": "ok", "failed": "FAILED", "skipped": "skipped"}[step["state"]]
                 text = step.get("error") if step["state"] == "failed" else summary(step)
@@ -413,6 +418,16 @@ def main(argv=None):
     build = os.path.abspath(args.build)
     demo = os.path.abspath(args.dir or os.path.join(build, "demo"))
     started = time.monotonic()
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(os.path.join(demo, "control.sock"))
+        print(f"demo: a demo's reelflowd is still running in {demo} (started with "
+              "--keep-running); stop it first (Ctrl-C in its terminal)", file=sys.stderr)
+        return 1
+    except OSError:
+        pass
+    finally:
+        probe.close()
     if os.path.isdir(demo):
         shutil.rmtree(demo)
     os.makedirs(os.path.join(demo, "inbox"))
@@ -487,6 +502,10 @@ def main(argv=None):
   experiment        {plot}  (reelflow optimize show {EXPERIMENT})
   daemon            state {demo}/state (SQLite reelflow.db), log {daemon.log_path}
 """, flush=True)
+        if not args.keep_running:
+            print("reelflowd is stopped when the demo ends; `packaging/dev demo --keep-running` "
+                  "leaves it (and the stand-in) running to try the CLI, until Ctrl-C.\n",
+                  flush=True)
         # What the demo did, for tools and the end-to-end test (tests/e2e) to check against.
         with open(os.path.join(demo, "demo.json"), "w", encoding="utf-8") as handle:
             json.dump({"run_id": run["id"], "control": "unix:" + daemon.socket,
