@@ -79,7 +79,9 @@ inline constexpr rf_option kRenderOptions[] = {
                    "breaks a line."),
     option::enumeration("caption_style", render_option_values::kCaptionStyles,
                         json_string<"outline">, "Captions with an outline or on a box."),
-    option::string("title", no_default, "Title card text over the first seconds."),
+    option::string("title", no_default,
+                   "Title card text over the first seconds, at the top of the safe area (below "
+                   "the logo when the logo would be in its way)."),
     option::duration("title_duration", "3", "How long the title card shows.").range(0, 60),
     option::number("loudness", "-14", "Integrated loudness target, LUFS (EBU R128).")
         .range(-40, -5),

@@ -168,6 +168,25 @@ bool is_ass(const std::string& path, const std::string& text) {
   return text.find("[Script Info]") != std::string::npos;
 }
 
+// What libass drew, clipped to `clip`; width 0 when nothing.
+Rect drawn_extent(const ASS_Image* images, const Rect& clip) {
+  int left = clip.x + clip.width, top = clip.y + clip.height, right = clip.x, bottom = clip.y;
+  for (const ASS_Image* image = images; image; image = image->next) {
+    if (image->w <= 0 || image->h <= 0) continue;
+    left = std::min(left, std::max(image->dst_x, clip.x));
+    top = std::min(top, std::max(image->dst_y, clip.y));
+    right = std::max(right, std::min(image->dst_x + image->w, clip.x + clip.width));
+    bottom = std::max(bottom, std::min(image->dst_y + image->h, clip.y + clip.height));
+  }
+  if (left >= right || top >= bottom) return {};
+  return {left, top, right - left, bottom - top};
+}
+
+bool intersects(const Rect& a, const Rect& b) {
+  return a.width > 0 && b.width > 0 && a.x < b.x + b.width && b.x < a.x + a.width &&
+         a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
 }  // namespace
 
 struct Captions::Impl {
@@ -223,26 +242,75 @@ struct Captions::Impl {
     return &layers.back();
   }
 
+  Result<void> keep_clear(Layer& layer, const std::string& header,
+                          const std::vector<KeepClear>& areas);
   void rebuild(overlay::Sprite& sprite, const ASS_Image* images);
   void apply(Yuv420& frame, double time);
 };
 
-void Captions::Impl::rebuild(overlay::Sprite& sprite, const ASS_Image* images) {
-  const Rect& clip = layout.safe;
-  int left = clip.x + clip.width, top = clip.y + clip.height, right = clip.x, bottom = clip.y;
-  for (const ASS_Image* image = images; image; image = image->next) {
-    if (image->w <= 0 || image->h <= 0) continue;
-    left = std::min(left, std::max(image->dst_x, clip.x));
-    top = std::min(top, std::max(image->dst_y, clip.y));
-    right = std::max(right, std::min(image->dst_x + image->w, clip.x + clip.width));
-    bottom = std::max(bottom, std::min(image->dst_y + image->h, clip.y + clip.height));
+// Each event of our own track is drawn alone (on a scratch track with the same styles) where its
+// style puts it; if that is over a keep-clear area, or within a gap of it, while both show, the
+// event gets its own MarginV that moves it past the area: the text's top to the area's bottom plus
+// the gap (top-aligned: the title), or its bottom to the area's top minus the gap (captions). The
+// text keeps its width and line breaks; the move is exact because libass places a top- or
+// bottom-aligned event at its vertical margin.
+Result<void> Captions::Impl::keep_clear(Layer& layer, const std::string& header,
+                                        const std::vector<KeepClear>& areas) {
+  if (areas.empty()) return {};
+  std::string styles = header;  // libass takes a mutable buffer
+  ASS_Track* scratch = ass_read_memory(library, styles.data(), styles.size(), nullptr);
+  if (!scratch) return error("captions: libass rejected the caption styles");
+  ASS_Track* track = layer.track;
+  for (int i = 0; i < track->n_events; ++i) {
+    ASS_Event& event = track->events[i];
+    const long long start_ms = event.Start, end_ms = event.Start + event.Duration;
+    const auto shows_with = [&](const KeepClear& area) {
+      const long long area_end = area.end < 0 ? end_ms : to_ms(area.end);
+      return to_ms(area.start) < end_ms && start_ms < area_end;
+    };
+    if (std::none_of(areas.begin(), areas.end(), shows_with)) continue;
+    const ASS_Style& style = track->styles[event.Style];
+    const int vertical = style.Alignment & 12;
+    if (vertical != VALIGN_TOP && vertical != VALIGN_SUB) continue;  // ours are one or the other
+
+    ass_flush_events(scratch);
+    std::string chunk = std::string("0,0,") + style.Name + ",,0,0,0,," + event.Text;
+    ass_process_chunk(scratch, chunk.data(), static_cast<int>(chunk.size()), start_ms,
+                      event.Duration);
+    Rect drawn =
+        drawn_extent(ass_render_frame(layer.renderer, scratch, start_ms, nullptr), layout.safe);
+    if (drawn.width == 0) continue;
+
+    const int gap = static_cast<int>(std::ceil(style.FontSize * 0.25));
+    int margin = style.MarginV;
+    // Bounded: each move clears one more area, and text only moves one way.
+    for (std::size_t pass = 0; pass < areas.size(); ++pass) {
+      const auto hit = std::find_if(areas.begin(), areas.end(), [&](const KeepClear& area) {
+        const Rect around{area.rect.x - gap, area.rect.y - gap, area.rect.width + 2 * gap,
+                          area.rect.height + 2 * gap};
+        return shows_with(area) && intersects(drawn, around);
+      });
+      if (hit == areas.end()) break;
+      const int shift = vertical == VALIGN_TOP ? hit->rect.y + hit->rect.height + gap - drawn.y
+                                               : drawn.y + drawn.height - (hit->rect.y - gap);
+      if (shift <= 0) break;  // cannot happen: it intersects
+      margin += shift;
+      drawn.y += vertical == VALIGN_TOP ? shift : -shift;
+    }
+    if (margin != style.MarginV) event.MarginV = margin;
   }
-  if (left >= right || top >= bottom) {
+  ass_free_track(scratch);
+  return {};
+}
+
+void Captions::Impl::rebuild(overlay::Sprite& sprite, const ASS_Image* images) {
+  const Rect drawn = drawn_extent(images, layout.safe);
+  if (drawn.width == 0) {
     sprite.clear();
     return;
   }
-  left &= ~1;
-  top &= ~1;
+  const int left = drawn.x & ~1, top = drawn.y & ~1;
+  const int right = drawn.x + drawn.width, bottom = drawn.y + drawn.height;
   canvas.reset(right - left, bottom - top);
   coverage.assign(static_cast<std::size_t>(canvas.width) * static_cast<std::size_t>(canvas.height),
                   0);
@@ -407,6 +475,8 @@ Result<Captions> Captions::create(const CaptionOptions& options, int out_width, 
       add_event(track, read_order++, "Title", 0, options.title_duration, options.title);
     auto layer = impl->add_layer(track, /*animated=*/false);
     if (!layer) return error(layer.error());
+    if (auto cleared = impl->keep_clear(**layer, *header, options.keep_clear); !cleared)
+      return error(cleared.error());
   }
   return Captions(std::move(impl));
 }

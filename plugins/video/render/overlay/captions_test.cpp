@@ -259,6 +259,131 @@ TEST(Captions, TitleCardOnlyDuringItsDuration) {
   EXPECT_GT(title_diff.bottom - title_diff.top, (caption_diff.bottom - caption_diff.top) * 5 / 4);
 }
 
+// An opaque logo of one colour (red) in `position`, shown in [start, end).
+Logo red_logo(const std::string& position, double start = 0, double end = -1) {
+  LogoOptions options;
+  options.path = (output_dir() / "red_logo.png").string();
+  cv::imwrite(options.path, cv::Mat(100, 200, CV_8UC3, cv::Scalar(0, 0, 255)));
+  options.position = position;
+  options.start = start;
+  options.end = end;
+  auto logo = Logo::load(options, kWidth, kHeight, kSafe);
+  EXPECT_TRUE(logo) << logo.error();
+  return std::move(*logo);
+}
+
+// The logo, then the captions on a grey frame at `time`, as the pipeline draws them; written to
+// the test's build folder as `png` for looking at.
+Yuv420Image logo_and_captions(const Logo& logo, const CaptionOptions& options, double time,
+                              const std::string& png) {
+  Yuv420Image frame = grey_frame(kWidth, kHeight);
+  Captions captions = make(options);
+  logo.apply(frame.view, time);
+  captions.apply(frame.view, time);
+  overlay_test::write_png(frame, std::filesystem::path(OVERLAY_TEST_OUTPUT_DIR) / png);
+  return frame;
+}
+
+struct OverLogo {
+  long covered = 0;        // pixels (luma and chroma) inside the logo's rect unlike the logo's
+  long fill_outside = 0;   // text fill (white, Y > 200) outside the logo's rect
+  int fill_top = 1 << 30;  // first and last rows of that fill
+  int fill_bottom = -1;
+};
+
+OverLogo over_logo(const Logo& logo, const Yuv420Image& frame, double time) {
+  Yuv420Image alone = grey_frame(kWidth, kHeight);
+  logo.apply(alone.view, time);
+  const Rect r = logo.placed();
+  OverLogo result;
+  for (int p = 0; p < 3; ++p) {
+    const int scale = p == 0 ? 1 : 2;
+    for (int y = r.y / scale; y < (r.y + r.height) / scale; ++y) {
+      for (int x = r.x / scale; x < (r.x + r.width) / scale; ++x)
+        result.covered += frame.view.row(p, y)[x] != alone.view.row(p, y)[x];
+    }
+  }
+  for (int y = 0; y < kHeight; ++y) {
+    for (int x = 0; x < kWidth; ++x) {
+      const bool inside = x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+      if (inside || frame.view.row(0, y)[x] <= 200) continue;
+      ++result.fill_outside;
+      result.fill_top = std::min(result.fill_top, y);
+      result.fill_bottom = std::max(result.fill_bottom, y);
+    }
+  }
+  return result;
+}
+
+bool same_pixels(const Yuv420Image& a, const Yuv420Image& b) { return diff(a, b).none(); }
+
+TEST(Captions, TitleCardIsLaidOutClearOfATopLogo) {
+  for (const char* position : {"top-right", "top-left"}) {
+    SCOPED_TRACE(position);
+    const Logo logo = red_logo(position);
+    CaptionOptions options;
+    options.title = "新品上市 · New arrivals";  // two lines, the first as wide as the logo's corner
+    const std::string name = std::string("keep_clear_") + position;
+    // Without the logo's area, the title runs over the logo: the case this is about.
+    const Yuv420Image before = logo_and_captions(logo, options, 1.5, name + "_before.png");
+    ASSERT_GT(over_logo(logo, before, 1.5).covered, 0);
+
+    options.keep_clear = {{logo.placed(), 0, -1}};
+    const Yuv420Image after = logo_and_captions(logo, options, 1.5, name + ".png");
+    const OverLogo title = over_logo(logo, after, 1.5);
+    EXPECT_EQ(title.covered, 0);          // the logo's rect is exactly the logo
+    EXPECT_GT(title.fill_outside, 2000);  // and the title is drawn, below it
+    EXPECT_GT(title.fill_top, logo.placed().y + logo.placed().height);
+    EXPECT_LT(title.fill_bottom, kSafe.y + kSafe.height / 2);
+  }
+}
+
+TEST(Captions, TitleCardMovesOnlyForALogoShownWithIt) {
+  const Logo top_right = red_logo("top-right");
+  CaptionOptions options;
+  options.title = "新品上市 · New arrivals";
+  options.title_duration = 3.0;
+  const Yuv420Image alone = logo_and_captions(top_right, options, 0.5, "keep_clear_none.png");
+  // A logo from the title's end on does not move it.
+  options.keep_clear = {{top_right.placed(), 3.0, -1}};
+  EXPECT_TRUE(
+      same_pixels(logo_and_captions(top_right, options, 0.5, "keep_clear_later.png"), alone));
+  // One that comes during the title moves it for all of its duration (no jump).
+  options.keep_clear = {{top_right.placed(), 0, -1}};
+  const Yuv420Image moved = logo_and_captions(top_right, options, 0.5, "keep_clear_always.png");
+  EXPECT_FALSE(same_pixels(moved, alone));
+  options.keep_clear = {{top_right.placed(), 1.0, 2.0}};
+  EXPECT_TRUE(
+      same_pixels(logo_and_captions(top_right, options, 0.5, "keep_clear_during.png"), moved));
+  // A logo in the middle of the frame is nowhere near the title.
+  const Logo centre = red_logo("center");
+  options.keep_clear = {};
+  const Yuv420Image unmoved = logo_and_captions(centre, options, 0.5, "keep_clear_centre_none.png");
+  options.keep_clear = {{centre.placed(), 0, -1}};
+  EXPECT_TRUE(
+      same_pixels(logo_and_captions(centre, options, 0.5, "keep_clear_centre.png"), unmoved));
+}
+
+TEST(Captions, CaptionsAreLaidOutClearOfABottomLogo) {
+  for (const char* position : {"bottom-right", "bottom-left"}) {
+    SCOPED_TRACE(position);
+    const Logo logo = red_logo(position);
+    CaptionOptions options = with_cues(
+        {{0, 4, "Big news today: our spring collection is here\n今天的大新闻：春季新品正式上市"}});
+    const std::string name = std::string("keep_clear_") + position;
+    const Yuv420Image before = logo_and_captions(logo, options, 1.5, name + "_before.png");
+    ASSERT_GT(over_logo(logo, before, 1.5).covered, 0);
+
+    options.keep_clear = {{logo.placed(), 0, -1}};
+    const Yuv420Image after = logo_and_captions(logo, options, 1.5, name + ".png");
+    const OverLogo captions = over_logo(logo, after, 1.5);
+    EXPECT_EQ(captions.covered, 0);
+    EXPECT_GT(captions.fill_outside, 2000);
+    EXPECT_LT(captions.fill_bottom, logo.placed().y);
+    EXPECT_GT(captions.fill_top, kSafe.y + kSafe.height / 2);
+  }
+}
+
 TEST(Captions, AssSidecarGoesThroughLibass) {
   const std::string ass = write_file(
       "styled.ass",

@@ -67,18 +67,29 @@ struct Timeline {
   double output_offset = 0;
 };
 
+// A region the title card and captions keep clear of while it shows (the logo): an event of our
+// own track that would be drawn over it (or within a small gap of it) while both show moves off
+// it vertically, for its whole duration: top-aligned text (the title) to below its bottom edge,
+// bottom-aligned text (captions) to above its top edge. ASS sidecars keep their own layout.
+struct KeepClear {
+  Rect rect;         // output pixels
+  double start = 0;  // output seconds
+  double end = -1;   // output seconds; -1: to the end
+};
+
 struct CaptionOptions {
   std::string sidecar;            // .srt or .ass file, "" for none
   std::vector<CaptionCue> cues;   // from the workflow (used when there is no sidecar)
   Timeline timeline;              // maps cue times onto the output
   std::string style = "outline";  // "outline" or "box"
   std::string font = "Noto Sans CJK SC";
-  double size = 0.045;            // text height as a fraction of the output height
+  double size = 0.045;  // text height as a fraction of the output height
   std::string colour = "#FFFFFF";
   std::string outline_colour = "#000000";
   std::string box_colour = "#000000A0";  // RRGGBBAA
-  std::string title;              // title card text over the first seconds, "" none
-  double title_duration = 3.0;    // output seconds
+  std::string title;                     // title card text over the first seconds, "" none
+  double title_duration = 3.0;           // output seconds
+  std::vector<KeepClear> keep_clear;     // e.g. the logo (the pipeline adds it)
 };
 
 class Captions {

@@ -200,6 +200,9 @@ Result<RenderResult> render(const RenderRequest& request) {
     CaptionOptions caption_options = request.captions;
     caption_options.timeline = {segments[clip_index].start, segments[clip_index].speed,
                                 segments[clip_index].offset};
+    // The title card and captions are laid out clear of the logo while it shows.
+    if (logo && request.logo.opacity > 0)
+      caption_options.keep_clear.push_back({logo->placed(), request.logo.start, request.logo.end});
     auto made = Captions::create(caption_options, request.width, request.height, safe_area);
     if (!made) return error(made.error());
     if (!made->empty()) captions.emplace(std::move(*made));

@@ -139,5 +139,56 @@ TEST_F(Source, FullRangeIsBroughtToLimitedRangeLikeFfmpeg) {
   EXPECT_LT(difference / (320 * 180), 1.5);
 }
 
+// The pipeline hands the logo to the captions: a title that would run over a top-right logo is
+// drawn below it. Checked on the decoded output, a frame during the title.
+class Render : public testing::MediaTest {};
+
+TEST_F(Render, TitleCardIsDrawnClearOfTheLogo) {
+  const fs::path clip =
+      testing::ffmpeg(dir_, "grey.mp4",
+                      "-f lavfi -i color=c=gray:size=540x960:rate=15 -f lavfi -i "
+                      "sine=frequency=440:sample_rate=48000 -t 1 -c:v libx264 -preset ultrafast "
+                      "-pix_fmt yuv420p -c:a aac -shortest");
+  RenderRequest request;
+  request.input = clip.string();
+  request.output = (dir_ / "out.mp4").string();
+  request.width = 540;
+  request.height = 960;
+  request.safe = find_preset("douyin")->safe;
+  request.logo.path = (dir_ / "logo.png").string();
+  testing::ffmpeg(dir_, "logo.png", "-f lavfi -i color=c=red:s=200x100 -frames:v 1");
+  request.captions.title = "新品上市 · New arrivals";
+  auto rendered = render(request);
+  ASSERT_TRUE(rendered) << rendered.error();
+
+  const std::string rgb = testing::shell("ffmpeg -nostdin -v error -ss 0.5 -i '" + request.output +
+                                         "' -frames:v 1 -f rawvideo -pix_fmt rgb24 -");
+  ASSERT_EQ(rgb.size(), 540U * 960U * 3U);
+  const auto pixel = [&](int x, int y, int c) {
+    return static_cast<unsigned char>(rgb[static_cast<std::size_t>((y * 540 + x) * 3 + c)]);
+  };
+  auto logo = Logo::load(request.logo, 540, 960, request.safe.rect(540, 960));
+  ASSERT_TRUE(logo) << logo.error();
+  const Rect r = logo->placed();
+  // Inside the logo (less a few pixels of chroma and coding blur at its edges): only red.
+  const int edge = 4;
+  long not_red = 0;
+  for (int y = r.y + edge; y < r.y + r.height - edge; ++y) {
+    for (int x = r.x + edge; x < r.x + r.width - edge; ++x)
+      not_red += !(pixel(x, y, 0) > 200 && pixel(x, y, 1) < 60 && pixel(x, y, 2) < 60);
+  }
+  EXPECT_EQ(not_red, 0);
+  // The title's white fill is there, outside the logo.
+  long white_outside = 0;
+  for (int y = 0; y < 960; ++y) {
+    for (int x = 0; x < 540; ++x) {
+      const bool inside = x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+      white_outside +=
+          !inside && pixel(x, y, 0) > 200 && pixel(x, y, 1) > 200 && pixel(x, y, 2) > 200;
+    }
+  }
+  EXPECT_GT(white_outside, 500);
+}
+
 }  // namespace
 }  // namespace reelflow::video
