@@ -37,6 +37,8 @@
 #include "store/track_store.hpp"
 #include "optimize/experiments.hpp"
 #include "store/optimize_store.hpp"
+#include "store/posts_store.hpp"
+#include "store/top_posts.hpp"
 #include "track/links.hpp"
 #include "triggers/plugin_trigger.hpp"
 #include "triggers/schedule_trigger.hpp"
@@ -145,6 +147,7 @@ struct Daemon::Parts {
   std::unique_ptr<store::ModelStore> model_store;    // engagement model versions and examples
   std::unique_ptr<store::ModelRegistry> models;      // the models.* services, /v1/models
   std::unique_ptr<store::OptimizeStore> optimize_store;  // optimize.choose's experiments
+  std::unique_ptr<store::PostsStore> posts_store;        // posts.top: the best performers
   std::unique_ptr<server::TrackServer> track;  // null when `listen` is empty
   json secrets = json::object();               // conversion.<source> for the tracking server
   server::MetricsRegistry metrics;
@@ -255,6 +258,9 @@ int Daemon::run() {
   auto optimize_store = store::OptimizeStore::open(store::database_path(config_.state_dir));
   if (!optimize_store) return fatal(optimize_store.error().message);
   p.optimize_store = std::move(*optimize_store);
+  auto posts_store = store::PostsStore::open(store::database_path(config_.state_dir));
+  if (!posts_store) return fatal(posts_store.error().message);
+  p.posts_store = std::move(*posts_store);
 
   std::vector<fs::path> plugin_dirs = config_.plugin_dirs;
   for (const auto& dir : plugin_dirs) {
@@ -1156,8 +1162,15 @@ Result<json> Daemon::host_call(std::string_view service, const json& request) {
   if (service == "optimize.choose") {
     return optimize::choose_service(*parts_->optimize_store, request, engine::now_millis());
   }
+  if (service == "posts.top") {
+    // The clicks already logged count: wait for the click log's import first.
+    if (auto imported = parts_->track_store->import_clicks(); !imported) {
+      return tl::unexpected(imported.error());
+    }
+    return store::top_posts_service(*parts_->posts_store, request, engine::now_millis());
+  }
   return fail("no daemon service '" + std::string(service) +
-              "' (known: links.create, optimize.choose, models.record_example, "
+              "' (known: links.create, optimize.choose, posts.top, models.record_example, "
               "models.examples, models.register)");
 }
 

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 
+#include "store/post_join.hpp"
 #include "store/track_store.hpp"
 
 namespace reelflow::store {
@@ -59,11 +60,6 @@ std::optional<int> item_of_link_key(std::string_view rest) {
   return item;
 }
 
-double number_member(const json& object, const char* name) {
-  auto found = object.find(name);
-  return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
-}
-
 }  // namespace
 
 class OptimizeStore::Impl {
@@ -72,12 +68,7 @@ class OptimizeStore::Impl {
 
   template <typename Body>
   auto guarded(const std::string& what, Body&& body) -> decltype(body()) {
-    std::lock_guard lock(mutex_);
-    try {
-      return body();
-    } catch (const std::exception& e) {
-      return fail(path_ + ": " + what + ": " + e.what());
-    }
+    return guarded_call(mutex_, path_, what, std::forward<Body>(body));
   }
 
   Result<void> put_experiment(const ExperimentRecord& experiment) {
@@ -230,14 +221,10 @@ class OptimizeStore::Impl {
     {
       SQLite::Statement statement(
           db_,
-          "SELECT d.decision_key, p.idempotency_key, p.published_at, p.options_json, "
-          "(SELECT m.taken_at FROM post_metrics m WHERE m.idempotency_key = p.idempotency_key "
-          " ORDER BY m.taken_at DESC, m.label LIMIT 1), "
-          "(SELECT m.metrics_json FROM post_metrics m WHERE m.idempotency_key = p.idempotency_key "
-          " ORDER BY m.taken_at DESC, m.label LIMIT 1) "
-          "FROM decisions d JOIN posts p ON p.run_id = d.run_id AND (d.item < 0 OR p.item = "
-          "d.item) "
-          "WHERE d.experiment = ?1 AND d.decided_at >= ?2");
+          std::string("SELECT d.decision_key, p.idempotency_key, p.published_at, ") +
+              "p.options_json, " + kLatestMetricsColumns +
+              " FROM decisions d JOIN posts p ON p.run_id = d.run_id AND (d.item < 0 OR p.item = "
+              "d.item) WHERE d.experiment = ?1 AND d.decided_at >= ?2");
       statement.bind(1, experiment);
       statement.bind(2, since);
       while (statement.executeStep()) {
@@ -248,25 +235,20 @@ class OptimizeStore::Impl {
         if (outcomes.first_published_at == 0 || published_at < outcomes.first_published_at) {
           outcomes.first_published_at = published_at;
         }
-        json options = json::parse(statement.getColumn(3).getString(), nullptr, false);
-        if (options.is_object()) {
-          auto link = options.find("link");
-          if (link != options.end() && link->is_string()) {
-            std::string code = link_code_of_url(link->get<std::string>());
-            if (!code.empty()) codes[at].insert(std::move(code));
-          }
-        }
+        std::string code =
+            post_link_code(json::parse(statement.getColumn(3).getString(), nullptr, false));
+        if (!code.empty()) codes[at].insert(std::move(code));
         if (statement.getColumn(4).isNull()) continue;
         const Millis taken_at = statement.getColumn(4).getInt64();
         const json metrics = json::parse(statement.getColumn(5).getString(), nullptr, false);
         if (!metrics.is_object()) continue;
         ++outcomes.posts_with_metrics;
         outcomes.last_metrics_at = std::max(outcomes.last_metrics_at, taken_at);
-        const double views = number_member(metrics, "views");
+        const double views = metric_number(metrics, "views");
         outcomes.views += views;
-        outcomes.likes += number_member(metrics, "likes");
-        outcomes.comments += number_member(metrics, "comments");
-        outcomes.shares += number_member(metrics, "shares");
+        outcomes.likes += metric_number(metrics, "likes");
+        outcomes.comments += metric_number(metrics, "comments");
+        outcomes.shares += metric_number(metrics, "shares");
         // Views per hour of age when the metrics were taken (at least a minute: a pull right
         // after publishing must not divide by nothing).
         const double hours =
@@ -276,29 +258,15 @@ class OptimizeStore::Impl {
     }
 
     // Clicks and conversions of each decision's links.
-    SQLite::Statement link_exists(db_, "SELECT 1 FROM links WHERE code = ?");
-    SQLite::Statement clicks(
-        db_, "SELECT COUNT(*) FROM clicks WHERE code = ? AND kind = 'human' AND duplicate = 0");
-    SQLite::Statement conversions(
-        db_,
-        "SELECT COUNT(*), COALESCE(SUM(value), 0) FROM conversions WHERE code = ? AND "
-        "attributed = 1");
+    LinkOutcomeReader links(db_);
     for (std::size_t i = 0; i < list.size(); ++i) {
       for (const std::string& code : codes[i]) {
-        link_exists.bind(1, code);
-        const bool exists = link_exists.executeStep();
-        link_exists.reset();
-        if (!exists) continue;
+        const auto outcome = links.read(code);
+        if (!outcome) continue;
         ++list[i].links;
-        clicks.bind(1, code);
-        if (clicks.executeStep()) list[i].clicks += clicks.getColumn(0).getInt64();
-        clicks.reset();
-        conversions.bind(1, code);
-        if (conversions.executeStep()) {
-          list[i].conversions += conversions.getColumn(0).getInt64();
-          list[i].revenue += conversions.getColumn(1).getDouble();
-        }
-        conversions.reset();
+        list[i].clicks += outcome->clicks;
+        list[i].conversions += outcome->conversions;
+        list[i].revenue += outcome->revenue;
       }
     }
     return list;

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "store/post_join.hpp"
 #include "store/schema.hpp"
 #include "store/store.hpp"
 
@@ -598,25 +599,7 @@ class SqliteStore final : public Store {
     });
   }
 
-  static PostRecord read_post(SQLite::Statement& row) {
-    PostRecord post;
-    post.idempotency_key = row.getColumn(0).getString();
-    post.run_id = row.getColumn(1).getString();
-    post.step_id = row.getColumn(2).getString();
-    post.item = row.getColumn(3).getInt();
-    post.step_type = row.getColumn(4).getString();
-    post.platform = row.getColumn(5).getString();
-    post.account = row.getColumn(6).getString();
-    post.post_id = row.getColumn(7).getString();
-    post.url = row.getColumn(8).getString();
-    post.published_at = row.getColumn(9).getInt64();
-    post.options = json::parse(row.getColumn(10).getString());
-    return post;
-  }
-
-  static constexpr const char* kPostColumns =
-      "idempotency_key, run_id, step_id, item, step_type, platform, account, post_id, url, "
-      "published_at, options_json";
+  // read_post and kPostColumns: store/post_join.hpp.
 
   Result<std::optional<PostRecord>> get_post(std::string_view idempotency_key) override {
     const std::string key(idempotency_key);
