@@ -849,7 +849,10 @@ void Engine::timer_added(store::TimerRecord timer) {
   changed();
 }
 
-void Engine::set_secrets(nlohmann::json secrets) { config_.secrets = std::move(secrets); }
+void Engine::set_secrets(nlohmann::json secrets, std::string origin) {
+  config_.secrets = std::move(secrets);
+  config_.secrets_origin = std::move(origin);
+}
 
 void Engine::drain() {
   draining_ = true;
@@ -893,6 +896,7 @@ void Engine::pump() {
 void Engine::start(const std::string& run_id, const std::string& workflow_name) {
   auto active = std::make_unique<ActiveRun>();
   active->workflow = workflow_name;
+  active->secrets_origin = config_.secrets_origin;
   ActiveRun& slot = *active;
   workflow::Workflow workflow = workflows_.at(workflow_name);
   active_[run_id] = std::move(active);
@@ -950,6 +954,7 @@ void Engine::execute(const std::string& run_id, workflow::Workflow workflow,
   options.run_id = run_id;
   options.artifact_root = config_.artifact_root;
   options.secrets = secrets;
+  options.secrets_origin = active.secrets_origin;
   options.plugin_config = config_.plugin_config;
   options.cancel = &active.cancel;
   options.dispatcher = &dispatcher_;

@@ -41,6 +41,8 @@ struct EngineConfig {
   std::filesystem::path artifact_root;  // runs' files go to <artifact_root>/<run id>/
   int max_active_runs = 2;              // runs executing at once, across workflows
   nlohmann::json secrets = nlohmann::json::object();
+  // Where the secrets come from, named when a step reads one that is not set ("secrets file: P").
+  std::string secrets_origin;
   nlohmann::json plugin_config = nlohmann::json::object();
   // Publishing accounts' refreshed credentials (store/account_files.hpp); empty: none kept.
   std::filesystem::path accounts_dir;
@@ -119,7 +121,7 @@ class Engine {
   void fire_due_timers(store::Millis now);
 
   // Secrets for runs that start from now on (a reload); running runs keep theirs.
-  void set_secrets(nlohmann::json secrets);
+  void set_secrets(nlohmann::json secrets, std::string origin);
 
   void drain();
   bool draining() const { return draining_; }
@@ -131,6 +133,7 @@ class Engine {
  private:
   struct ActiveRun {
     std::string workflow;
+    std::string secrets_origin;  // EngineConfig::secrets_origin when the run started
     std::atomic<bool> cancel{false};
     std::thread thread;
   };

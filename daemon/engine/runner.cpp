@@ -31,6 +31,24 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// A step's option that came out null, or that the plugin refused, because it reads a secret that
+// is not set: the message names the secret (a missing secret reads as null, which alone would say
+// "expected a string, got null"). Empty when no missing secret is involved.
+std::string missing_secret_error(const json& with, const json& resolved, const json& secrets,
+                                 const std::string& origin, bool refused) {
+  if (!with.is_object() || !resolved.is_object()) return "";
+  for (const auto& [key, raw] : with.items()) {
+    auto value = resolved.find(key);
+    if (!refused && (value == resolved.end() || !value->is_null())) continue;
+    for (const auto& name : workflow::secret_references(raw)) {
+      if (secrets.is_object() && secrets.contains(name)) continue;
+      return "option '" + key + "': secrets." + name + " is not set" +
+             (origin.empty() ? std::string() : " (" + origin + ")");
+    }
+  }
+  return "";
+}
+
 // Secrets never reach logs or error messages: every occurrence of a secret value is masked.
 class SecretMask {
  public:
@@ -712,16 +730,19 @@ class Run {
           json details = post_details(step);
           details["post"]["rescheduled"] = result.error;
           if (result.held_for_account) {
-            details["post"]["rescheduled"] = "held: " + result.error;
+            // Under the daemon the post waits (`reelflow schedule` shows this text) and is
+            // looked at again every few minutes; offline the step fails (below).
+            const std::string goes_on =
+                "; once the daemon has read them (systemctl reload reelflowd), the post goes on "
+                "by itself, no retry needed";
+            details["post"]["rescheduled"] = "held: " + result.error + goes_on;
             if (observer_.step_waiting(step, *result.later_until, details)) {
               return finish(StepState::waiting,
                             where + "held until the account is connected again (looked at "
-                                    "again at " + until + "): " + result.error);
+                                    "again at " + until + "): " + result.error + goes_on);
             }
             return finish(StepState::failed,
-                          where + result.error +
-                              " (reconnect the account: new credentials in its secret, then run "
-                              "it again)");
+                          where + result.error + ", then run the workflow again");
           }
           if (observer_.step_waiting(step, *result.later_until, details)) {
             return finish(StepState::waiting,
@@ -752,9 +773,14 @@ class Run {
       result.error = "with: " + resolved.error().message;
       return result;
     }
+    result.error = missing_secret_error(step.with, *resolved, options_.secrets,
+                                        options_.secrets_origin, false);
+    if (!result.error.empty()) return result;
     auto options = plugin_host::normalize_options(step_type, *resolved);
     if (!options) {
-      result.error = options.error().message;
+      result.error = missing_secret_error(step.with, *resolved, options_.secrets,
+                                          options_.secrets_origin, true);
+      if (result.error.empty()) result.error = options.error().message;
       return result;
     }
     if (step_type.publisher != nullptr) {

@@ -143,6 +143,8 @@ struct ResumeState {
 struct RunOptions {
   std::filesystem::path artifact_root;   // the run's files go to <artifact_root>/<run_id>/<step>/
   nlohmann::json secrets = nlohmann::json::object();        // name -> string
+  // Where the secrets come from, for "secrets.X is not set (ORIGIN)": "secrets file: PATH"...
+  std::string secrets_origin;
   nlohmann::json plugin_config = nlohmann::json::object();  // plugin name -> object
   nlohmann::json env_overrides = nlohmann::json::object();  // name -> string, over workflow env
   std::atomic<bool>* cancel = nullptr;  // set to stop the run (e.g. from a signal handler)

@@ -151,7 +151,7 @@ Result<json> build_post(const StepTypeInfo& step_type, const json& options, cons
                     record.value("message", "the platform refused its tokens") +
                     "): authorize reelflow on " + publisher.platform +
                     " again and put the new credentials in the secret 'account." + account_name +
-                    "'; the daemon reads them on reload (SIGHUP), then `reelflow retry` the run");
+                    "'");  // the engine says what happens next: held (daemon) or failed (offline)
       }
       credentials = record.value("credentials", secret_credentials);
     }

@@ -332,6 +332,21 @@ Result<void> apply_flags(DaemonConfig& config, std::vector<std::string> flags) {
   return {};
 }
 
+std::string secrets_origin(const DaemonConfig& config) {
+  std::string origin;
+  std::error_code ec;
+  if (!config.secrets_file) {
+    origin = "no secrets file is configured";
+  } else {
+    origin = "secrets file: " + config.secrets_file->string();
+    if (!fs::exists(*config.secrets_file, ec)) origin += ", which does not exist";
+  }
+  if (const char* credentials = std::getenv("CREDENTIALS_DIRECTORY"); credentials != nullptr) {
+    origin += std::string("; systemd credentials: ") + credentials;
+  }
+  return origin;
+}
+
 Result<nlohmann::json> load_secrets(const DaemonConfig& config) {
   nlohmann::json secrets = nlohmann::json::object();
   std::error_code ec;
@@ -339,8 +354,8 @@ Result<nlohmann::json> load_secrets(const DaemonConfig& config) {
     struct stat info {};
     if (::stat(config.secrets_file->c_str(), &info) == 0 && (info.st_mode & S_IROTH) != 0) {
       return fail(config.secrets_file->string() +
-                  ": error: the secrets file is readable by every user; chmod 600 it (or 640 "
-                  "with group reelflow)");
+                  ": error: the secrets file is readable by every user; make it readable by the "
+                  "daemon only: chown root:reelflow FILE && chmod 0640 FILE");
     }
     std::ifstream in(*config.secrets_file);
     if (!in) return fail(config.secrets_file->string() + ": error: cannot read the secrets file");

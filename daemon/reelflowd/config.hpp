@@ -63,6 +63,10 @@ Result<void> apply_flags(DaemonConfig& config, std::vector<std::string> flags);
 // others is refused (the message says to chmod 600 it).
 Result<nlohmann::json> load_secrets(const DaemonConfig& config);
 
+// Where load_secrets() reads, for messages about a secret that is not set:
+// "secrets file: /etc/reelflow/secrets" (", which does not exist"; "; systemd credentials: DIR").
+std::string secrets_origin(const DaemonConfig& config);
+
 // "2GiB", "512MiB", "1G", "1000000" -> bytes.
 std::optional<std::uint64_t> parse_size(std::string_view text);
 

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <random>
 
 #include "common/duration.hpp"
@@ -26,6 +27,8 @@
 #include "optimize/best_time.hpp"
 #include "plugin_host/options.hpp"
 #include "plugin_host/worker_pool.hpp"
+#include "reelflowd/state_lock.hpp"
+#include "reelflowd/visitor_salt.hpp"
 #include "reelflowd/workflow_set.hpp"
 #include "server/control_server.hpp"
 #include "server/endpoint.hpp"
@@ -134,6 +137,7 @@ std::string trigger_summary(const plugin_host::TriggerTypeInfo& type, const json
 struct Daemon::Parts {
   asio::io_context io{1};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::optional<StateLock> state_lock;  // held for the process's life: one daemon per state dir
   std::unique_ptr<store::Store> store;
   plugin_host::Registry registry;
   std::unique_ptr<plugin_host::StepDispatcher> dispatcher;
@@ -150,6 +154,9 @@ struct Daemon::Parts {
   std::unique_ptr<store::PostsStore> posts_store;        // posts.top: the best performers
   std::unique_ptr<server::TrackServer> track;  // null when `listen` is empty
   json secrets = json::object();               // conversion.<source> for the tracking server
+  // track.public_url, applied again on SIGHUP; short_url() reads it from run threads too.
+  mutable std::mutex public_url_mutex;
+  std::string public_url;
   server::MetricsRegistry metrics;
   asio::signal_set signals{io};
   asio::steady_timer watchdog{io};
@@ -190,11 +197,29 @@ void Daemon::apply_reloaded(const DaemonConfig& next) {
   compare(next.isolate_plugins == config_.isolate_plugins, "isolate_plugins");
   compare(next.step_grace == config_.step_grace, "step_grace");
   compare(next.plugins == config_.plugins, "plugins");
+  // The tracking server reads these once, at its start (track.public_url applies below).
+  compare(next.track.raw_ip == config_.track.raw_ip, "track.raw_ip");
+  compare(next.track.trust_forwarded_for == config_.track.trust_forwarded_for,
+          "track.trust_forwarded_for");
+  compare(next.track.duplicate_window == config_.track.duplicate_window, "track.duplicate_window");
+  compare(next.track.attribution_window == config_.track.attribution_window,
+          "track.attribution_window");
+  compare(next.track.replay_window == config_.track.replay_window, "track.replay_window");
+  compare(next.track.request_timeout == config_.track.request_timeout, "track.request_timeout");
+  compare(next.track.click_sync_full == config_.track.click_sync_full, "track.click_sync");
+  if (next.track.public_url != config_.track.public_url) {
+    {
+      std::lock_guard lock(parts_->public_url_mutex);
+      parts_->public_url = next.track.public_url;
+    }
+    config_.track.public_url = next.track.public_url;
+    logger_.info("track.public_url applied: new short links read " + short_url("<code>"));
+  }
   auto secrets = load_secrets(next);
   if (!secrets) {
     logger_.error("secrets not reloaded, runs keep the previous ones: " + secrets.error().message);
   } else {
-    parts_->engine->set_secrets(*secrets);
+    parts_->engine->set_secrets(*secrets, secrets_origin(next));
     parts_->secrets = *secrets;
     config_.secrets_file = next.secrets_file;
   }
@@ -223,6 +248,10 @@ int Daemon::run() {
   std::error_code ec;
   fs::create_directories(config_.state_dir, ec);
   if (ec) return fatal("cannot create the state dir " + config_.state_dir.string() + ": " + ec.message());
+  // Before the database and the click log: a second daemon on this state dir stops here.
+  auto locked = StateLock::acquire(config_.state_dir);
+  if (!locked) return fatal(locked.error().message);
+  p.state_lock.emplace(std::move(*locked));
   auto opened = store::open_sqlite_store(store::database_path(config_.state_dir));
   if (!opened) return fatal(opened.error().message);
   p.store = std::move(*opened);
@@ -295,6 +324,7 @@ int Daemon::run() {
   engine_config.accounts_dir = config_.state_dir / "accounts";
   engine_config.max_active_runs = config_.workers;
   engine_config.secrets = *secrets;
+  engine_config.secrets_origin = secrets_origin(config_);
   engine_config.plugin_config = config_.plugins;
   engine_config.host_call = [this](std::string_view service, const json& request) {
     return host_call(service, request);
@@ -436,11 +466,12 @@ int Daemon::run() {
   p.control = std::make_unique<server::ControlServer>(p.io, *this, control_config, logger_);
   if (auto started = p.control->start(); !started) return fatal(started.error().message);
 
-  // The public tracking server: short links, conversion postbacks, the pixel.
+  // The public tracking server: short links, conversion postbacks, the pixel. The daemon makes
+  // the short URLs (short_url()), so that a reload can change track.public_url.
+  p.public_url = config_.track.public_url;
   if (!config_.listen.empty()) {
     server::TrackServerConfig track_config;
     track_config.listen = config_.listen;
-    track_config.public_url = config_.track.public_url;
     track_config.raw_ip = config_.track.raw_ip;
     track_config.trust_forwarded_for = config_.track.trust_forwarded_for;
     track_config.duplicate_window_ms =
@@ -450,18 +481,11 @@ int Daemon::run() {
     track_config.replay_window_s = static_cast<std::int64_t>(config_.track.replay_window);
     track_config.read_timeout = std::chrono::milliseconds(
         static_cast<std::int64_t>(config_.track.request_timeout * 1000));
-    // The visitor hash's salt: per installation, kept in the state dir.
-    {
-      const fs::path salt_file = config_.state_dir / "visitor_salt";
-      std::ifstream in(salt_file);
-      std::getline(in, track_config.visitor_salt);
-      if (track_config.visitor_salt.empty()) {
-        std::random_device device;
-        for (int i = 0; i < 4; ++i) track_config.visitor_salt += std::to_string(device());
-        std::ofstream out(salt_file);
-        out << track_config.visitor_salt << "\n";
-      }
-    }
+    // The visitor hash's salt: per installation, kept in the state dir, mode 0600.
+    auto salt = load_or_create_visitor_salt(config_.state_dir / "visitor_salt");
+    if (!salt) return fatal(salt.error().message);
+    for (const auto& note : salt->notes) logger_.warn(note);
+    track_config.visitor_salt = std::move(salt->salt);
     p.track = std::make_unique<server::TrackServer>(
         p.io, *p.track_store, track_config,
         [&p](const std::string& source) -> std::optional<std::string> {
@@ -471,7 +495,7 @@ int Daemon::run() {
         },
         logger_);
     if (auto started = p.track->start(); !started) return fatal(started.error().message);
-    logger_.info("tracking links on " + p.track->short_url("<code>") + " (listening on " +
+    logger_.info("tracking links on " + short_url("<code>") + " (listening on " +
                  p.track->bound() + ")");
   }
 
@@ -642,8 +666,7 @@ nlohmann::json Daemon::status() {
   if (p.track) {
     const auto counters = p.track->counters();
     status["tracking"] = {{"listen", p.track->bound()},
-                          {"public_url", p.track->short_url("").substr(
-                                             0, p.track->short_url("").size() - 3)},
+                          {"public_url", short_url("").substr(0, short_url("").size() - 3)},
                           {"redirects", counters.redirects},
                           {"not_found", counters.not_found},
                           {"unavailable", counters.unavailable},
@@ -1018,6 +1041,15 @@ server::ControlResult<json> control_error(int status, std::string message) {
 }  // namespace
 
 std::string Daemon::short_url(const std::string& code) const {
+  std::string public_url;
+  {
+    std::lock_guard lock(parts_->public_url_mutex);
+    public_url = parts_->public_url;
+  }
+  if (!public_url.empty()) {
+    while (public_url.ends_with('/')) public_url.pop_back();
+    return public_url + "/l/" + code;
+  }
   if (parts_->track) return parts_->track->short_url(code);
   return "http://" + config_.listen + "/l/" + code;
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "reelflowd/check.hpp"
 #include "reelflowd/config.hpp"
 #include "reelflowd/daemon.hpp"
 
@@ -32,7 +33,15 @@ Options (override the config file):
   --workers N           worker processes, and runs at once (default 2)
   --in-process          run plugins inside the daemon (no isolation; for debugging)
   --log-level LEVEL     debug, info, warning or error
-  --check               load the config and workflows, report problems, and exit
+  --check               check without starting (no database, lock, sockets or triggers) and
+                        exit: the config file and flags, the secrets file (readable, not
+                        readable by every user), the control token file, every workflow file
+                        against the plugins (FILE:LINE:COL), the folders triggers watch, and
+                        the state dir; every problem is listed; exit status 0 when none, 1
+                        when some, 2 when the config file has errors. It runs as the calling
+                        user outside the systemd sandbox: run it as reelflow, from the
+                        service's working directory (/srv/reelflow), e.g.
+                        cd /srv/reelflow && sudo -u reelflow reelflowd --check
   -h, --help            this help
   --version             print the version
 
@@ -94,10 +103,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return 2;
   }
-  if (check_only) {
-    std::printf("%s: ok\n", config_given ? config_file.c_str() : "defaults");
-    return 0;
-  }
+  if (check_only) return reelflow::daemon::check_setup(*config, stdout, stderr) > 0 ? 1 : 0;
   reelflow::Logger logger(config->log_level);
   reelflow::daemon::Daemon daemon(std::move(*config), logger, effective_config);
   return daemon.run();

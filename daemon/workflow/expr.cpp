@@ -1072,6 +1072,51 @@ Result<bool> evaluate_condition(std::string_view condition, const nlohmann::json
   return truthy(*value);
 }
 
+namespace {
+
+// secrets.NAME and secrets['NAME'] in a tree.
+void collect_secret_names(const Node& node, std::vector<std::string>& names) {
+  const bool access = node.kind == NodeKind::kProperty || node.kind == NodeKind::kIndex;
+  if (access && node.children[0]->kind == NodeKind::kName && node.children[0]->name == "secrets") {
+    std::optional<std::string> key;
+    if (node.kind == NodeKind::kProperty) {
+      key = node.name;
+    } else if (node.children[1]->kind == NodeKind::kLiteral &&
+               node.children[1]->literal.is_string()) {
+      key = node.children[1]->literal.get<std::string>();
+    }
+    if (key && std::find(names.begin(), names.end(), *key) == names.end()) {
+      names.push_back(*key);
+    }
+  }
+  for (const auto& child : node.children) collect_secret_names(*child, names);
+}
+
+void collect_secret_names(const json& value, std::vector<std::string>& names) {
+  if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    for (std::size_t open = text.find(kOpen); open != std::string::npos;) {
+      auto span = find_template(text, open);
+      if (!span) break;
+      if (auto tree = parse(std::string_view(text).substr(span->expr_start,
+                                                          span->expr_end - span->expr_start))) {
+        collect_secret_names(**tree, names);
+      }
+      open = text.find(kOpen, span->end);
+    }
+  } else if (value.is_array() || value.is_object()) {
+    for (const auto& item : value) collect_secret_names(item, names);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> secret_references(const nlohmann::json& value) {
+  std::vector<std::string> names;
+  collect_secret_names(value, names);
+  return names;
+}
+
 std::vector<ExprProblem> check_template(std::string_view text, const ReferenceRules& rules) {
   std::vector<ExprProblem> problems;
   std::size_t open = text.find(kOpen);

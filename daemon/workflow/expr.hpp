@@ -37,6 +37,10 @@ bool has_template(std::string_view text);
 // How a value looks inside a string: strings raw, null empty, anything else compact JSON.
 std::string render_text(const nlohmann::json& value);
 
+// The secrets the templates inside value name statically (secrets.NAME, secrets['NAME']), in
+// order of first use; for messages that name a secret that is not set.
+std::vector<std::string> secret_references(const nlohmann::json& value);
+
 // Truthiness used by `if`: false, null, 0, "" and empty containers are false.
 bool truthy(const nlohmann::json& value);
 

@@ -6,9 +6,11 @@ irreversible effect happens twice" is checked from the outside.
 
 Usage: daemon_test.py REELFLOWD REELFLOW DTEST_PLUGIN_DIR  (ctest passes these)
 """
+import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -375,6 +377,220 @@ steps:
         self.assertEqual(self.daemon.stop(), 0)
         self.assertLess(time.monotonic() - started, 10)
         self.assertFalse(os.path.exists(self.daemon.socket) and _socket_answers(self.daemon.socket))
+
+    # --- what an operator trips over -------------------------------------------------------------
+
+    def _pids_holding(self, path):
+        """The processes with an open descriptor on path (from /proc)."""
+        holders = set()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                        holders.add(int(pid))
+            except OSError:
+                continue
+        return holders
+
+    def test_a_second_daemon_on_the_same_state_dir_refuses_to_start(self):
+        self.pipeline()
+        self.daemon.start()
+        drop(self.inbox, "first.mp4", "x")  # a step runs: worker processes exist
+        self.wait_finished(1)
+        lock = os.path.join(self.daemon.state, "reelflowd.lock")
+        with open(lock) as text:
+            self.assertEqual(text.read().strip(), str(self.daemon.process.pid))
+        # Only the daemon holds the lock: the workers it exec'd do not inherit it.
+        self.assertEqual(self._pids_holding(lock), {self.daemon.process.pid})
+        other = os.path.join(self.root, "other")
+        os.makedirs(other)
+        second = subprocess.run(
+            [REELFLOWD, "--state-dir", self.daemon.state, "--workflows", self.daemon.workflows,
+             "--plugin-dir", PLUGIN_DIR, "--control", "unix:" + os.path.join(other, "c.sock"),
+             "--listen", "127.0.0.1:0"],
+            cwd=self.root, capture_output=True, text=True, timeout=30)
+        self.assertEqual(second.returncode, 1, second.stderr)
+        self.assertIn(f"another reelflowd (pid {self.daemon.process.pid}) is already running on "
+                      f"the state dir {self.daemon.state}", second.stderr)
+        self.assertFalse(os.path.exists(os.path.join(other, "c.sock")))
+        # --check does not open the state, so it neither takes nor needs the lock.
+        check = subprocess.run([REELFLOWD, "--state-dir", self.daemon.state, "--workflows",
+                                self.daemon.workflows, "--plugin-dir", PLUGIN_DIR, "--check"],
+                               cwd=self.root, capture_output=True, text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        # The first daemon is untouched; after a kill -9 the lock is free at once.
+        self.assertEqual(self.daemon.api("GET", "/v1/status")[0], 200)
+        self.daemon.kill9()
+        self.daemon.start()
+        self.assertEqual(self.daemon.api("GET", "/v1/status")[0], 200)
+
+    def test_sighup_applies_track_public_url_and_names_the_track_settings_it_cannot(self):
+        config = os.path.join(self.root, "reelflowd.yaml")
+        with open(config, "w") as out:
+            out.write("track:\n  public_url: https://old.example.com\n")
+        self.daemon.config = config
+        self.pipeline()
+        self.daemon.start()
+        status, body = self.daemon.api("GET", "/v1/status")
+        self.assertEqual(body["tracking"]["public_url"], "https://old.example.com")
+        with open(config, "w") as out:
+            out.write("track:\n  public_url: https://go.example.com/\n"
+                      "  trust_forwarded_for: true\n  replay_window: 10m\n")
+        self.daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "applied only after a restart of reelflowd: track.trust_forwarded_for, "
+                         "track.replay_window" in self.daemon.log(), 10, "the restart warning")
+        self.assertIn("track.public_url applied: new short links read "
+                      "https://go.example.com/l/<code>", self.daemon.log())
+        status, body = self.daemon.api("GET", "/v1/status")
+        self.assertEqual(body["tracking"]["public_url"], "https://go.example.com")
+        status, link = self.daemon.api("POST", "/v1/links",
+                                       {"url": "https://shop.example.com/p", "campaign": "c"})
+        self.assertIn(status, (200, 201), link)
+        self.assertTrue(link["short_url"].startswith("https://go.example.com/l/"), link)
+
+    def test_check_reports_every_problem_of_a_setup_and_passes_a_good_one(self):
+        secrets = os.path.join(self.root, "secrets")
+        with open(secrets, "w") as out:
+            out.write("greeting=hi\n")
+        os.chmod(secrets, 0o640)
+        config = os.path.join(self.root, "reelflowd.yaml")
+        with open(config, "w") as out:
+            out.write(f"secrets_file: {secrets}\n")
+        self.pipeline()
+        os.makedirs(self.inbox)
+        command = [REELFLOWD, "--config", config, "--state-dir", self.daemon.state,
+                   "--workflows", self.daemon.workflows, "--plugin-dir", PLUGIN_DIR, "--check"]
+        good = subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=60)
+        self.assertEqual(good.returncode, 0, good.stdout + good.stderr)
+        self.assertIn("ok (1 workflow(s)", good.stdout)
+        self.assertFalse(os.path.exists(self.daemon.state), "--check created the state dir")
+        # Now break it: a world-readable secrets file, a workflow with a typo, a watch folder
+        # that is a file.
+        os.chmod(secrets, 0o644)
+        self.daemon.write_workflow("broken", """
+name: broken
+on:
+  manual: {}
+steps:
+  - id: s
+    uses: dtest.efect
+    with: {log: x}
+""")
+        self.daemon.write_workflow("files", """
+name: files
+on:
+  watch: {path: not-a-folder}
+steps:
+  - id: s
+    uses: dtest.effect
+    with: {log: x}
+""")
+        with open(os.path.join(self.root, "not-a-folder"), "w") as out:
+            out.write("x")
+        bad = subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=60)
+        self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
+        self.assertIn(secrets + ": error: the secrets file is readable by every user", bad.stderr)
+        broken = os.path.join(self.daemon.workflows, "broken.yaml")
+        self.assertRegex(bad.stderr, re.escape(broken) + r":7:11: error: unknown step type "
+                                                         r"'dtest.efect'")
+        self.assertIn(f"watch.folder folder {os.path.join(self.root, 'not-a-folder')} "
+                      "(workflow 'files') is not a directory", bad.stderr)
+        self.assertIn("reelflowd --check: 3 problem(s)", bad.stderr)
+        self.assertEqual(bad.stdout, "")
+
+    def test_the_visitor_salt_is_private_and_a_loose_one_is_tightened(self):
+        self.pipeline()
+        self.daemon.preexec = lambda: os.umask(0o022)
+        self.daemon.start()
+        salt = os.path.join(self.daemon.state, "visitor_salt")
+        self.assertEqual(os.stat(salt).st_mode & 0o777, 0o600)
+        with open(salt) as text:
+            first = text.read()
+        self.assertRegex(first, r"^[0-9a-f]{32}\n$")
+        self.assertEqual(self.daemon.stop(), 0)
+        os.chmod(salt, 0o644)
+        self.daemon.start()
+        self.assertEqual(os.stat(salt).st_mode & 0o777, 0o600)
+        self.assertIn("the visitor salt was mode 0644 (readable by others); changed it to 0600",
+                      self.daemon.log())
+        with open(salt) as text:
+            self.assertEqual(text.read(), first, "the salt changed")
+
+    def test_a_step_reading_a_secret_that_is_not_set_names_it(self):
+        secrets = os.path.join(self.root, "secrets")
+        with open(secrets, "w") as out:
+            out.write("other=x\n")
+        os.chmod(secrets, 0o600)
+        config = os.path.join(self.root, "reelflowd.yaml")
+        with open(config, "w") as out:
+            out.write(f"secrets_file: {secrets}\n")
+        self.daemon.config = config
+        self.daemon.write_workflow("secretive", """
+name: secretive
+on:
+  manual: {}
+steps:
+  - id: s
+    uses: dtest.effect
+    with: {log: "${{ secrets.effect_log }}"}
+""")
+        self.daemon.start()
+        status, body = self.daemon.api("POST", "/v1/workflows/secretive/trigger", {})
+        self.assertEqual(status, 200, body)
+        failed = wait_for(lambda: self.daemon.runs(state="failed"), 20, "the run to fail")
+        status, shown = self.daemon.api("GET", "/v1/runs/" + failed[0]["id"])
+        errors = " ".join(step.get("error", "") for step in shown["steps"]) + failed[0]["error"]
+        self.assertIn(f"option 'log': secrets.effect_log is not set (secrets file: {secrets})",
+                      errors)
+        self.assertNotIn("got null", errors)
+
+    def test_a_post_held_for_its_account_says_it_goes_on_by_itself(self):
+        handover = os.path.join(self.root, "handover")
+        secrets = os.path.join(self.root, "secrets")
+        with open(secrets, "w") as out:
+            out.write('account.agency={"platform": "folder", "options": {"path": "%s"}}\n'
+                      % handover)
+        os.chmod(secrets, 0o600)
+        config = os.path.join(self.root, "reelflowd.yaml")
+        with open(config, "w") as out:
+            out.write(f"secrets_file: {secrets}\n")
+        self.daemon.config = config
+        # The account as the publish driver leaves it when the platform refused its refresh
+        # token: the record grew from the secret as it is (seed = sha256 of its credentials).
+        accounts = os.path.join(self.daemon.state, "accounts")
+        os.makedirs(accounts)
+        with open(os.path.join(accounts, "agency.json"), "w") as out:
+            json.dump({"seed": hashlib.sha256(b"{}").hexdigest(), "status": "reconnect_needed",
+                       "message": "the platform refused its tokens", "credentials": {}}, out)
+        os.chmod(os.path.join(accounts, "agency.json"), 0o600)
+        video = os.path.join(self.root, "clip.mp4")
+        with open(video, "w") as out:
+            out.write("x")
+        self.daemon.write_workflow("handover", f"""
+name: handover
+on:
+  manual: {{}}
+steps:
+  - id: publish
+    uses: folder.publish
+    with: {{account: agency, video: "{video}", title: t}}
+""")
+        self.daemon.start()
+        status, body = self.daemon.api("POST", "/v1/workflows/handover/trigger", {})
+        self.assertEqual(status, 200, body)
+        wait_for(lambda: self.daemon.runs(state="waiting"), 20, "the post held for its account")
+        # What the operator reads: `reelflow schedule` (the daemon's log says the same).
+        schedule = subprocess.run([REELFLOW, "schedule", "--json", "--control",
+                                   "unix:" + self.daemon.socket],
+                                  capture_output=True, text=True, timeout=30)
+        self.assertEqual(schedule.returncode, 0, schedule.stderr)
+        held = json.loads(schedule.stdout)["posts"]
+        self.assertEqual(len(held), 1, held)
+        message = held[0]["rescheduled"]
+        self.assertIn("account 'agency' needs to be connected again", message)
+        self.assertIn("the post goes on by itself, no retry needed", message)
+        self.assertNotIn("reelflow retry", message)
+        self.assertNotIn("reelflow retry", self.daemon.log())
 
 
 def _socket_answers(path):

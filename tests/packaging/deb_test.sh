@@ -129,8 +129,15 @@ if [ $expect_reelflowd -eq 1 ]; then
        }' "$config" > "$work/defaults.yaml"
   [ "$(grep -c . "$work/defaults.yaml")" -ge 15 ] \
     || fail "expected 15 or more documented settings, got: $(cat "$work/defaults.yaml")"
+  # --check also looks at the state dir, the workflows and the control token file the config
+  # names, which do not exist on a build machine: point those at the test's own (flags win over
+  # the file; the token file's path is replaced in the uncommented copy).
+  mkdir -p "$work/check-state" "$work/check-workflows"
+  echo check-token > "$work/check.token"
+  sed -i "s|^control_token_file:.*|control_token_file: $work/check.token|" "$work/defaults.yaml"
   for file in "$config" "$work/defaults.yaml"; do
-    check=$("$root/usr/bin/reelflowd" --config "$file" --check 2>&1) \
+    check=$("$root/usr/bin/reelflowd" --config "$file" --state-dir "$work/check-state" \
+              --workflows "$work/check-workflows" --check 2>&1) \
       || fail "reelflowd rejects $(basename "$file"):"$'\n'"$check"
   done
   echo "ok: reelflowd --check accepts the shipped config and every documented default"
@@ -152,7 +159,10 @@ if command -v systemd-sysusers >/dev/null && [ "$(id -u)" -eq 0 ]; then
   called() { grep -qx "$1" "$calls"; }
 
   echo 'token=x' > "$root/etc/reelflow/secrets"
+  chmod 0600 "$root/etc/reelflow/secrets"  # root:reelflow 0600 would be unreadable for the daemon
   run_script postinst configure ''
+  [ "$(stat -c %a "$root/etc/reelflow/secrets")" = 640 ] \
+    || fail "postinst left the secrets file mode $(stat -c %a "$root/etc/reelflow/secrets"), not 640"
   grep -q '^reelflow:' "$root/etc/passwd" || fail "postinst made no reelflow user"
   for dir in /srv/reelflow/inbox /var/lib/reelflow; do
     [ -d "$root$dir" ] || fail "postinst made no $dir"
@@ -164,6 +174,14 @@ if command -v systemd-sysusers >/dev/null && [ "$(id -u)" -eq 0 ]; then
   fi
   grep -q 'systemctl enable --now reelflowd' "$work/script.out" \
     || fail "postinst does not say how to enable the service"
+  # demo.yaml needs the demo's logo, accounts and hand-over folder, and would post publicly.
+  if grep -q 'demo.yaml' "$work/script.out"; then
+    fail "postinst points operators at demo.yaml: $(cat "$work/script.out")"
+  fi
+  for example in $(grep -o 'examples/[a-z_.]*' "$work/script.out"); do
+    [ -e "$root/usr/share/doc/reelflow/$example" ] \
+      || fail "postinst names $example, which the package does not ship"
+  done
   run_script postinst configure 0.0.1
   called "systemctl try-restart reelflowd.service" \
     || fail "an upgrade does not restart a running daemon"

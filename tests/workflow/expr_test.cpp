@@ -343,5 +343,21 @@ TEST(CheckTemplate, ReportsProblemsWithOffsets) {
   EXPECT_EQ(problems[0].message, "step outputs are not available here");
 }
 
+TEST(SecretReferences, NamesEverySecretATemplateReadsOnceInOrder) {
+  json with = json::parse(R"({
+    "token": "${{ secrets.douyin_token }}",
+    "header": "Bearer ${{ secrets['api-key'] }} ${{ secrets.douyin_token }}",
+    "nested": {"list": ["${{ default(secrets.fallback, env.x) }}", 3, null]},
+    "plain": "secrets.not_a_template",
+    "dynamic": "${{ secrets[env.name] }}",
+    "broken": "${{ secrets.",
+    "other": "${{ steps.a.outputs.secrets }}"
+  })");
+  // nlohmann::json keeps keys sorted: header (api-key, douyin_token) comes before nested.
+  EXPECT_EQ(secret_references(with),
+            (std::vector<std::string>{"api-key", "douyin_token", "fallback"}));
+  EXPECT_TRUE(secret_references(json("no templates")).empty());
+}
+
 }  // namespace
 }  // namespace reelflow::workflow
