@@ -247,7 +247,7 @@ TEST_F(CliTest, SchemaIsJsonWithEveryStepType) {
 }
 
 TEST_F(CliTest, RunStampsTheInputAndPrintsTheRunRecord) {
-  // A real (small) video: demo.yaml also extracts, scores and renders clips.
+  // A real (small) video: the workflow also extracts, scores and renders clips.
   const fs::path input = dir_ / "clip.mp4";
   const std::string make = "ffmpeg -nostdin -loglevel error -y -f lavfi -i "
                            "testsrc2=size=160x90:rate=15 -t 4 -c:v libx264 -preset veryfast -crf 35 '" +
@@ -259,13 +259,13 @@ TEST_F(CliTest, RunStampsTheInputAndPrintsTheRunRecord) {
   const std::string account =
       R"(account.agency={"platform": "folder", "options": {"path": ")" + handover.string() +
       R"("}})";
-  auto result = reelflow({"run", REELFLOW_SOURCE_DIR "/workflows/demo.yaml", "--input",
+  auto result = reelflow({"run", REELFLOW_SOURCE_DIR "/tests/cli/offline_run.yaml", "--input",
                           input.string(), "--artifacts", (dir_ / "runs").string(), "--accounts",
                           (dir_ / "accounts").string(), "--secret", account, "--json"});
   ASSERT_EQ(result.status, 0) << result.err;
   auto record = json::parse(result.out);
   EXPECT_EQ(record["state"], "succeeded");
-  EXPECT_EQ(record["workflow"], "demo");
+  EXPECT_EQ(record["workflow"], "offline-run");
   const auto& stamp_step = record["steps"][0];
   EXPECT_EQ(stamp_step["id"], "stamp");
   EXPECT_EQ(stamp_step["outputs"]["size"], size);
