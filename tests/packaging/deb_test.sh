@@ -178,7 +178,7 @@ if command -v systemd-sysusers >/dev/null && [ "$(id -u)" -eq 0 ]; then
   if grep -q 'demo.yaml' "$work/script.out"; then
     fail "postinst points operators at demo.yaml: $(cat "$work/script.out")"
   fi
-  for example in $(grep -o 'examples/[a-z_.]*' "$work/script.out"); do
+  for example in $(grep -oE 'examples/[a-z_]+(\.[a-z]+)?' "$work/script.out"); do
     [ -e "$root/usr/share/doc/reelflow/$example" ] \
       || fail "postinst names $example, which the package does not ship"
   done
