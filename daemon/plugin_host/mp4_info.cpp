@@ -119,7 +119,9 @@ std::optional<Mp4Info> read_mp4_info(const std::filesystem::path& file) {
     const Box* mdia = find(inside, "mdia");
     const Box* tkhd = find(inside, "tkhd");
     if (mdia == nullptr || tkhd == nullptr) continue;
-    const Box* hdlr = find(children(buffer, mdia->body, mdia->end), "hdlr");
+    // Named: find() points into the vector, which must outlive hdlr.
+    const auto in_mdia = children(buffer, mdia->body, mdia->end);
+    const Box* hdlr = find(in_mdia, "hdlr");
     if (hdlr == nullptr || hdlr->end - hdlr->body < 12 ||
         std::string(reinterpret_cast<const char*>(&buffer[hdlr->body + 8]), 4) != "vide") {
       continue;
