@@ -297,6 +297,8 @@ steps:
         self.daemon.start()
         self.drop("q.mp4")
         wait_for(lambda: len(self.posts()) >= 3, 30, "three posts")
+        # The platform has the third post a moment before the daemon records it as published.
+        wait_for(lambda: len(self.published_times()[1]) >= 3, 10, "three posts recorded")
         published, stamps = self.published_times()
         self.assertGreaterEqual(stamps[2] - stamps[0], 5.9, published)
         self.assertIn("step waits until", self.daemon.log(), "held by the host, not refused")
@@ -311,6 +313,7 @@ steps:
         before = len(self.posts())
         self.drop("r.mp4")
         wait_for(lambda: len(self.posts()) >= before + 3, 30, "three more posts")
+        wait_for(lambda: len(self.published_times()[1]) >= before + 3, 10, "them recorded")
         published, stamps = self.published_times()
         published, stamps = published[-3:], stamps[-3:]
         self.assertLess(stamps[2] - stamps[0], 5, published)
