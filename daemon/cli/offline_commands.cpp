@@ -368,9 +368,11 @@ int run_command(Args args) {
   std::vector<std::string> problems;
   json secrets = json::object();
   json env = json::object();
-  parse_assignments(args.options("--secret"), "--secret", secrets, problems);
+  const auto secret_options = args.options("--secret");
+  const auto secrets_files = args.options("--secrets-file");
+  parse_assignments(secret_options, "--secret", secrets, problems);
   parse_assignments(args.options("--env"), "--env", env, problems);
-  for (const auto& file : args.options("--secrets-file")) {
+  for (const auto& file : secrets_files) {
     read_secrets_file(file, secrets, problems);
   }
   auto registry = load_plugins(args);
@@ -401,6 +403,12 @@ int run_command(Args args) {
   engine::RunOptions options;
   options.artifact_root = artifacts ? fs::path(*artifacts) : fs::path("reelflow-runs");
   options.secrets = std::move(secrets);
+  {  // Where secrets come from, for "secrets.X is not set (...)".
+    std::string origin = secrets_files.empty() ? "no --secrets-file given" : "secrets files:";
+    for (const auto& file : secrets_files) origin += " " + file;
+    if (!secret_options.empty()) origin += "; --secret given";
+    options.secrets_origin = std::move(origin);
+  }
   options.env_overrides = std::move(env);
   // Refreshed account credentials outlive the run (a rotated refresh token must not be lost).
   store::AccountFiles accounts(accounts_dir ? fs::path(*accounts_dir) : fs::path("reelflow-accounts"));

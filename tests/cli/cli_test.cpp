@@ -309,6 +309,21 @@ TEST_F(CliTest, RunOfAnInvalidWorkflowRunsNothing) {
   EXPECT_FALSE(fs::exists(dir_ / "runs"));
 }
 
+TEST_F(CliTest, RunNamesASecretThatIsNotSetAndWhereSecretsCameFrom) {
+  auto file = write("wf.yaml",
+                    "name: wf\non:\n  manual: {}\nsteps:\n  - id: s\n    uses: hello.stamp\n"
+                    "    with:\n      greeting: ${{ secrets.greeting_text }}\n");
+  auto secrets = write("secrets", "other=1\n");
+  fs::permissions(secrets, fs::perms::owner_read | fs::perms::owner_write);
+  auto result = reelflow({"run", file.string(), "--artifacts", (dir_ / "runs").string(),
+                          "--secrets-file", secrets.string()});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.err.find("option 'greeting': secrets.greeting_text is not set (secrets files: " +
+                            secrets.string() + ")"),
+            std::string::npos)
+      << result.err;
+}
+
 TEST_F(CliTest, RunFailureNamesTheInput) {
   auto file = write("wf.yaml",
                     "name: wf\non:\n  manual: {}\nsteps:\n  - id: s\n    uses: hello.stamp\n"
