@@ -11,12 +11,10 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -25,11 +23,6 @@ from harness import UnixHTTPConnection, wait_for  # noqa: F401
 
 REELFLOWD, REELFLOW, PLUGIN_DIR = sys.argv[1:4]
 del sys.argv[1:4]
-
-
-class Daemon(harness.Daemon):
-    def __init__(self, root, workers=2, config=None):
-        super().__init__(REELFLOWD, PLUGIN_DIR, root, workers, config)
 
 
 def drop(directory, name, content):
@@ -48,21 +41,17 @@ def lines(path):
         return [line for line in text.read().splitlines() if line]
 
 
-class DaemonTest(unittest.TestCase):
+class DaemonTest(harness.DaemonCase):
+    reelflowd, plugin_dir, prefix = REELFLOWD, PLUGIN_DIR, "reelflowd-test-"
+
+    def configure(self):
+        return None  # no config file: the tests that need one (and secrets) write their own
+
     def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="reelflowd-test-")
-        self.daemon = Daemon(self.root)
+        super().setUp()
         self.effects = os.path.join(self.root, "effects.log")
         self.platform = os.path.join(self.root, "platform.log")
         self.inbox = os.path.join(self.root, "inbox")  # `path: inbox`, from the daemon's cwd
-
-    def tearDown(self):
-        if self.daemon.process and self.daemon.process.poll() is None:
-            self.daemon.kill9()
-        if os.environ.get("KEEP_TEST_DIRS"):
-            print("kept", self.root)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
 
     def pipeline(self, name="pipeline", first_millis=150, publish_millis=100, after_millis=150):
         self.daemon.write_workflow(name, f"""

@@ -10,12 +10,9 @@ Usage: models_daemon_test.py REELFLOWD PTEST_PLUGIN_DIR MODELS_SEED REPO_DIR [un
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
@@ -24,7 +21,6 @@ from harness import wait_for  # noqa: E402
 
 REELFLOWD, PLUGIN_DIR, MODELS_SEED, REPO = sys.argv[1:5]
 del sys.argv[1:5]
-REELFLOW = os.path.join(os.path.dirname(REELFLOWD), "reelflow")
 DAY_MS = 86_400_000
 
 
@@ -40,31 +36,13 @@ def clip(sharpness, face):
             "score_details": {"model": "prior", "embedding": [0.25 * i for i in range(16)]}}
 
 
-class ModelsDaemonTest(unittest.TestCase):
+class ModelsDaemonTest(harness.DaemonCase):
+    reelflowd, plugin_dir, prefix = REELFLOWD, PLUGIN_DIR, "reelflow-models-"
+
     def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="reelflow-models-")
-        self.platform = os.path.join(self.root, "platform")
-        os.makedirs(self.platform)
-        secrets = os.path.join(self.root, "secrets")
-        with open(secrets, "w") as handle:
-            account = {"platform": "ptest", "options": {"dir": self.platform},
-                       "credentials": {"access_token": "tok"}}
-            handle.write(f"account.brand={json.dumps(account)}\n")
-        os.chmod(secrets, 0o600)
-        config = os.path.join(self.root, "reelflowd.yaml")
-        with open(config, "w") as handle:
-            handle.write(f"secrets_file: {secrets}\n")
-        self.daemon = harness.Daemon(REELFLOWD, PLUGIN_DIR, self.root, workers=2, config=config)
+        super().setUp()
         self.state = self.daemon.state
         self.installed = os.path.join(self.state, "models", "engagement.pt")
-
-    def tearDown(self):
-        if self.daemon.process and self.daemon.process.poll() is None:
-            self.daemon.kill9()
-        if os.environ.get("KEEP_TEST_DIRS"):
-            print("kept", self.root)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
 
     # --- helpers ---
 
@@ -75,15 +53,8 @@ class ModelsDaemonTest(unittest.TestCase):
                               text=True, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
 
-    def cli(self, *words, ok=True):
-        done = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
-                              capture_output=True, text=True, timeout=60)
-        if ok:
-            self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
-        return done
-
     def models(self):
-        return json.loads(self.cli("models", "--json").stdout)
+        return json.loads(self.cli("models", "--json"))
 
     def run_workflow(self, name, body=None, timeout=180):
         status, answer = self.daemon.api("POST", f"/v1/workflows/{name}/trigger", body or {})
@@ -158,7 +129,7 @@ steps:
         self.assertIn(first["hour"], range(24))
 
         def pulled():
-            posts = json.loads(self.cli("posts", "--json").stdout)["posts"]
+            posts = json.loads(self.cli("posts", "--json"))["posts"]
             return posts if len(posts) == 3 and all(p["metrics"] for p in posts) else None
         wait_for(pulled, 30, "the 1s metrics of three posts")
 
@@ -274,13 +245,13 @@ steps:
         self.assertEqual(versions[3]["parent"], 1)
         self.assertEqual(versions[1]["status"], "retired")
         self.assertEqual(sha256(self.installed), versions[3]["sha256"])
-        table = self.cli("models").stdout
+        table = self.cli("models")
         self.assertIn("rejected", table)
         self.assertIn("Active: engagement v3", table)
 
         # Roll back to v1, then to the previous one (v3) again.
         rolled = self.cli("models", "rollback", "v1")
-        self.assertIn("engagement: v1 is active again (was v3)", rolled.stdout)
+        self.assertIn("engagement: v1 is active again (was v3)", rolled)
         self.assertEqual(sha256(self.installed), versions[1]["sha256"])
         scored = self.run_workflow("score")
         self.assertEqual(scored["state"], "succeeded", scored)
@@ -294,12 +265,12 @@ steps:
             byte = handle.read(1)
             handle.seek(-1, os.SEEK_CUR)
             handle.write(bytes([byte[0] ^ 0x40]))
-        refused = self.cli("models", "rollback", "1", ok=False)
+        refused = self.cli_run("models", "rollback", "1", ok=False)
         self.assertEqual(refused.returncode, 1)
         self.assertIn(f"model file '{versions[1]['file']}' of version 1 is corrupt",
                       refused.stderr)
         self.assertIn("the active model stays v3 (HTTP 409)", refused.stderr)
-        refused = self.cli("models", "rollback", "2", ok=False)
+        refused = self.cli_run("models", "rollback", "2", ok=False)
         self.assertIn("version 2 was rejected", refused.stderr)
         self.assertEqual(self.models()["active"], {"engagement": 3})
         self.assertEqual(sha256(self.installed), versions[3]["sha256"])

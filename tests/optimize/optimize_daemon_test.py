@@ -10,11 +10,8 @@ Usage: optimize_daemon_test.py REELFLOWD PTEST_PLUGIN_DIR [unittest args]
 import http.client
 import json
 import os
-import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import unittest
 import urllib.parse
 import zlib
@@ -25,7 +22,6 @@ from harness import wait_for  # noqa: E402
 
 REELFLOWD, PLUGIN_DIR = sys.argv[1:3]
 del sys.argv[1:3]
-REELFLOW = os.path.join(os.path.dirname(REELFLOWD), "reelflow")
 RUNS = 16
 
 
@@ -59,38 +55,13 @@ def read_png(path):
     return width, height, rows
 
 
-class OptimizeDaemonTest(unittest.TestCase):
+class OptimizeDaemonTest(harness.DaemonCase):
+    reelflowd, plugin_dir, prefix = REELFLOWD, PLUGIN_DIR, "reelflow-optimize-"
+
     def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="reelflow-optimize-")
-        self.platform = os.path.join(self.root, "platform")
-        os.makedirs(self.platform)
-        secrets = os.path.join(self.root, "secrets")
-        with open(secrets, "w") as handle:
-            handle.write("account.brand=" + json.dumps(
-                {"platform": "ptest", "options": {"dir": self.platform},
-                 "credentials": {"access_token": "tok"}}) + "\n")
-        os.chmod(secrets, 0o600)
-        config = os.path.join(self.root, "reelflowd.yaml")
-        with open(config, "w") as handle:
-            handle.write(f"secrets_file: {secrets}\n")
-        self.daemon = harness.Daemon(REELFLOWD, PLUGIN_DIR, self.root, workers=2, config=config)
+        super().setUp()
         self.videos = os.path.join(self.root, "videos")
         os.makedirs(self.videos)
-
-    def tearDown(self):
-        if self.daemon.process and self.daemon.process.poll() is None:
-            self.daemon.kill9()
-        if os.environ.get("KEEP_TEST_DIRS"):
-            print("kept", self.root)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def cli(self, *words, ok=True):
-        done = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
-                              capture_output=True, text=True, timeout=60)
-        if ok:
-            self.assertEqual(done.returncode, 0, done.stderr)
-        return done
 
     def workflow(self, floor=0.5, extra="", extra_arms="", metrics_at="1s"):
         self.daemon.write_workflow("launch", f"""
@@ -145,7 +116,7 @@ steps:
         return {step["id"]: step["outputs"] for step in shown["steps"]}
 
     def show(self, *flags):
-        return json.loads(self.cli("optimize", "show", "cover", "--json", *flags).stdout)
+        return json.loads(self.cli("optimize", "show", "cover", "--json", *flags))
 
     def test_clicks_on_one_variants_links_make_it_the_favourite_and_the_plot_is_a_png(self):
         self.workflow()
@@ -198,7 +169,7 @@ steps:
         # more with every pull it answers).
         arm_of_run = {run["id"]: self.outputs(run["id"])["pick"]["arm"] for run in runs}
         views = {"cover-a": 0, "cover-b": 0}
-        for post in json.loads(self.cli("posts", "--json").stdout)["posts"]:
+        for post in json.loads(self.cli("posts", "--json"))["posts"]:
             views[arm_of_run[post["run_id"]]] += post["metrics"]["1s"]["views"]
         for name in ("cover-a", "cover-b"):
             self.assertEqual(by_name[name]["pulls"], arms[name])
@@ -211,12 +182,12 @@ steps:
         self.assertEqual(shown["history"]["points"][-1]["decisions"], RUNS)
 
         # The listing, and the plot.
-        listed = json.loads(self.cli("optimize", "list", "--json").stdout)["experiments"]
+        listed = json.loads(self.cli("optimize", "list", "--json"))["experiments"]
         self.assertEqual([e["name"] for e in listed], ["cover"])
         self.assertEqual(listed[0]["leader"], "cover-b")
         self.assertEqual(listed[0]["workflow"], "launch")
         picture = os.path.join(self.root, "cover.png")
-        text = self.cli("optimize", "show", "cover", "--plot", picture).stdout
+        text = self.cli("optimize", "show", "cover", "--plot", picture)
         self.assertIn("cover-b", text)
         self.assertIn("Plot written to", text)
         width, height, rows = read_png(picture)
@@ -227,11 +198,11 @@ steps:
         self.assertFalse(os.path.exists(picture + ".part"))
 
         # Errors: an unknown experiment, a plot that cannot be written.
-        missing = self.cli("optimize", "show", "nope", ok=False)
+        missing = self.cli_run("optimize", "show", "nope", ok=False)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("no experiment nope", missing.stderr)
-        unwritable = self.cli("optimize", "show", "cover", "--plot",
-                              os.path.join(self.root, "no-such-dir", "x.png"), ok=False)
+        unwritable = self.cli_run("optimize", "show", "cover", "--plot",
+                                  os.path.join(self.root, "no-such-dir", "x.png"), ok=False)
         self.assertNotEqual(unwritable.returncode, 0)
         self.assertIn("no-such-dir", unwritable.stderr)
 
@@ -245,7 +216,7 @@ steps:
         status, shown = self.daemon.api("GET", "/v1/runs/" + run["id"])
         errors = " ".join(step.get("error", "") for step in shown["steps"])
         self.assertIn("option `floor`", errors)
-        self.assertEqual(json.loads(self.cli("optimize", "list", "--json").stdout)["experiments"], [])
+        self.assertEqual(json.loads(self.cli("optimize", "list", "--json"))["experiments"], [])
 
         # Fixed, the retried run chooses once and the decision is the step's output.
         # Its metrics come in an hour: until then the decision is pending, even with clicks.
@@ -264,7 +235,7 @@ steps:
                            headers={"User-Agent": browser(1)})
         self.assertEqual(connection.getresponse().status, 302)
         connection.close()
-        wait_for(lambda: json.loads(self.cli("links", "show", link["code"], "--json").stdout)
+        wait_for(lambda: json.loads(self.cli("links", "show", link["code"], "--json"))
                  ["clicks_human"] == 1, 30, "the click in the database")
         shown = self.show()
         self.assertEqual((shown["decisions"], shown["observations"], shown["pending"]), (1, 0, 1))

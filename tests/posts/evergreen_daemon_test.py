@@ -13,11 +13,9 @@ Usage: evergreen_daemon_test.py REELFLOWD PTEST_PLUGIN_DIR EVERGREEN_YAML [unitt
 import http.client
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import unittest
 import urllib.parse
 
@@ -88,37 +86,13 @@ def browser(index):
             f"Chrome/121.0.{index}.0 Safari/537.36")
 
 
-class EvergreenDaemonTest(unittest.TestCase):
+class EvergreenDaemonTest(harness.DaemonCase):
+    reelflowd, plugin_dir, prefix = REELFLOWD, PLUGIN_DIR, "reelflow-evergreen-"
+
     def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="reelflow-evergreen-")
-        self.platform = os.path.join(self.root, "platform")
-        os.makedirs(self.platform)
-        secrets = os.path.join(self.root, "secrets")
-        with open(secrets, "w") as handle:
-            handle.write("account.brand=" + json.dumps(
-                {"platform": "ptest", "options": {"dir": self.platform},
-                 "credentials": {"access_token": "tok"}}) + "\n")
-        os.chmod(secrets, 0o600)
-        config = os.path.join(self.root, "reelflowd.yaml")
-        with open(config, "w") as handle:
-            handle.write(f"secrets_file: {secrets}\n")
-        self.daemon = harness.Daemon(REELFLOWD, PLUGIN_DIR, self.root, workers=2, config=config)
+        super().setUp()
         self.videos = os.path.join(self.root, "videos")
         os.makedirs(self.videos)
-
-    def tearDown(self):
-        if self.daemon.process and self.daemon.process.poll() is None:
-            self.daemon.kill9()
-        if os.environ.get("KEEP_TEST_DIRS"):
-            print("kept", self.root)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def cli(self, *words):
-        done = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
-                              capture_output=True, text=True, timeout=60)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        return done.stdout
 
     def outputs(self, run_id):
         """{step id: its outputs}; a for_each step's: the list of its items' outputs in order."""

@@ -10,11 +10,9 @@ Usage: best_time_daemon_test.py REELFLOWD PTEST_PLUGIN_DIR [unittest args]
 import datetime
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import zoneinfo
@@ -65,35 +63,17 @@ def pull(rate, views=1000):
     return {"24h": {"views": views, "likes": engaged, "comments": 0, "shares": 0}}
 
 
-class BestTimeDaemonTest(unittest.TestCase):
+class BestTimeDaemonTest(harness.DaemonCase):
+    reelflowd, plugin_dir, prefix = REELFLOWD, PLUGIN_DIR, "reelflow-best-time-"
+    workers = 1
+
     def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="reelflow-best-time-")
-        self.platform = os.path.join(self.root, "platform")
-        os.makedirs(self.platform)
-        self.secrets = os.path.join(self.root, "secrets")
         self.zone = zone_away_from_the_hour()
-        config = os.path.join(self.root, "reelflowd.yaml")
-        with open(config, "w") as handle:
-            handle.write(f"secrets_file: {self.secrets}\n")
-        self.write_secrets(["brand", "fresh"])
-        self.daemon = harness.Daemon(REELFLOWD, PLUGIN_DIR, self.root, workers=1, config=config)
+        super().setUp()
 
-    def tearDown(self):
-        if self.daemon.process and self.daemon.process.poll() is None:
-            self.daemon.kill9()
-        if os.environ.get("KEEP_TEST_DIRS"):
-            print("kept", self.root)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def write_secrets(self, names):
-        with open(self.secrets, "w") as handle:
-            for name in names:
-                account = {"platform": "ptest", "options": {"dir": self.platform},
-                           "credentials": {"access_token": "tok"},
-                           "limits": {"time_zone": self.zone}}
-                handle.write(f"account.{name}={json.dumps(account)}\n")
-        os.chmod(self.secrets, 0o600)
+    def accounts(self):
+        return {name: self.ptest_account(limits={"time_zone": self.zone})
+                for name in ("brand", "fresh")}
 
     def workflow(self, name, account):
         os.makedirs(os.path.join(self.root, "inbox-" + name), exist_ok=True)
@@ -163,12 +143,6 @@ steps:
         posts.append((now - 3 * DAY, {"24h": {"views": 0, "likes": 0}}))
         posts.append((now - 4 * DAY, {"24h": {"likes": 4}}))
         return posts
-
-    def cli(self, *words):
-        completed = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
-                                   capture_output=True, text=True, timeout=30)
-        self.assertEqual(completed.returncode, 0, completed.stderr)
-        return completed.stdout
 
     def scheduled(self):
         return {post["account"]: post

@@ -9,11 +9,8 @@ Usage: publish_daemon_test.py REELFLOWD PTEST_PLUGIN_DIR [unittest args]
 import json
 import os
 import random
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -23,7 +20,6 @@ from harness import wait_for  # noqa: E402
 
 REELFLOWD, PLUGIN_DIR = sys.argv[1:3]
 del sys.argv[1:3]
-REELFLOW = os.path.join(os.path.dirname(REELFLOWD), "reelflow")
 
 
 def lines(path):
@@ -33,35 +29,15 @@ def lines(path):
         return [line for line in handle.read().splitlines() if line]
 
 
-class PublishDaemonTest(unittest.TestCase):
+class PublishDaemonTest(harness.DaemonCase):
+    reelflowd, plugin_dir, prefix = REELFLOWD, PLUGIN_DIR, "reelflow-publish-"
+    credentials = {"access_token": "tok-SECRET-456"}
+    cli_env = {"TZ": "Asia/Shanghai"}
+
     def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="reelflow-publish-")
-        self.platform = os.path.join(self.root, "platform")
-        os.makedirs(self.platform)
-        self.secrets = os.path.join(self.root, "secrets")
-        self.write_secrets({"brand": {"platform": "ptest", "options": {"dir": self.platform},
-                                      "credentials": {"access_token": "tok-SECRET-456"}}})
-        config = os.path.join(self.root, "reelflowd.yaml")
-        with open(config, "w") as handle:
-            handle.write(f"secrets_file: {self.secrets}\n")
-        self.daemon = harness.Daemon(REELFLOWD, PLUGIN_DIR, self.root, workers=2, config=config)
+        super().setUp()
         self.inbox = os.path.join(self.root, "inbox")
         os.makedirs(self.inbox)
-
-    def tearDown(self):
-        if self.daemon.process and self.daemon.process.poll() is None:
-            self.daemon.kill9()
-        if os.environ.get("KEEP_TEST_DIRS"):
-            print("kept", self.root)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def write_secrets(self, accounts, extra=""):
-        with open(self.secrets, "w") as handle:
-            for name, account in accounts.items():
-                handle.write(f"account.{name}={json.dumps(account)}\n")
-            handle.write(extra)
-        os.chmod(self.secrets, 0o600)
 
     def workflow(self, **options):
         with_lines = "\n".join(f"      {key}: {json.dumps(value)}" for key, value in options.items())
@@ -409,13 +385,6 @@ steps:
         stamps = [time.mktime(time.strptime(p[:19], "%Y-%m-%dT%H:%M:%S")) + float(p[19:23])
                   for p in published]
         return published, stamps
-
-    def cli(self, *words):
-        completed = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
-                                   capture_output=True, text=True, timeout=30,
-                                   env={**os.environ, "TZ": "Asia/Shanghai"})
-        self.assertEqual(completed.returncode, 0, completed.stderr)
-        return completed.stdout
 
     def test_schedule_shows_moves_and_cancels_posts(self):
         self.workflow(publish_at="+2h", max_delay="1d")

@@ -12,12 +12,9 @@ import http.client
 import json
 import os
 import resource
-import shutil
 import socket
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -29,24 +26,23 @@ from harness import wait_for  # noqa: E402
 
 REELFLOWD, PLUGIN_DIR = sys.argv[1:3]
 del sys.argv[1:3]
-REELFLOW = os.path.join(os.path.dirname(REELFLOWD), "reelflow")
 SECRET = "shop-secret-123"
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/120.0.0.0 Safari/537.36")
 
 
-class TrackDaemonTest(unittest.TestCase):
+class TrackDaemonTest(harness.DaemonCase):
+    reelflowd, plugin_dir, prefix = REELFLOWD, PLUGIN_DIR, "reelflow-track-"
+    workers = 1
+    secrets_extra = f"conversion.shop={SECRET}\n"
+    config_extra = "track:\n  request_timeout: 2s\n"
+
     def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="reelflow-track-")
-        secrets = os.path.join(self.root, "secrets")
-        with open(secrets, "w") as handle:
-            handle.write(f"conversion.shop={SECRET}\n")
-        os.chmod(secrets, 0o600)
-        config = os.path.join(self.root, "reelflowd.yaml")
-        with open(config, "w") as handle:
-            handle.write(f"secrets_file: {secrets}\ntrack:\n  request_timeout: 2s\n")
-        self.daemon = harness.Daemon(REELFLOWD, PLUGIN_DIR, self.root, workers=1, config=config)
+        super().setUp()
         self.start()
+
+    def accounts(self):
+        return {}  # only the conversion source's secret; a test adds an account of its own
 
     def start(self):
         """Starts the daemon; its tracking listener gets a new free port each time."""
@@ -54,24 +50,9 @@ class TrackDaemonTest(unittest.TestCase):
         self.base = self.daemon.tracking()
         self.host, self.port = self.base[len("http://"):].rsplit(":", 1)
 
-    def tearDown(self):
-        if self.daemon.process and self.daemon.process.poll() is None:
-            self.daemon.kill9()
-        if os.environ.get("KEEP_TEST_DIRS"):
-            print("kept", self.root)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def cli(self, *words, ok=True):
-        done = subprocess.run([REELFLOW, *words, "--control", "unix:" + self.daemon.socket],
-                              capture_output=True, text=True, timeout=30)
-        if ok:
-            self.assertEqual(done.returncode, 0, done.stderr)
-        return done
-
     def create(self, url="https://shop.example/p?sku=7#top", *flags):
         return json.loads(self.cli("links", "create", url, "--platform", "douyin", "--campaign",
-                                   "launch", "--variant", "cover-b", *flags, "--json").stdout)
+                                   "launch", "--variant", "cover-b", *flags, "--json"))
 
     def request(self, method, path, headers=None, body=None, connection=None):
         own = connection is None
@@ -86,7 +67,7 @@ class TrackDaemonTest(unittest.TestCase):
                 connection.close()
 
     def show(self, code):
-        return json.loads(self.cli("links", "show", code, "--json").stdout)
+        return json.loads(self.cli("links", "show", code, "--json"))
 
     def database(self):
         return sqlite3.connect(os.path.join(self.daemon.state, "reelflow.db"), timeout=10)
@@ -138,7 +119,7 @@ class TrackDaemonTest(unittest.TestCase):
         self.assertEqual(self.request("GET", "/l/" + link["code"])[0], 410)
         self.cli("links", "enable", link["code"])
         self.assertEqual(self.request("GET", "/l/" + link["code"])[0], 302)
-        listed = self.cli("links").stdout
+        listed = self.cli("links")
         self.assertIn(link["code"], listed)
         connection = harness.UnixHTTPConnection(self.daemon.socket)
         connection.request("GET", "/metrics")
@@ -187,7 +168,7 @@ steps:
                  30, "the run")
         run = self.daemon.runs()[0]
         self.assertEqual(run["state"], "succeeded", self.daemon.log())
-        links = json.loads(self.cli("links", "--campaign", "winter", "--json").stdout)["links"]
+        links = json.loads(self.cli("links", "--campaign", "winter", "--json"))["links"]
         self.assertEqual(sorted(link["variant"] for link in links), ["cover-a", "cover-b"])
         posts = []
         for root, _, files in os.walk(published):
@@ -200,7 +181,7 @@ steps:
         self.assertEqual(status, 302)
         self.assertIn("utm_campaign=winter", headers["Location"])
         report = json.loads(self.cli("report", "--campaign", "winter", "--by", "variant",
-                                     "--json").stdout)
+                                     "--json"))
         self.assertEqual(report["totals"]["posts"], 2)
         self.assertEqual(report["totals"]["clicks_human"], 1)
 
@@ -296,7 +277,7 @@ steps:
         self.assertEqual(self.request("GET", "/p.gif?" + query + "&sig=" + "0" * 64)[0], 401)
         self.assertEqual(len(self.show(code)["conversions"]), 3)
 
-        report = json.loads(self.cli("report", "--json").stdout)
+        report = json.loads(self.cli("report", "--json"))
         self.assertEqual(report["totals"]["conversions"], 3)
         self.assertAlmostEqual(report["totals"]["revenue"], 59.9)
         self.assertEqual(report["rows"][0]["key"], "douyin")
