@@ -34,7 +34,9 @@ import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "daemon"))
 from youtube_fake import YouTubeFake  # noqa: E402
+from harness import UnixHTTPConnection  # noqa: E402  (the control API over its unix socket)
 
 CONVERSION_SECRET = "demo-shop-secret"   # the shop's signing secret: conversion.shop in secrets
 CAMPAIGN = "winter-launch"
@@ -141,17 +143,6 @@ def start_youtube_stand_in():
 
 
 # --- 3. the daemon ---------------------------------------------------------------------------
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=10):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.unix_path)
-
 
 class Daemon:
     def __init__(self, build, demo, youtube_url):
