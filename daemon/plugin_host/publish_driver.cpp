@@ -28,6 +28,7 @@
 #include "plugin_host/executor.hpp"
 #include "plugin_host/mp4_info.hpp"
 #include "plugin_host/options.hpp"
+#include "plugin_host/publish_options.hpp"
 
 namespace reelflow::plugin_host {
 
@@ -116,29 +117,11 @@ Result<json> build_post(const StepTypeInfo& step_type, const json& options, cons
   const std::string account_name = options.value("account", "");
   std::optional<std::string> account_text;
   if (services.secret) account_text = services.secret("account." + account_name);
-  if (!account_text) {
-    return fail(where + ": account '" + account_name +
-                "' is not configured: give the daemon a secret named 'account." + account_name +
-                "' holding {\"platform\": \"" + publisher.platform +
-                "\", \"options\": {...}, \"credentials\": {...}} (see docs/publishing.md)");
-  }
-  json account = json::parse(*account_text, nullptr, /*allow_exceptions=*/false);
-  if (account.is_discarded() || !account.is_object()) {
-    return fail(where + ": the secret 'account." + account_name + "' is not a JSON object");
-  }
-  const std::string platform = account.value("platform", publisher.platform);
-  if (platform != publisher.platform) {
-    return fail(where + ": account '" + account_name + "' is a " + platform + " account, not " +
-                publisher.platform);
-  }
-  json account_options = account.value("options", json::object());
-  auto normalized_account =
-      normalize_options(where + " account '" + account_name + "'", publisher.account_options,
-                        account_options);
-  if (!normalized_account) return tl::unexpected(normalized_account.error());
+  auto account = account_from_secret(step_type, account_name, account_text);
+  if (!account) return tl::unexpected(account.error());
   // The stored record (refreshed credentials) wins while it grew from the secret as it is now;
   // new credentials in the secret (the account was connected again) start a new record.
-  const json secret_credentials = account.value("credentials", json::object());
+  const json secret_credentials = account->value("credentials", json::object());
   const std::string seed = sha256_hex(secret_credentials.dump());
   json credentials = secret_credentials;
   json record = json::object();
@@ -158,7 +141,7 @@ Result<json> build_post(const StepTypeInfo& step_type, const json& options, cons
   }
   json account_json = json::object();
   account_json["name"] = account_name;
-  account_json["options"] = *normalized_account;
+  account_json["options"] = (*account)["options"];
   account_json["credentials"] = std::move(credentials);
   post["account"] = std::move(account_json);
   post["_account_record"] = {{"seed", seed}, {"record", record}};  // the driver's, not the plugin's

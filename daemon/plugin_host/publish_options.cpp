@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plugin_host/options.hpp"
+
 namespace reelflow::plugin_host {
 
 namespace {
@@ -78,6 +80,34 @@ std::vector<OptionSpec> publish_options(const std::vector<OptionSpec>& own) {
   }
   options.insert(options.end(), own.begin(), own.end());
   return options;
+}
+
+Result<nlohmann::json> account_from_secret(const StepTypeInfo& step_type,
+                                           const std::string& account_name,
+                                           const std::optional<std::string>& secret) {
+  const PublisherTypeInfo& publisher = *step_type.publisher;
+  const std::string& where = step_type.name;
+  if (!secret) {
+    return fail(where + ": account '" + account_name +
+                "' is not configured: give the daemon a secret named 'account." + account_name +
+                "' holding {\"platform\": \"" + publisher.platform +
+                "\", \"options\": {...}, \"credentials\": {...}} (see docs/publishing.md)");
+  }
+  nlohmann::json account = nlohmann::json::parse(*secret, nullptr, /*allow_exceptions=*/false);
+  if (account.is_discarded() || !account.is_object()) {
+    return fail(where + ": the secret 'account." + account_name + "' is not a JSON object");
+  }
+  const std::string platform = account.value("platform", publisher.platform);
+  if (platform != publisher.platform) {
+    return fail(where + ": account '" + account_name + "' is a " + platform + " account, not " +
+                publisher.platform);
+  }
+  auto options = normalize_options(where + " account '" + account_name + "'",
+                                   publisher.account_options,
+                                   account.value("options", nlohmann::json::object()));
+  if (!options) return tl::unexpected(options.error());
+  account["options"] = std::move(*options);
+  return account;
 }
 
 }  // namespace reelflow::plugin_host

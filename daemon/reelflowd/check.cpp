@@ -7,8 +7,10 @@
 #include <string>
 
 #include "plugin_host/options.hpp"
+#include "plugin_host/publish_options.hpp"
 #include "plugin_host/registry.hpp"
 #include "reelflowd/workflow_set.hpp"
+#include "workflow/expr.hpp"
 
 namespace reelflow::daemon {
 
@@ -54,7 +56,8 @@ int check_setup(const DaemonConfig& config, std::FILE* summary_out, std::FILE* p
   }
 
   // Secrets: the same reading as at the start and on every reload.
-  if (auto secrets = load_secrets(config); !secrets) problem(secrets.error().message);
+  auto secrets = load_secrets(config);
+  if (!secrets) problem(secrets.error().message);
   if (config.control_token_file) {
     std::ifstream in(*config.control_token_file);
     std::string token;
@@ -84,6 +87,38 @@ int check_setup(const DaemonConfig& config, std::FILE* summary_out, std::FILE* p
   if (!fs::is_directory(config.workflows_dir, ec)) {
     if (report.diagnostics.empty()) {
       problem(config.workflows_dir.string() + ": error: the workflows directory does not exist");
+    }
+  }
+
+  // What the steps need from the secrets: each publisher step's account (when the workflow
+  // names it, not a template), and the secrets templates read. A missing account fails the post,
+  // so it is a problem; a missing secrets.X only a warning (default(secrets.X, ...) is allowed).
+  if (secrets) {
+    auto secret_text = [&](const std::string& name) -> std::optional<std::string> {
+      auto found = secrets->find(name);
+      if (found == secrets->end()) return std::nullopt;
+      return found->is_string() ? found->get<std::string>() : found->dump();
+    };
+    for (const auto& [name, loaded] : workflows.by_name()) {
+      std::set<std::string> warned;
+      for (const auto& step : loaded.steps) {
+        const std::string where = loaded.file.string() + ": workflow '" + name + "', step '" +
+                                  step.id + "'";
+        const plugin_host::StepTypeInfo* type = registry.find(step.uses);
+        auto account = step.with.find("account");
+        if (type != nullptr && type->publisher != nullptr && account != step.with.end() &&
+            account->is_string() && account->get<std::string>().find("${{") == std::string::npos) {
+          const std::string account_name = account->get<std::string>();
+          auto checked = plugin_host::account_from_secret(*type, account_name,
+                                                          secret_text("account." + account_name));
+          if (!checked) problem(where + ": error: " + checked.error().message);
+        }
+        for (const auto& secret : workflow::secret_references(step.with)) {
+          if (secrets->contains(secret) || !warned.insert(secret).second) continue;
+          std::fprintf(problems_out, "warning: %s reads secrets.%s, which is not set (%s)\n",
+                       where.c_str(), secret.c_str(), secrets_origin(config).c_str());
+        }
+      }
     }
   }
 

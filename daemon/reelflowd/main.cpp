@@ -36,8 +36,9 @@ Options (override the config file):
   --check               check without starting (no database, lock, sockets or triggers) and
                         exit: the config file and flags, the secrets file (readable, not
                         readable by every user), the control token file, every workflow file
-                        against the plugins (FILE:LINE:COL), the folders triggers watch, and
-                        the state dir; every problem is listed; exit status 0 when none, 1
+                        against the plugins (FILE:LINE:COL), the folders triggers watch, the
+                        accounts publish steps name (their account.NAME secrets), and the
+                        state dir; every problem is listed; exit status 0 when none, 1
                         when some, 2 when the config file has errors. It runs as the calling
                         user outside the systemd sandbox: run it as reelflow, from the
                         service's working directory (/srv/reelflow), e.g.

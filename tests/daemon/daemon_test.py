@@ -487,6 +487,45 @@ steps:
         self.assertIn("reelflowd --check: 3 problem(s)", bad.stderr)
         self.assertEqual(bad.stdout, "")
 
+    def test_check_names_the_accounts_and_secrets_the_workflows_lack(self):
+        secrets = os.path.join(self.root, "secrets")
+        with open(secrets, "w") as out:
+            out.write('account.ok={"platform": "folder", "options": {"path": "/tmp/handover"}}\n')
+            out.write('account.wrongkind={"platform": "youtube"}\n')
+            out.write('account.nopath={"platform": "folder"}\n')
+        os.chmod(secrets, 0o600)
+        config = os.path.join(self.root, "reelflowd.yaml")
+        with open(config, "w") as out:
+            out.write(f"secrets_file: {secrets}\n")
+        self.daemon.write_workflow("pub", """
+name: pub
+on:
+  manual: {}
+steps:
+  - {id: good, uses: folder.publish, with: {account: ok, video: /x.mp4}}
+  - {id: missing, uses: folder.publish, with: {account: handover, video: /x.mp4}}
+  - {id: other, uses: folder.publish, with: {account: wrongkind, video: /x.mp4}}
+  - {id: bad, uses: folder.publish, with: {account: nopath, video: /x.mp4}}
+  - {id: later, uses: folder.publish, with: {account: "${{ env.who }}", video: /x.mp4}}
+  - {id: s, uses: dtest.effect, with: {log: "${{ secrets.log_target }}"}}
+""")
+        command = [REELFLOWD, "--config", config, "--state-dir", self.daemon.state,
+                   "--workflows", self.daemon.workflows, "--plugin-dir", PLUGIN_DIR, "--check"]
+        done = subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
+        where = os.path.join(self.daemon.workflows, "pub.yaml") + ": workflow 'pub', step "
+        self.assertIn(where + "'missing': error: folder.publish: account 'handover' is not "
+                      "configured: give the daemon a secret named 'account.handover'", done.stderr)
+        self.assertIn(where + "'other': error: folder.publish: account 'wrongkind' is a youtube "
+                      "account, not folder", done.stderr)
+        self.assertIn(where + "'bad': error: folder.publish account 'nopath': required option "
+                      "'path' is missing", done.stderr)
+        self.assertNotIn("'good'", done.stderr)
+        self.assertNotIn("'later'", done.stderr, "an account from a template is known at run time")
+        self.assertIn(f"warning: {where}'s' reads secrets.log_target, which is not set "
+                      f"(secrets file: {secrets})", done.stderr)
+        self.assertIn("reelflowd --check: 3 problem(s)", done.stderr)
+
     def test_the_visitor_salt_is_private_and_a_loose_one_is_tightened(self):
         self.pipeline()
         self.daemon.preexec = lambda: os.umask(0o022)
